@@ -1,0 +1,237 @@
+/**
+ * Scoring many files: a pool of workers (one per core by default) decodes and scores files in
+ * parallel; rows are written to the result table as they finish, thresholds are applied, and a
+ * bad file becomes a row with its error instead of stopping the batch.
+ *
+ * @module
+ */
+import { basename, extname, join } from "node:path";
+import { type Heuristic, type Value } from "./heuristics/types.ts";
+import type { Box } from "./heuristics/types.ts";
+import { outputsOf, resolveHeuristics } from "./heuristics/registry.ts";
+import { applyRules, type ThresholdRule } from "./thresholds.ts";
+import type { Column, ResultTable, Row } from "./results.ts";
+import type { DecodeOptions } from "./image.ts";
+
+/** Message to a score worker. */
+export interface WorkerRequest {
+  id: number;
+  path: string;
+  heuristics: string[];
+  decode: DecodeOptions;
+  region?: Box;
+  maskPath?: string;
+}
+
+/** Reply of a score worker: values, or an error naming the file. */
+export type WorkerReply =
+  | { id: number; width: number; height: number; format: string; values: Record<string, Value> }
+  | { id: number; error: string; kind: string };
+
+/** Columns every score table starts with. */
+export const BASE_COLUMNS: readonly Column[] = [
+  { name: "path", type: "string" },
+  { name: "width", type: "number" },
+  { name: "height", type: "number" },
+  { name: "format", type: "string" },
+  { name: "error", type: "string" },
+  { name: "error_kind", type: "string" },
+];
+
+/** Columns added when thresholds are applied. */
+export const VERDICT_COLUMNS: readonly Column[] = [
+  { name: "kept", type: "boolean" },
+  { name: "reject_reasons", type: "string" },
+];
+
+/**
+ * The columns of a score table for these heuristics, in order.
+ *
+ * @example
+ * ```ts
+ * import { scoreColumns } from "./batch.ts";
+ * import { resolveHeuristics } from "./heuristics/registry.ts";
+ * console.log(scoreColumns(resolveHeuristics(["sharpness"]), false).map((c) => c.name).slice(-2));
+ * // [ "laplacian_var", "tenengrad" ]
+ * ```
+ */
+export function scoreColumns(heuristics: readonly Heuristic[], withVerdict: boolean): Column[] {
+  return [
+    ...BASE_COLUMNS,
+    ...outputsOf(heuristics).map((o): Column => ({ name: o.name, type: o.type ?? "number" })),
+    ...(withVerdict ? VERDICT_COLUMNS : []),
+  ];
+}
+
+/** Options of {@link scoreFiles}. */
+export interface BatchOptions {
+  /** Heuristic names; default every registered one. */
+  heuristics?: readonly string[];
+  /** Rules to apply; adds `kept` and `reject_reasons`. */
+  rules?: readonly ThresholdRule[];
+  /** Parallel workers; default the number of cores. */
+  jobs?: number;
+  decode?: DecodeOptions;
+  /** A box checked in every image (skin in an inpainted region). */
+  region?: Box;
+  /** One mask file for every image, or a folder with a mask per image named like it. */
+  masks?: string;
+  /** Called after every finished file. */
+  onProgress?: (state: { done: number; total: number; errors: number }) => void;
+  /** Called with every finished row (after it is written). */
+  onRow?: (row: Row) => void;
+}
+
+/** What a batch did. */
+export interface BatchSummary {
+  /** Files scored in this run. */
+  scored: number;
+  /** Files skipped because the output already had them. */
+  resumed: number;
+  /** Rows with an error, by error kind. */
+  errors: Record<string, number>;
+  /** With rules: images kept, and rejections by error type. */
+  kept?: number;
+  reasons?: Record<string, number>;
+  seconds: number;
+}
+
+const MASK_ENDINGS = [".png", ".webp", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp"];
+
+async function maskResolver(masks: string | undefined): Promise<(path: string) => string | undefined> {
+  if (!masks) return () => undefined;
+  const st = await Deno.stat(masks).catch(() => null);
+  if (!st) throw new Error(`--masks ${masks}: no such file or folder`);
+  if (st.isFile) return () => masks;
+  const byStem = new Map<string, string>();
+  for await (const e of Deno.readDir(masks)) {
+    if (e.isFile && MASK_ENDINGS.includes(extname(e.name).toLowerCase())) {
+      byStem.set(basename(e.name, extname(e.name)), join(masks, e.name));
+    }
+  }
+  return (path) => byStem.get(basename(path, extname(path)));
+}
+
+/**
+ * Scores `files` into `table` (skipping paths it already holds), using a worker pool.
+ *
+ * @example
+ * ```ts ignore
+ * import { openResults } from "./results.ts";
+ * import { scoreColumns, scoreFiles } from "./batch.ts";
+ * import { resolveHeuristics } from "./heuristics/registry.ts";
+ * const table = await openResults("scores.csv", scoreColumns(resolveHeuristics(), false));
+ * const summary = await scoreFiles(["/data/a.png", "/data/b.jpg"], table);
+ * await table.close();
+ * ```
+ */
+export async function scoreFiles(
+  files: readonly string[],
+  table: ResultTable,
+  options: BatchOptions = {},
+): Promise<BatchSummary> {
+  const t0 = performance.now();
+  const heuristics = resolveHeuristics(options.heuristics).map((h) => h.name);
+  const names = outputsOf(resolveHeuristics(heuristics)).map((o) => o.name);
+  const maskFor = await maskResolver(options.masks);
+  const todo = files.filter((f) => !table.done.has(f));
+  const summary: BatchSummary = {
+    scored: 0,
+    resumed: files.length - todo.length,
+    errors: {},
+    ...(options.rules ? { kept: 0, reasons: {} } : {}),
+    seconds: 0,
+  };
+  const jobs = Math.max(1, Math.min(options.jobs ?? navigator.hardwareConcurrency ?? 1, todo.length || 1));
+  let next = 0, finished = 0, errorCount = 0;
+  let writing = Promise.resolve();
+
+  const toRow = (path: string, reply: WorkerReply): Row => {
+    const row: Row = { path };
+    if ("error" in reply) {
+      row.error = reply.error;
+      row.error_kind = reply.kind;
+      summary.errors[reply.kind] = (summary.errors[reply.kind] ?? 0) + 1;
+      errorCount++;
+    } else {
+      Object.assign(row, { width: reply.width, height: reply.height, format: reply.format });
+      for (const n of names) row[n] = reply.values[n] ?? null;
+    }
+    if (options.rules) {
+      const v = applyRules(row as Record<string, Value>, options.rules);
+      row.kept = v.kept;
+      row.reject_reasons = v.reasons.join(";");
+      if (v.kept) summary.kept!++;
+      for (const r of v.reasons) summary.reasons![r] = (summary.reasons![r] ?? 0) + 1;
+    }
+    return row;
+  };
+
+  await new Promise<void>((resolveAll, rejectAll) => {
+    if (todo.length === 0) return resolveAll();
+    const workers: Worker[] = [];
+    const inFlight = new Map<number, { worker: Worker; path: string }>();
+    const finish = (id: number, reply: WorkerReply) => {
+      const job = inFlight.get(id);
+      if (!job) return;
+      inFlight.delete(id);
+      const row = toRow(job.path, reply);
+      writing = writing.then(() => table.write(row)).then(() => {
+        finished++;
+        summary.scored++;
+        options.onRow?.(row);
+        options.onProgress?.({ done: finished, total: todo.length, errors: errorCount });
+        if (finished === todo.length) {
+          for (const w of workers) w.terminate();
+          resolveAll();
+        }
+      }, (e) => {
+        for (const w of workers) w.terminate();
+        rejectAll(e);
+      });
+      feed(job.worker);
+    };
+    const feed = (worker: Worker) => {
+      if (next >= todo.length) return;
+      const id = next++;
+      const path = todo[id];
+      inFlight.set(id, { worker, path });
+      const req: WorkerRequest = {
+        id,
+        path,
+        heuristics,
+        decode: options.decode ?? {},
+        region: options.region,
+        maskPath: maskFor(path),
+      };
+      worker.postMessage(req);
+    };
+    const spawn = (): Worker => {
+      const w = new Worker(new URL("./score_worker.ts", import.meta.url), { type: "module" });
+      w.onmessage = (ev: MessageEvent<WorkerReply>) => finish(ev.data.id, ev.data);
+      w.onerror = (ev) => {
+        // A crashed worker must not take the batch with it: fail its files, replace it.
+        ev.preventDefault();
+        const mine = [...inFlight].filter(([, j]) => j.worker === w);
+        w.terminate();
+        const replacement = spawn();
+        workers[workers.indexOf(w)] = replacement;
+        for (const [id, j] of mine) {
+          j.worker = replacement;
+          finish(id, { id, error: `${j.path}: worker crashed: ${ev.message}`, kind: "worker_crashed" });
+        }
+        if (mine.length === 0) feed(replacement);
+      };
+      return w;
+    };
+    for (let i = 0; i < jobs; i++) workers.push(spawn());
+    // Two files in flight per worker: one decodes in libvips while the other is scored in JS.
+    for (const w of workers) {
+      feed(w);
+      feed(w);
+    }
+  });
+  await writing;
+  summary.seconds = (performance.now() - t0) / 1000;
+  return summary;
+}

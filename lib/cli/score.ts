@@ -1,0 +1,113 @@
+/**
+ * `deno task score <files or folders…> --out FILE` — thin entry point; the work is in lib/.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { runScoreJob } from "../score_job.ts";
+import { HEURISTICS } from "../heuristics/registry.ts";
+import { defaultRules, loadThresholds, type ThresholdRule } from "../thresholds.ts";
+import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../image.ts";
+import { boxOption, intOption, runMain, UsageError } from "./args.ts";
+
+const HELP = `winnow score — score images with the heuristic registry, one row per image.
+
+Usage:
+  deno task score <files or folders…> --out FILE [options]
+
+Inputs are image files or folders (searched recursively for .jpg .jpeg .png .webp .avif .heic
+.gif .tif .tiff .svg). Files named explicitly are always scored, whatever their ending.
+
+Output (--out, required): .csv, .jsonl or .parquet. Rows are written as images finish, so a
+killed run loses nothing; running again with the same --out scores only the files not yet in it.
+Columns: path, width, height, format, error, error_kind, then each heuristic's outputs
+(--list-heuristics), then kept and reject_reasons when --thresholds is given. A file that cannot
+be decoded gets a row whose error names the problem; its value columns are empty.
+
+Options:
+  --out FILE              result table (.csv, .jsonl, .parquet)
+  --heuristics A,B        heuristics to run (default: all: ${HEURISTICS.map((h) => h.name).join(",")})
+  --thresholds FILE       apply threshold rules from FILE (written by \`calibrate\`), or the word
+                          "defaults" for each heuristic's declared defaults; adds kept, reject_reasons
+  --region X,Y,W,H        a box (pixels of the upright image) for region checks, e.g. skin where a
+                          person was inpainted (skin_region_ratio)
+  --masks FILE|DIR        a mask image (white = inside) for every image, or a folder with one mask
+                          per image named like it (a.jpg → a.png); resized to the image if needed
+  --jobs N                parallel workers (default: number of cores, ${navigator.hardwareConcurrency})
+  --max-pixels N          refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})
+  --background COLOR      colour that transparency is flattened onto (default ${DEFAULT_BACKGROUND})
+  --restart               overwrite --out instead of resuming it
+  --quiet                 no progress line
+  --list-heuristics       print every heuristic with its outputs, units and default thresholds
+  -h, --help              this text
+
+Examples:
+  deno task score out/demo/images --out scores.csv
+  deno task score gens/ --out scores.parquet --heuristics sharpness,exposure --thresholds defaults
+  deno task score inpainted/ --masks masks/ --heuristics skin --out skin.csv
+`;
+
+function listHeuristics(): string {
+  return HEURISTICS.map((h) =>
+    [
+      `${h.name} — ${h.description} (error type: ${h.errorType})`,
+      ...h.outputs.map((o) =>
+        `  ${o.name} [${o.unit}; ${o.direction.replaceAll("_", " ")}]: ${o.description}`
+      ),
+      ...h.thresholds.map((t) =>
+        `  default: ${t.output} ${t.min !== undefined ? `≥ ${t.min}` : ""}${
+          t.max !== undefined ? `≤ ${t.max}` : ""
+        }` +
+        ` → ${t.errorType ?? h.errorType} (${t.source})`
+      ),
+    ].join("\n")
+  ).join("\n\n");
+}
+
+await runMain(async () => {
+  const { values: o, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      out: { type: "string" },
+      heuristics: { type: "string" },
+      thresholds: { type: "string" },
+      region: { type: "string" },
+      masks: { type: "string" },
+      jobs: { type: "string" },
+      "max-pixels": { type: "string" },
+      background: { type: "string" },
+      restart: { type: "boolean" },
+      quiet: { type: "boolean" },
+      "list-heuristics": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (o.help) return void console.log(HELP);
+  if (o["list-heuristics"]) return void console.log(listHeuristics());
+  if (!o.out) throw new UsageError("--out FILE is required (.csv, .jsonl or .parquet)");
+  if (positionals.length === 0) throw new UsageError("give at least one image file or folder to score");
+  const heuristics = o.heuristics?.split(",").map((s) => s.trim()).filter(Boolean);
+  let rules: ThresholdRule[] | undefined;
+  if (o.thresholds === "defaults") {
+    rules = defaultRules(HEURISTICS.filter((h) => !heuristics || heuristics.includes(h.name)));
+  } else if (o.thresholds) rules = await loadThresholds(o.thresholds);
+  const r = await runScoreJob(positionals, o.out, {
+    heuristics,
+    rules,
+    region: boxOption("region", o.region),
+    masks: o.masks,
+    jobs: intOption("jobs", o.jobs),
+    decode: { maxPixels: intOption("max-pixels", o["max-pixels"]), background: o.background },
+    restart: o.restart,
+    quiet: o.quiet,
+  });
+  console.log(r.summary);
+  console.log(
+    `scored ${r.scored} in ${r.seconds.toFixed(1)} s` +
+      (r.scored ? ` (${(r.scored / r.seconds).toFixed(1)} images/s)` : "") +
+      (r.resumed ? `, ${r.resumed} already in ${o.out}` : "") +
+      (r.skippedNonImages.length ? `, ${r.skippedNonImages.length} non-image files skipped` : "") +
+      ` → ${o.out}`,
+  );
+});

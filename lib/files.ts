@@ -1,0 +1,80 @@
+/**
+ * Finding the images to score: files and folders given on a command line become one sorted,
+ * de-duplicated list of absolute paths.
+ *
+ * @module
+ */
+import { extname, join, resolve } from "node:path";
+
+/** File endings taken from folders (files named explicitly are always taken). */
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
+  ".jpg",
+  ".jpeg",
+  ".jpe",
+  ".png",
+  ".webp",
+  ".avif",
+  ".heic",
+  ".heif",
+  ".gif",
+  ".tif",
+  ".tiff",
+  ".svg",
+]);
+
+/** The result of {@link listImages}. */
+export interface ImageList {
+  /** Absolute paths, sorted, each once. */
+  files: string[];
+  /** Files inside folders that were skipped because their ending is not an image format. */
+  skipped: string[];
+}
+
+/** An input that does not exist; names it. */
+export class InputNotFoundError extends Error {
+  override name = "InputNotFoundError";
+}
+
+/**
+ * Expands files and folders (recursively) into image paths. Files named explicitly are kept
+ * whatever their ending, so a mislabelled file gets a row with an error rather than vanishing.
+ *
+ * @example
+ * ```ts ignore
+ * import { listImages } from "./files.ts";
+ * const { files } = await listImages(["samples/", "extra.png"]);
+ * ```
+ */
+export async function listImages(inputs: readonly string[]): Promise<ImageList> {
+  const files = new Set<string>();
+  const skipped: string[] = [];
+  async function walk(dir: string) {
+    const entries: Deno.DirEntry[] = [];
+    for await (const e of Deno.readDir(dir)) entries.push(e);
+    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue;
+      const p = join(dir, e.name);
+      let isDir = e.isDirectory, isFile = e.isFile;
+      if (e.isSymlink) {
+        // Follow links to files only: a link to a folder could loop.
+        const st = await Deno.stat(p).catch(() => null);
+        isFile = st?.isFile ?? false;
+        isDir = false;
+      }
+      if (isDir) await walk(p);
+      else if (isFile) {
+        if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) files.add(p);
+        else skipped.push(p);
+      }
+    }
+  }
+  for (const input of inputs) {
+    const abs = resolve(input);
+    const st = await Deno.stat(abs).catch(() => null);
+    if (!st) throw new InputNotFoundError(`${input}: no such file or folder`);
+    if (st.isDirectory) await walk(abs);
+    else files.add(abs);
+  }
+  return { files: [...files].sort(), skipped };
+}

@@ -1,0 +1,62 @@
+/**
+ * Exposure: mean brightness and the share of crushed shadows and blown highlights. Generations
+ * that came out nearly black or washed out fail here.
+ *
+ * @example
+ * ```ts
+ * import { ImageContext } from "./types.ts";
+ * import { exposure } from "./exposure.ts";
+ * const black = { width: 2, height: 2, data: new Uint8Array(12) };
+ * console.log(exposure.compute(new ImageContext(black)).dark_frac); // 1
+ * ```
+ * @module
+ */
+import type { Heuristic } from "./types.ts";
+
+/** Gray levels at or below this count as near-black. */
+export const DARK_LEVEL = 15;
+/** Gray levels at or above this count as near-white. */
+export const BRIGHT_LEVEL = 240;
+
+/** Mean gray and the fractions of near-black and near-white pixels. */
+export const exposure: Heuristic = {
+  name: "exposure",
+  description: "Brightness of the gray image and how much of it is crushed to black or blown to white.",
+  errorType: "exposure",
+  outputs: [
+    {
+      name: "gray_mean",
+      unit: "gray level 0–255",
+      direction: "neither",
+      description: "mean of the OpenCV 8-bit gray image",
+    },
+    {
+      name: "dark_frac",
+      unit: "fraction 0–1",
+      direction: "lower_is_better",
+      description: `fraction of pixels with gray ≤ ${DARK_LEVEL}`,
+    },
+    {
+      name: "bright_frac",
+      unit: "fraction 0–1",
+      direction: "lower_is_better",
+      description: `fraction of pixels with gray ≥ ${BRIGHT_LEVEL}`,
+    },
+  ],
+  thresholds: [
+    { output: "dark_frac", max: 0.6, errorType: "underexposed", source: "eyeballed default: calibrate it" },
+    { output: "bright_frac", max: 0.6, errorType: "overexposed", source: "eyeballed default: calibrate it" },
+  ],
+  compute(ctx) {
+    const g = ctx.gray;
+    let sum = 0, dark = 0, bright = 0;
+    for (let i = 0; i < g.length; i++) {
+      const v = g[i];
+      sum += v;
+      if (v <= DARK_LEVEL) dark++;
+      else if (v >= BRIGHT_LEVEL) bright++;
+    }
+    const n = g.length;
+    return { gray_mean: sum / n, dark_frac: dark / n, bright_frac: bright / n };
+  },
+};

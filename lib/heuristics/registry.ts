@@ -1,0 +1,48 @@
+/**
+ * The one list of heuristics. The CLI, notebooks and calibration find heuristics here and
+ * nowhere else; adding a heuristic means adding its file and one line below.
+ *
+ * @module
+ */
+import type { Heuristic, OutputSpec } from "./types.ts";
+import { sharpness } from "./sharpness.ts";
+import { exposure } from "./exposure.ts";
+import { colorfulness } from "./colorfulness.ts";
+import { skin } from "./skin.ts";
+
+/** Every heuristic, in the order their columns appear in score tables. */
+export const HEURISTICS: readonly Heuristic[] = [sharpness, exposure, colorfulness, skin];
+
+/** Names run when none are chosen: every heuristic that needs no model. */
+export const DEFAULT_HEURISTICS: readonly string[] = HEURISTICS.map((h) => h.name);
+
+/** An unknown heuristic name; the message lists the known ones. */
+export class UnknownHeuristicError extends Error {
+  override name = "UnknownHeuristicError";
+}
+
+/**
+ * Looks heuristics up by name, in registry order, each once.
+ *
+ * @example
+ * ```ts
+ * import { resolveHeuristics } from "./registry.ts";
+ * console.log(resolveHeuristics(["skin", "sharpness"]).map((h) => h.name)); // [ "sharpness", "skin" ]
+ * ```
+ */
+export function resolveHeuristics(names: readonly string[] = DEFAULT_HEURISTICS): Heuristic[] {
+  const known = new Map(HEURISTICS.map((h) => [h.name, h]));
+  for (const n of names) {
+    if (!known.has(n)) {
+      throw new UnknownHeuristicError(
+        `unknown heuristic "${n}"; known: ${HEURISTICS.map((h) => h.name).join(", ")}`,
+      );
+    }
+  }
+  return HEURISTICS.filter((h) => names.includes(h.name));
+}
+
+/** The output columns of `heuristics`, in order. */
+export function outputsOf(heuristics: readonly Heuristic[]): OutputSpec[] {
+  return heuristics.flatMap((h) => h.outputs);
+}

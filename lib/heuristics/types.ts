@@ -1,0 +1,100 @@
+/**
+ * The shared interface every heuristic implements, and the per-image context they read.
+ *
+ * A heuristic is one file in `lib/heuristics/` that exports one {@link Heuristic} object and is
+ * listed once in `registry.ts`. It declares what it measures, its output columns (name, unit,
+ * direction), its default thresholds with their source, and the error type an image that fails
+ * them is counted under. `compute` turns an image into values; thresholds are applied outside it
+ * (`lib/thresholds.ts`), so calibration can replace them without touching the heuristic.
+ *
+ * @module
+ */
+import { type RgbImage, toGray } from "../image.ts";
+
+/** Which way an output is better. `neither` for descriptive values (counts, coordinates). */
+export type Direction = "higher_is_better" | "lower_is_better" | "neither";
+
+/** One output column of a heuristic. */
+export interface OutputSpec {
+  /** Column name in score tables, e.g. `laplacian_var`. Stable: tools rely on it. */
+  name: string;
+  /** Unit in words, e.g. `gray levels²`, `fraction 0–1`, `pixels`. */
+  unit: string;
+  direction: Direction;
+  /** What the value is, exactly enough to recompute it. */
+  description: string;
+  /** `number` (default) or `string`. */
+  type?: "number" | "string";
+}
+
+/** A default threshold on one output. A value below `min` or above `max` fails. */
+export interface ThresholdSpec {
+  output: string;
+  min?: number;
+  max?: number;
+  /** Error type reported when this threshold fails; defaults to the heuristic's `errorType`. */
+  errorType?: string;
+  /** Where the number comes from (a reference, or "eyeballed: calibrate it"). */
+  source: string;
+}
+
+/** A rectangle in pixels of the upright image. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A value a heuristic produces: a number, a string (hashes), or `null` (not applicable). */
+export type Value = number | string | null;
+
+/** Per-image inputs beside the pixels: a region or mask to check (e.g. an inpainted area). */
+export interface ImageOptions {
+  /** A box of the image, e.g. where a person was inpainted. */
+  region?: Box;
+  /** A mask of `width * height` bytes, non-zero inside; takes precedence over `region`. */
+  mask?: Uint8Array;
+}
+
+/**
+ * One image as heuristics see it, with derived planes computed once and shared between them
+ * (the gray plane is used by sharpness, exposure, saliency and hashing).
+ */
+export class ImageContext {
+  #memo = new Map<string, unknown>();
+  constructor(readonly image: RgbImage, readonly options: ImageOptions = {}) {}
+
+  get width(): number {
+    return this.image.width;
+  }
+  get height(): number {
+    return this.image.height;
+  }
+
+  /** OpenCV 8-bit luma plane, computed once. */
+  get gray(): Uint8Array {
+    return this.memo("gray", () => toGray(this.image));
+  }
+
+  /** Computes `make()` once per image under `key` and returns the cached value afterwards. */
+  memo<T>(key: string, make: () => T): T {
+    if (!this.#memo.has(key)) this.#memo.set(key, make());
+    return this.#memo.get(key) as T;
+  }
+}
+
+/** A heuristic: metadata plus a pure function from an image to its output values. */
+export interface Heuristic {
+  /** Short name used on the command line (`--heuristics sharpness,skin`). */
+  name: string;
+  /** What it measures and why it matters, one or two sentences. */
+  description: string;
+  /** Error type counted when an image fails one of its thresholds (label vocabulary where it fits). */
+  errorType: string;
+  outputs: OutputSpec[];
+  /** Default thresholds; empty when no default is defensible without calibration. */
+  thresholds: ThresholdSpec[];
+  /** Returns one value per declared output (by output name). */
+  compute(ctx: ImageContext): Record<string, Value>;
+}

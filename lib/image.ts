@@ -1,0 +1,222 @@
+/**
+ * Image core: decode any image file into one representation, 8-bit sRGB pixels, with a stated
+ * policy for every way files differ. All heuristics read this representation.
+ *
+ * Decoding policy (the same for every entry point):
+ * - Formats: JPEG, PNG (1–16-bit, gray, palette, alpha), WebP, AVIF/HEIF, GIF (first frame only),
+ *   TIFF (first page), SVG (rasterised at its own size) — whatever sharp/libvips decode.
+ * - EXIF orientation is applied, so `width`/`height` are those of the upright image.
+ * - Alpha is composited onto an opaque background, white (`#ffffff`) unless `background` is set.
+ * - 16-bit samples become 8-bit by keeping the high byte (`v >> 8`), as libvips casts them.
+ * - An embedded ICC profile is honoured: pixels are converted from it to sRGB. Images without a
+ *   profile are taken to be sRGB already; CMYK without a profile uses libvips' built-in CMYK profile.
+ * - Gray and palette images are expanded to three equal RGB channels.
+ * - A file with more than `maxPixels` pixels (width × height from its header, default
+ *   {@link DEFAULT_MAX_PIXELS}) is refused before any pixel is decoded: a decompression bomb costs
+ *   nothing.
+ * - Truncated or corrupt data is an error, never a partly grey image.
+ *
+ * @module
+ */
+import sharp, { type Metadata } from "sharp";
+
+/** Default pixel limit: 100 megapixels (e.g. 10000 × 10000), far above any generated image. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/** Default background for alpha flattening. */
+export const DEFAULT_BACKGROUND = "#ffffff";
+
+/** An upright 8-bit sRGB image, pixels interleaved `R, G, B` in row-major order. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** `width * height * 3` bytes. */
+  data: Uint8Array;
+}
+
+/** What the decoder found in the file, beside the pixels. */
+export interface DecodedImage extends RgbImage {
+  /** File the image came from (`"<bytes>"` when decoded from memory). */
+  path: string;
+  /** Container format as sharp names it: `jpeg`, `png`, `webp`, `heif`, `gif`, `tiff`, `svg`. */
+  format: string;
+  /** Bits per sample in the file (8 or 16, 1/2/4 for packed PNG). */
+  sourceBitDepth: number;
+  /** True when the file had an alpha channel that was flattened. */
+  hadAlpha: boolean;
+  /** EXIF orientation tag 1–8 that was applied (1 when none). */
+  orientation: number;
+  /** True when an embedded ICC profile was used to convert to sRGB. */
+  hadIccProfile: boolean;
+  /** Colour space of the file as libvips names it (`srgb`, `b-w`, `cmyk`, `rgb16`, …). */
+  sourceSpace: string;
+}
+
+/** Why a file could not be decoded. */
+export type DecodeErrorKind =
+  | "not_found"
+  | "empty"
+  | "not_an_image"
+  | "truncated"
+  | "too_many_pixels"
+  | "corrupt";
+
+/**
+ * A file that is not a decodable image. `message` always names the file and the problem, e.g.
+ * `"photo.jpg: truncated: the file ends before the image data does"`.
+ */
+export class ImageDecodeError extends Error {
+  override name = "ImageDecodeError";
+  constructor(
+    /** File that failed. */
+    readonly path: string,
+    /** What kind of failure, for counting. */
+    readonly kind: DecodeErrorKind,
+    detail: string,
+  ) {
+    super(`${path}: ${kind}: ${detail}`);
+  }
+}
+
+/** Options of {@link decodeImage}. */
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this. Default {@link DEFAULT_MAX_PIXELS}. */
+  maxPixels?: number;
+  /** Background that alpha is flattened onto, a CSS colour. Default `#ffffff`. */
+  background?: string;
+  /** Name used in errors when decoding bytes from memory. Default `"<bytes>"`. */
+  name?: string;
+}
+
+function classify(path: string, message: string, maxPixels: number): ImageDecodeError {
+  const m = message.split("\n")[0];
+  if (/exceeds pixel limit/i.test(m)) {
+    return new ImageDecodeError(
+      path,
+      "too_many_pixels",
+      `the image has more than ${maxPixels} pixels (the limit; raise it with maxPixels / --max-pixels)`,
+    );
+  }
+  if (/unsupported image format|bad seek|not a known file format/i.test(m)) {
+    return new ImageDecodeError(path, "not_an_image", "the content is not a known image format");
+  }
+  if (/premature end|truncated|unexpected end|not enough data|read error|end of (file|stream)/i.test(m)) {
+    return new ImageDecodeError(path, "truncated", `the file ends before the image data does (${m})`);
+  }
+  return new ImageDecodeError(path, "corrupt", m);
+}
+
+/**
+ * Decodes image bytes into an upright 8-bit sRGB image, following the module's policy.
+ *
+ * @example
+ * ```ts
+ * import { decodeBytes } from "./image.ts";
+ * import sharp from "sharp";
+ * const png = await sharp({ create: { width: 2, height: 1, channels: 3, background: "#ff0000" } }).png().toBuffer();
+ * const img = await decodeBytes(png);
+ * console.log(img.width, img.height, img.data[0]); // 2 1 255
+ * ```
+ */
+export async function decodeBytes(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const path = options.name ?? "<bytes>";
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (bytes.length === 0) throw new ImageDecodeError(path, "empty", "the file is empty (0 bytes)");
+  const input = { limitInputPixels: maxPixels, failOn: "error" as const, pages: 1, page: 0 };
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, input).metadata();
+  } catch (e) {
+    throw classify(path, (e as Error).message, maxPixels);
+  }
+  if ((meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0) > maxPixels) {
+    throw classify(path, "exceeds pixel limit", maxPixels);
+  }
+  try {
+    const { data, info } = await sharp(bytes, input)
+      .autoOrient()
+      .flatten({ background: options.background ?? DEFAULT_BACKGROUND })
+      .toColourspace("srgb")
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) {
+      throw new ImageDecodeError(path, "corrupt", `decoder gave ${info.channels} channels, expected 3`);
+    }
+    return {
+      width: info.width,
+      height: info.height,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      path,
+      format: meta.format ?? "unknown",
+      sourceBitDepth: bitDepth(meta),
+      hadAlpha: meta.hasAlpha ?? false,
+      orientation: meta.orientation ?? 1,
+      hadIccProfile: meta.icc !== undefined,
+      sourceSpace: meta.space ?? "unknown",
+    };
+  } catch (e) {
+    if (e instanceof ImageDecodeError) throw e;
+    throw classify(path, (e as Error).message, maxPixels);
+  }
+}
+
+function bitDepth(meta: Metadata): number {
+  if (meta.bitsPerSample) return meta.bitsPerSample;
+  switch (meta.depth) {
+    case "ushort":
+    case "short":
+      return 16;
+    case "uint":
+    case "int":
+    case "float":
+      return 32;
+    case "double":
+      return 64;
+    default:
+      return 8;
+  }
+}
+
+/**
+ * Reads and decodes an image file. Every failure is an {@link ImageDecodeError} naming the file.
+ *
+ * @example
+ * ```ts ignore
+ * import { decodeImage } from "./image.ts";
+ * const img = await decodeImage("photo.jpg");
+ * console.log(`${img.width}×${img.height}, ${img.format}`);
+ * ```
+ */
+export async function decodeImage(path: string, options: DecodeOptions = {}): Promise<DecodedImage> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new ImageDecodeError(path, "not_found", "no such file");
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new ImageDecodeError(path, "not_an_image", "is a directory");
+    }
+    throw new ImageDecodeError(path, "corrupt", `cannot read: ${(e as Error).message}`);
+  }
+  return await decodeBytes(bytes, { ...options, name: path });
+}
+
+/**
+ * OpenCV's 8-bit luma (`cv2.COLOR_RGB2GRAY`): `Y = (9798 R + 19235 G + 3735 B + 16384) >> 15`.
+ *
+ * @example
+ * ```ts
+ * import { toGray } from "./image.ts";
+ * const gray = toGray({ width: 1, height: 1, data: new Uint8Array([255, 0, 0]) });
+ * console.log(gray[0]); // 76
+ * ```
+ */
+export function toGray(img: RgbImage): Uint8Array {
+  const n = img.width * img.height;
+  const out = new Uint8Array(n);
+  const d = img.data;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    out[i] = (9798 * d[j] + 19235 * d[j + 1] + 3735 * d[j + 2] + 16384) >> 15;
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+/**
+ * The score job end to end, as `deno task score` and the demo run it: find images, open (or
+ * resume) the result file, score in parallel with progress, and summarise the whole table.
+ *
+ * @module
+ */
+import { listImages } from "./files.ts";
+import { openResults, readResults } from "./results.ts";
+import { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "./batch.ts";
+import { outputsOf, resolveHeuristics } from "./heuristics/registry.ts";
+import { Progress } from "./progress.ts";
+import { summarizeRows } from "./summary.ts";
+import type { Row } from "./results.ts";
+
+/** Options of {@link runScoreJob}. */
+export interface ScoreJobOptions extends Omit<BatchOptions, "onProgress"> {
+  /** Start the output afresh instead of resuming it. */
+  restart?: boolean;
+  /** No progress line. */
+  quiet?: boolean;
+}
+
+/** What {@link runScoreJob} did. */
+export interface ScoreJobResult extends BatchSummary {
+  /** Images found in the inputs. */
+  found: number;
+  /** Files in folders skipped for not being images. */
+  skippedNonImages: string[];
+  /** Every row of the output file after the run (earlier runs' too). */
+  rows: Row[];
+  /** Text summary of all rows. */
+  summary: string;
+}
+
+/**
+ * Scores files and folders into `out` (.csv, .jsonl or .parquet).
+ *
+ * @example
+ * ```ts ignore
+ * import { runScoreJob } from "./score_job.ts";
+ * const r = await runScoreJob(["images/"], "scores.csv", { heuristics: ["sharpness"] });
+ * console.log(r.summary);
+ * ```
+ */
+export async function runScoreJob(
+  inputs: readonly string[],
+  out: string,
+  options: ScoreJobOptions = {},
+): Promise<ScoreJobResult> {
+  const heuristics = resolveHeuristics(options.heuristics);
+  const columns = scoreColumns(heuristics, options.rules !== undefined);
+  const { files, skipped } = await listImages(inputs);
+  const table = await openResults(out, columns, { resume: !options.restart });
+  const progress = new Progress(files.filter((f) => !table.done.has(f)).length, { quiet: options.quiet });
+  let batch: BatchSummary;
+  try {
+    batch = await scoreFiles(files, table, { ...options, onProgress: (s) => progress.update(s) });
+  } finally {
+    await table.close();
+  }
+  if (batch.scored) progress.finish();
+  const rows = await readResults(out, columns);
+  const summary = summarizeRows(rows, outputsOf(heuristics).map((o) => o.name));
+  return { ...batch, found: files.length, skippedNonImages: skipped, rows, summary };
+}

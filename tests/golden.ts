@@ -1,0 +1,29 @@
+/** Access to `../shared/reference/golden.json` and its images for tests. */
+import { fileURLToPath } from "node:url";
+
+/** Folder of the shared reference values (beside the repository). */
+export const REFERENCE_DIR = fileURLToPath(new URL("../../shared/reference/", import.meta.url));
+
+/** Per-image golden values. */
+export interface GoldenImage {
+  width: number;
+  height: number;
+  gray_mean: number;
+  laplacian_var: number;
+  tenengrad: number;
+  skin_ratio: number;
+  colorfulness: number;
+  saliency_16x16: number[][];
+}
+
+/** The parsed golden file. */
+export const GOLDEN = JSON.parse(await Deno.readTextFile(`${REFERENCE_DIR}golden.json`)) as {
+  images: Record<string, GoldenImage>;
+  // deno-lint-ignore no-explicit-any
+  [block: string]: any;
+};
+
+/** Relative difference, with an absolute floor for values at zero. */
+export function relErr(got: number, want: number): number {
+  return Math.abs(got - want) / Math.max(Math.abs(want), 1e-300);
+}
