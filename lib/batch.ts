@@ -160,7 +160,7 @@ export async function scoreFiles(
     if (options.rules) {
       const v = applyRules(row as Record<string, Value>, options.rules);
       row.kept = v.kept;
-      row.reject_reasons = v.reasons.join(";");
+      row.reject_reasons = v.reasons.join(";") || null;
       if (v.kept) summary.kept!++;
       for (const r of v.reasons) summary.reasons![r] = (summary.reasons![r] ?? 0) + 1;
     }

@@ -89,7 +89,7 @@ export interface DecodeOptions {
 }
 
 function classify(path: string, message: string, maxPixels: number): ImageDecodeError {
-  const m = message.split("\n")[0];
+  const m = message.split("\n")[0].replace(/^Input (buffer|file) has corrupt header: /, "");
   if (/exceeds pixel limit/i.test(m)) {
     return new ImageDecodeError(
       path,
