@@ -18,7 +18,7 @@ export interface Fixture {
 }
 
 /** Four 32×24 quadrants red, green, blue, white: orientation mistakes move them. */
-export async function quadrants(): Promise<Uint8Array> {
+export function quadrants(): Uint8Array {
   const w = 64, h = 48;
   const px = new Uint8Array(w * h * 3);
   const colours = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
@@ -35,7 +35,7 @@ export const RGB16_SAMPLES = [0, 255, 256, 32767, 32768, 65535, 383, 65280, 1000
 
 /** Writes every fixture into `dir` and returns their descriptions. */
 export async function writeBadInputs(dir: string): Promise<Fixture[]> {
-  const q = await quadrants();
+  const q = quadrants();
   const raw = { raw: { width: 64, height: 48, channels: 3 as const } };
   const jpeg = await sharp(q, raw).jpeg({ quality: 95 }).toBuffer();
   const files: [Fixture, Uint8Array | Promise<Uint8Array>][] = [
