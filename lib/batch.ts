@@ -6,27 +6,12 @@
  * @module
  */
 import { basename, extname, join } from "node:path";
-import { type Heuristic, type Value } from "./heuristics/types.ts";
-import type { Box } from "./heuristics/types.ts";
+import type { Box, Heuristic, Value } from "./heuristics/types.ts";
 import { outputsOf, resolveHeuristics } from "./heuristics/registry.ts";
 import { applyRules, type ThresholdRule } from "./thresholds.ts";
 import type { Column, ResultTable, Row } from "./results.ts";
 import type { DecodeOptions } from "./image.ts";
-
-/** Message to a score worker. */
-export interface WorkerRequest {
-  id: number;
-  path: string;
-  heuristics: string[];
-  decode: DecodeOptions;
-  region?: Box;
-  maskPath?: string;
-}
-
-/** Reply of a score worker: values, or an error naming the file. */
-export type WorkerReply =
-  | { id: number; width: number; height: number; format: string; values: Record<string, Value> }
-  | { id: number; error: string; kind: string };
+import { ScorePool, type WorkerReply } from "./score_pool.ts";
 
 /** Columns every score table starts with. */
 export const BASE_COLUMNS: readonly Column[] = [
@@ -69,8 +54,10 @@ export interface BatchOptions {
   heuristics?: readonly string[];
   /** Rules to apply; adds `kept` and `reject_reasons`. */
   rules?: readonly ThresholdRule[];
-  /** Parallel workers; default the number of cores. */
+  /** Parallel workers; default the number of cores. Ignored when `pool` is given. */
   jobs?: number;
+  /** A running pool to use (its heuristics win); default a new pool, closed at the end. */
+  pool?: ScorePool;
   decode?: DecodeOptions;
   /** A box checked in every image (skin in an inpainted region). */
   region?: Box;
@@ -142,10 +129,8 @@ export async function scoreFiles(
     ...(options.rules ? { kept: 0, reasons: {} } : {}),
     seconds: 0,
   };
-  const jobs = Math.max(1, Math.min(options.jobs ?? navigator.hardwareConcurrency ?? 1, todo.length || 1));
-  let next = 0, finished = 0, errorCount = 0;
+  let finished = 0, errorCount = 0;
   let writing = Promise.resolve();
-
   const toRow = (path: string, reply: WorkerReply): Row => {
     const row: Row = { path };
     if ("error" in reply) {
@@ -166,71 +151,25 @@ export async function scoreFiles(
     }
     return row;
   };
-
-  await new Promise<void>((resolveAll, rejectAll) => {
-    if (todo.length === 0) return resolveAll();
-    const workers: Worker[] = [];
-    const inFlight = new Map<number, { worker: Worker; path: string }>();
-    const finish = (id: number, reply: WorkerReply) => {
-      const job = inFlight.get(id);
-      if (!job) return;
-      inFlight.delete(id);
-      const row = toRow(job.path, reply);
-      writing = writing.then(() => table.write(row)).then(() => {
+  const pool = options.pool ??
+    (todo.length ? new ScorePool({ jobs: options.jobs, heuristics, decode: options.decode }) : undefined);
+  try {
+    await Promise.all(todo.map(async (path) => {
+      const reply = await pool!.score(path, { region: options.region, maskPath: maskFor(path) });
+      const row = toRow(path, reply);
+      // Rows are appended one at a time, in the order they finish.
+      writing = writing.then(async () => {
+        await table.write(row);
         finished++;
         summary.scored++;
         options.onRow?.(row);
         options.onProgress?.({ done: finished, total: todo.length, errors: errorCount });
-        if (finished === todo.length) {
-          for (const w of workers) w.terminate();
-          resolveAll();
-        }
-      }, (e) => {
-        for (const w of workers) w.terminate();
-        rejectAll(e);
       });
-      feed(job.worker);
-    };
-    const feed = (worker: Worker) => {
-      if (next >= todo.length) return;
-      const id = next++;
-      const path = todo[id];
-      inFlight.set(id, { worker, path });
-      const req: WorkerRequest = {
-        id,
-        path,
-        heuristics,
-        decode: options.decode ?? {},
-        region: options.region,
-        maskPath: maskFor(path),
-      };
-      worker.postMessage(req);
-    };
-    const spawn = (): Worker => {
-      const w = new Worker(new URL("./score_worker.ts", import.meta.url), { type: "module" });
-      w.onmessage = (ev: MessageEvent<WorkerReply>) => finish(ev.data.id, ev.data);
-      w.onerror = (ev) => {
-        // A crashed worker must not take the batch with it: fail its files, replace it.
-        ev.preventDefault();
-        const mine = [...inFlight].filter(([, j]) => j.worker === w);
-        w.terminate();
-        const replacement = spawn();
-        workers[workers.indexOf(w)] = replacement;
-        for (const [id, j] of mine) {
-          j.worker = replacement;
-          finish(id, { id, error: `${j.path}: worker crashed: ${ev.message}`, kind: "worker_crashed" });
-        }
-        if (mine.length === 0) feed(replacement);
-      };
-      return w;
-    };
-    for (let i = 0; i < jobs; i++) workers.push(spawn());
-    // Two files in flight per worker: one decodes in libvips while the other is scored in JS.
-    for (const w of workers) {
-      feed(w);
-      feed(w);
-    }
-  });
+      await writing;
+    }));
+  } finally {
+    if (!options.pool) pool?.close();
+  }
   await writing;
   summary.seconds = (performance.now() - t0) / 1000;
   return summary;

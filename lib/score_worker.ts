@@ -8,7 +8,7 @@
 import sharp from "sharp";
 import { decodeImage, ImageDecodeError, toGray } from "./image.ts";
 import { scoreImage } from "./score.ts";
-import type { WorkerReply, WorkerRequest } from "./batch.ts";
+import type { WorkerReply, WorkerRequest } from "./score_pool.ts";
 
 // Parallelism comes from one worker per core; libvips threads inside each would oversubscribe.
 sharp.concurrency(1);

@@ -39,7 +39,18 @@ export function skinMask(ctx: ImageContext): Uint8Array {
   return ctx.memo("skinMask", () => {
     const d = ctx.image.data;
     const out = new Uint8Array(ctx.width * ctx.height);
-    for (let i = 0, j = 0; i < out.length; i++, j += 3) out[i] = isSkin(d[j], d[j + 1], d[j + 2]) ? 1 : 0;
+    const crLo = SKIN_CR[0],
+      crSpan = SKIN_CR[1] - SKIN_CR[0],
+      cbLo = SKIN_CB[0],
+      cbSpan = SKIN_CB[1] - SKIN_CB[0];
+    // Same arithmetic as isSkin, branch-free: (v - lo) >>> 0 <= span tests lo ≤ v ≤ lo + span.
+    for (let i = 0, j = 0; i < out.length; i++, j += 3) {
+      const r = d[j], b = d[j + 2];
+      const y = (r * 4899 + d[j + 1] * 9617 + b * 1868 + 8192) >> 14;
+      const cr = ((r - y) * 11682 + 2105344) >> 14;
+      const cb = ((b - y) * 9241 + 2105344) >> 14;
+      out[i] = (((cr - crLo) >>> 0) <= crSpan ? 1 : 0) & (((cb - cbLo) >>> 0) <= cbSpan ? 1 : 0);
+    }
     return out;
   });
 }
