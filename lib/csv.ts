@@ -21,9 +21,10 @@ export class CsvError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCsv } from "./csv.ts";
  * const rows = parseCsv('a,b\n"x, y",2\n');
- * console.log(rows[1].fields); // [ "x, y", "2" ]
+ * assert.deepEqual(rows[1].fields, ["x, y", "2"]);
  * ```
  */
 export function parseCsv(text: string, file = "<csv>"): CsvRecord[] {
@@ -82,8 +83,9 @@ export function csvField(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { csvLine } from "./csv.ts";
- * console.log(csvLine(["a,b", 1.5, null])); // "\"a,b\",1.5,\n"
+ * assert.deepEqual(csvLine(["a,b", 1.5, null]), "\"a,b\",1.5,\n");
  * ```
  */
 export function csvLine(values: readonly unknown[]): string {

@@ -111,11 +111,12 @@ function classify(path: string, message: string, maxPixels: number): ImageDecode
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBytes } from "./image.ts";
  * import sharp from "sharp";
  * const png = await sharp({ create: { width: 2, height: 1, channels: 3, background: "#ff0000" } }).png().toBuffer();
  * const img = await decodeBytes(png);
- * console.log(img.width, img.height, img.data[0]); // 2 1 255
+ * assert.deepEqual([img.width, img.height, img.data[0]], [2, 1, 255]);
  * ```
  */
 export async function decodeBytes(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
@@ -206,9 +207,10 @@ export async function decodeImage(path: string, options: DecodeOptions = {}): Pr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toGray } from "./image.ts";
  * const gray = toGray({ width: 1, height: 1, data: new Uint8Array([255, 0, 0]) });
- * console.log(gray[0]); // 76
+ * assert.deepEqual(gray[0], 76);
  * ```
  */
 export function toGray(img: RgbImage): Uint8Array {

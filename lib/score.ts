@@ -40,12 +40,13 @@ export function heuristicsFrom(list?: readonly (Heuristic | string)[]): Heuristi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scoreImage } from "./score.ts";
  * import { defaultRules } from "./thresholds.ts";
  * import { resolveHeuristics } from "./heuristics/registry.ts";
  * const flat = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(128) };
  * const r = scoreImage(flat, { heuristics: ["sharpness"], rules: defaultRules(resolveHeuristics(["sharpness"])) });
- * console.log(r.values.laplacian_var, r.verdict?.reasons); // 0 [ "blur" ]
+ * assert.deepEqual([r.values.laplacian_var, r.verdict?.reasons], [0, ["blur"]]);
  * ```
  */
 export function scoreImage(image: RgbImage, options: ScoreOptions = {}): ImageResult {

@@ -31,9 +31,10 @@ function counts(values: Iterable<string>): Map<string, number> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summarizeRows } from "./summary.ts";
  * const text = summarizeRows([{ path: "a", error: null, laplacian_var: 10 }, { path: "b", error: "b: empty", error_kind: "empty" }], ["laplacian_var"]);
- * console.log(text.split("\n")[0]); // "2 images, 1 unreadable (empty 1)"
+ * assert.deepEqual(text.split("\n")[0], "2 images, 1 unreadable (empty 1)");
  * ```
  */
 export function summarizeRows(rows: readonly Row[], valueColumns: readonly string[]): string {

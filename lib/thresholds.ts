@@ -56,9 +56,10 @@ export class ThresholdsError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultRules } from "./thresholds.ts";
  * import { sharpness } from "./heuristics/sharpness.ts";
- * console.log(defaultRules([sharpness])[0].column); // "laplacian_var"
+ * assert.deepEqual(defaultRules([sharpness])[0].column, "laplacian_var");
  * ```
  */
 export function defaultRules(heuristics: readonly Heuristic[]): ThresholdRule[] {
@@ -78,9 +79,10 @@ export function defaultRules(heuristics: readonly Heuristic[]): ThresholdRule[] 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseThresholds } from "./thresholds.ts";
  * const rules = parseThresholds({ rules: [{ column: "laplacian_var", min: 80, error_type: "blur" }] }, "t.json");
- * console.log(rules.length); // 1
+ * assert.deepEqual(rules.length, 1);
  * ```
  */
 export function parseThresholds(json: unknown, file = "<thresholds>"): ThresholdRule[] {
@@ -148,9 +150,10 @@ export async function saveThresholds(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { applyRules } from "./thresholds.ts";
  * const v = applyRules({ laplacian_var: 12 }, [{ column: "laplacian_var", min: 100, error_type: "blur" }]);
- * console.log(v.kept, v.reasons); // false [ "blur" ]
+ * assert.deepEqual([v.kept, v.reasons], [false, ["blur"]]);
  * ```
  */
 export function applyRules(

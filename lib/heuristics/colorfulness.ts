@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ImageContext } from "./types.ts";
  * import { colorfulness } from "./colorfulness.ts";
  * const gray = { width: 1, height: 2, data: new Uint8Array([9, 9, 9, 200, 200, 200]) };
- * console.log(colorfulness.compute(new ImageContext(gray)).colorfulness); // 0
+ * assert.deepEqual(colorfulness.compute(new ImageContext(gray)).colorfulness, 0);
  * ```
  * @module
  */

@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ImageContext } from "./types.ts";
  * import { exposure } from "./exposure.ts";
  * const black = { width: 2, height: 2, data: new Uint8Array(12) };
- * console.log(exposure.compute(new ImageContext(black)).dark_frac); // 1
+ * assert.deepEqual(exposure.compute(new ImageContext(black)).dark_frac, 1);
  * ```
  * @module
  */

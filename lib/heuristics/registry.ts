@@ -26,8 +26,9 @@ export class UnknownHeuristicError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveHeuristics } from "./registry.ts";
- * console.log(resolveHeuristics(["skin", "sharpness"]).map((h) => h.name)); // [ "sharpness", "skin" ]
+ * assert.deepEqual(resolveHeuristics(["skin", "sharpness"]).map((h) => h.name), ["sharpness", "skin"]);
  * ```
  */
 export function resolveHeuristics(names: readonly string[] = DEFAULT_HEURISTICS): Heuristic[] {

@@ -5,11 +5,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ImageContext } from "./types.ts";
  * import { sharpness } from "./sharpness.ts";
  * const data = new Uint8Array(4 * 4 * 3).map((_, i) => (i % 6 < 3 ? 0 : 255)); // stripes
  * const v = sharpness.compute(new ImageContext({ width: 4, height: 4, data }));
- * console.log((v.laplacian_var as number) > 0); // true
+ * assert.ok((v.laplacian_var as number) > 0);
  * ```
  * @module
  */

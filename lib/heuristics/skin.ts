@@ -7,12 +7,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ImageContext } from "./types.ts";
  * import { skin } from "./skin.ts";
  * const img = { width: 2, height: 1, data: new Uint8Array([224, 172, 140, 20, 60, 200]) };
  * const ctx = new ImageContext(img, { region: { x: 0, y: 0, width: 1, height: 1 } });
  * const v = skin.compute(ctx);
- * console.log(v.skin_ratio, v.skin_region_ratio); // 0.5 1
+ * assert.deepEqual([v.skin_ratio, v.skin_region_ratio], [0.5, 1]);
  * ```
  * @module
  */
