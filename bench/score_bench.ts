@@ -55,15 +55,15 @@ Deno.bench({
   name: `decode + pure suite, 1 thread (${IMAGES} images)`,
   group: "one thread",
   async fn() {
-    for (const f of files) scoreImage(await decodeImage(f), { heuristics });
+    for (const f of files) await scoreImage(await decodeImage(f), { heuristics });
   },
 });
 
 Deno.bench({
   name: `pure suite on decoded pixels, 1 thread (${IMAGES} images)`,
   group: "one thread",
-  fn() {
-    for (const img of decoded) scoreImage(img, { heuristics });
+  async fn() {
+    for (const img of decoded) await scoreImage(img, { heuristics });
   },
 });
 

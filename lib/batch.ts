@@ -56,8 +56,15 @@ export interface BatchOptions {
   rules?: readonly ThresholdRule[];
   /** Parallel workers; default the number of cores. Ignored when `pool` is given. */
   jobs?: number;
-  /** A running pool to use (its heuristics win); default a new pool, closed at the end. */
+  /** A running pool to use (its heuristics and settings win); default a new pool, closed at the end. */
   pool?: ScorePool;
+  /** Settings per heuristic name, passed to the workers (see each heuristic's doc). */
+  settings?: Record<string, Record<string, unknown>>;
+  /**
+   * Per-item tables to write, by table name (e.g. `{ faces: table }`); each row gets `path` first.
+   * Rows for a path the table already holds are not written again (resume).
+   */
+  details?: Record<string, ResultTable>;
   decode?: DecodeOptions;
   /** A box checked in every image (skin in an inpainted region). */
   region?: Box;
@@ -152,13 +159,23 @@ export async function scoreFiles(
     return row;
   };
   const pool = options.pool ??
-    (todo.length ? new ScorePool({ jobs: options.jobs, heuristics, decode: options.decode }) : undefined);
+    (todo.length
+      ? new ScorePool({ jobs: options.jobs, heuristics, decode: options.decode, settings: options.settings })
+      : undefined);
   try {
     await Promise.all(todo.map(async (path) => {
       const reply = await pool!.score(path, { region: options.region, maskPath: maskFor(path) });
       const row = toRow(path, reply);
       // Rows are appended one at a time, in the order they finish.
       writing = writing.then(async () => {
+        // Detail rows first: an image row on disk means its details are there too.
+        if ("details" in reply) {
+          for (const [name, rows] of Object.entries(reply.details)) {
+            const t = options.details?.[name];
+            if (!t || t.done.has(path)) continue;
+            for (const r of rows) await t.write({ path, ...r });
+          }
+        }
         await table.write(row);
         finished++;
         summary.scored++;

@@ -6,7 +6,7 @@
  * ```ts ignore
  * import { decodeImage, scoreImage, defaultRules, HEURISTICS } from "./lib/mod.ts";
  * const img = await decodeImage("candidate.png");
- * const { values, verdict } = scoreImage(img, { rules: defaultRules(HEURISTICS) });
+ * const { values, verdict } = await scoreImage(img, { rules: defaultRules(HEURISTICS) });
  * ```
  *
  * @module

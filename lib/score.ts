@@ -5,7 +5,13 @@
  * @module
  */
 import type { RgbImage } from "./image.ts";
-import { type Heuristic, ImageContext, type ImageOptions, type Value } from "./heuristics/types.ts";
+import {
+  type DetailRow,
+  type Heuristic,
+  ImageContext,
+  type ImageOptions,
+  type Value,
+} from "./heuristics/types.ts";
 import { resolveHeuristics } from "./heuristics/registry.ts";
 import { applyRules, type ThresholdRule, type Verdict } from "./thresholds.ts";
 
@@ -15,6 +21,8 @@ export interface ImageResult {
   values: Record<string, Value>;
   /** Present when rules were given. */
   verdict?: Verdict;
+  /** Rows of per-item tables (e.g. `faces`), by table name. */
+  details: Record<string, DetailRow[]>;
 }
 
 /** Options of {@link scoreImage}. */
@@ -45,13 +53,16 @@ export function heuristicsFrom(list?: readonly (Heuristic | string)[]): Heuristi
  * import { defaultRules } from "./thresholds.ts";
  * import { resolveHeuristics } from "./heuristics/registry.ts";
  * const flat = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(128) };
- * const r = scoreImage(flat, { heuristics: ["sharpness"], rules: defaultRules(resolveHeuristics(["sharpness"])) });
+ * const r = await scoreImage(flat, { heuristics: ["sharpness"], rules: defaultRules(resolveHeuristics(["sharpness"])) });
  * assert.deepEqual([r.values.laplacian_var, r.verdict?.reasons], [0, ["blur"]]);
  * ```
  */
-export function scoreImage(image: RgbImage, options: ScoreOptions = {}): ImageResult {
+export async function scoreImage(image: RgbImage, options: ScoreOptions = {}): Promise<ImageResult> {
   const ctx = new ImageContext(image, options.image);
   const values: Record<string, Value> = {};
-  for (const h of heuristicsFrom(options.heuristics)) Object.assign(values, h.compute(ctx));
-  return options.rules ? { values, verdict: applyRules(values, options.rules) } : { values };
+  for (const h of heuristicsFrom(options.heuristics)) Object.assign(values, await h.compute(ctx));
+  const details = Object.fromEntries(ctx.details);
+  return options.rules
+    ? { values, verdict: applyRules(values, options.rules), details }
+    : { values, details };
 }

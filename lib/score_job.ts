@@ -10,10 +10,21 @@ import { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "
 import { outputsOf, resolveHeuristics } from "./heuristics/registry.ts";
 import { Progress } from "./progress.ts";
 import { summarizeRows } from "./summary.ts";
-import type { Row } from "./results.ts";
+import type { Column, ResultTable, Row } from "./results.ts";
+import type { DetailTableSpec } from "./heuristics/types.ts";
+
+/** Columns of a per-item table: `path`, then the table's declared columns. */
+export function detailColumns(spec: DetailTableSpec): Column[] {
+  return [
+    { name: "path", type: "string" },
+    ...spec.columns.map((c): Column => ({ name: c.name, type: c.type ?? "number" })),
+  ];
+}
 
 /** Options of {@link runScoreJob}. */
-export interface ScoreJobOptions extends Omit<BatchOptions, "onProgress"> {
+export interface ScoreJobOptions extends Omit<BatchOptions, "onProgress" | "details"> {
+  /** Files for per-item tables by table name, e.g. `{ faces: "faces.csv" }` (see `detailColumns`). */
+  details?: Record<string, string>;
   /** Start the output afresh instead of resuming it. */
   restart?: boolean;
   /** No progress line. */
@@ -51,12 +62,23 @@ export async function runScoreJob(
   const columns = scoreColumns(heuristics, options.rules !== undefined);
   const { files, skipped } = await listImages(inputs);
   const table = await openResults(out, columns, { resume: !options.restart });
+  const details: Record<string, ResultTable> = {};
+  for (const [name, file] of Object.entries(options.details ?? {})) {
+    const spec = heuristics.flatMap((h) => h.details ?? []).find((d) => d.name === name);
+    if (!spec) {
+      throw new Error(
+        `no heuristic among ${heuristics.map((h) => h.name).join(", ")} writes a "${name}" table`,
+      );
+    }
+    details[name] = await openResults(file, detailColumns(spec), { resume: !options.restart });
+  }
   const progress = new Progress(files.filter((f) => !table.done.has(f)).length, { quiet: options.quiet });
   let batch: BatchSummary;
   try {
-    batch = await scoreFiles(files, table, { ...options, onProgress: (s) => progress.update(s) });
+    batch = await scoreFiles(files, table, { ...options, details, onProgress: (s) => progress.update(s) });
   } finally {
     await table.close();
+    for (const t of Object.values(details)) await t.close();
   }
   if (batch.scored) progress.finish();
   const rows = await readResults(out, columns);

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { Value } from "./heuristics/types.ts";
-import type { Box } from "./heuristics/types.ts";
+import type { Box, DetailRow, Value } from "./heuristics/types.ts";
 import type { DecodeOptions } from "./image.ts";
 import { resolveHeuristics } from "./heuristics/registry.ts";
 
@@ -18,11 +17,19 @@ export interface WorkerRequest {
   decode: DecodeOptions;
   region?: Box;
   maskPath?: string;
+  settings?: Record<string, Record<string, unknown>>;
 }
 
 /** Reply of a score worker: values, or an error naming the file. */
 export type WorkerReply =
-  | { id: number; width: number; height: number; format: string; values: Record<string, Value> }
+  | {
+    id: number;
+    width: number;
+    height: number;
+    format: string;
+    values: Record<string, Value>;
+    details: Record<string, DetailRow[]>;
+  }
   | { id: number; error: string; kind: string };
 
 /** Options of {@link ScorePool}. */
@@ -32,6 +39,8 @@ export interface PoolOptions {
   /** Heuristic names; default every registered one. */
   heuristics?: readonly string[];
   decode?: DecodeOptions;
+  /** Settings per heuristic name (see each heuristic's doc). */
+  settings?: Record<string, Record<string, unknown>>;
 }
 
 /** Per-file extras: a region or a mask for region checks. */
@@ -61,6 +70,7 @@ interface Slot {
 export class ScorePool {
   readonly heuristics: string[];
   #decode: DecodeOptions;
+  #settings?: Record<string, Record<string, unknown>>;
   #slots: Slot[] = [];
   #queue: { req: WorkerRequest; resolve: (r: WorkerReply) => void }[] = [];
   #nextId = 0;
@@ -69,6 +79,7 @@ export class ScorePool {
   constructor(options: PoolOptions = {}) {
     this.heuristics = resolveHeuristics(options.heuristics).map((h) => h.name);
     this.#decode = options.decode ?? {};
+    this.#settings = options.settings;
     const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency ?? 1);
     for (let i = 0; i < jobs; i++) this.#slots.push(this.#spawn());
   }
@@ -81,6 +92,7 @@ export class ScorePool {
       path,
       heuristics: this.heuristics,
       decode: this.#decode,
+      settings: this.#settings,
       ...extra,
     };
     return new Promise((resolve) => {

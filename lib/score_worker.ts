@@ -36,8 +36,11 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     stage = "mask";
     const mask = req.maskPath ? await loadMask(req.maskPath, img.width, img.height) : undefined;
     stage = "score";
-    const { values } = scoreImage(img, { heuristics: req.heuristics, image: { region: req.region, mask } });
-    return { id: req.id, width: img.width, height: img.height, format: img.format, values };
+    const { values, details } = await scoreImage(img, {
+      heuristics: req.heuristics,
+      image: { region: req.region, mask, settings: req.settings },
+    });
+    return { id: req.id, width: img.width, height: img.height, format: img.format, values, details };
   } catch (e) {
     if (e instanceof ImageDecodeError) {
       return stage === "mask"

@@ -30,11 +30,11 @@ Deno.test("output columns are unique across heuristics and do not clash with the
   assert.equal(new Set(names).size, names.length, names.join(","));
 });
 
-Deno.test("compute returns exactly the declared outputs, of the declared type", () => {
+Deno.test("compute returns exactly the declared outputs, of the declared type", async () => {
   const w = 37, h = 23;
   const data = new Uint8Array(w * h * 3).map((_, i) => (i * 7919) % 251);
   for (const heuristic of HEURISTICS) {
-    const v = heuristic.compute(new ImageContext({ width: w, height: h, data }));
+    const v = await heuristic.compute(new ImageContext({ width: w, height: h, data }));
     assert.deepEqual(Object.keys(v).sort(), heuristic.outputs.map((o) => o.name).sort(), heuristic.name);
     for (const o of heuristic.outputs) {
       if (v[o.name] !== null) assert.equal(typeof v[o.name], o.type ?? "number", `${o.name}`);

@@ -57,9 +57,9 @@ function halfSkin() {
   return { width: 100, height: 100, data };
 }
 
-Deno.test("skin in a region: a box over skin passes, a box over the background fails as missing_body_part", () => {
+Deno.test("skin in a region: a box over skin passes, a box over the background fails as missing_body_part", async () => {
   const rules = defaultRules([skin]);
-  const onSkin = scoreImage(halfSkin(), {
+  const onSkin = await scoreImage(halfSkin(), {
     heuristics: [skin],
     rules,
     image: { region: { x: 10, y: 10, width: 30, height: 80 } },
@@ -68,7 +68,7 @@ Deno.test("skin in a region: a box over skin passes, a box over the background f
   assert.equal(onSkin.values.skin_region_px, 30 * 80);
   assert.equal(onSkin.values.skin_ratio, 0.5);
   assert.equal(onSkin.verdict?.kept, true);
-  const offSkin = scoreImage(halfSkin(), {
+  const offSkin = await scoreImage(halfSkin(), {
     heuristics: [skin],
     rules,
     image: { region: { x: 60, y: 0, width: 40, height: 100 } },

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import type { Heuristic } from "./types.ts";
+import type { PureHeuristic } from "./types.ts";
 import type { RgbImage } from "../image.ts";
 
 /**
@@ -38,7 +38,7 @@ export function colorfulnessOf(img: RgbImage): number {
 }
 
 /** Hasler–Süsstrunk colourfulness. */
-export const colorfulness: Heuristic = {
+export const colorfulness: PureHeuristic = {
   name: "colorfulness",
   description:
     "How vivid the colours are (Hasler & Süsstrunk 2003); ~15 is 'slightly colourful', 60+ 'highly'.",

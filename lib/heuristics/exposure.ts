@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import type { Heuristic } from "./types.ts";
+import type { PureHeuristic } from "./types.ts";
 
 /** Gray levels at or below this count as near-black. */
 export const DARK_LEVEL = 15;
@@ -20,7 +20,7 @@ export const DARK_LEVEL = 15;
 export const BRIGHT_LEVEL = 240;
 
 /** Mean gray and the fractions of near-black and near-white pixels. */
-export const exposure: Heuristic = {
+export const exposure: PureHeuristic = {
   name: "exposure",
   description: "Brightness of the gray image and how much of it is crushed to black or blown to white.",
   errorType: "exposure",

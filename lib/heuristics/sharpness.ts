@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import type { Heuristic } from "./types.ts";
+import type { PureHeuristic } from "./types.ts";
 
 /** Mirrors index `i` into `0..n-1` like OpenCV's BORDER_REFLECT_101 (`dcb|abcd|cba`). */
 export function reflect101(i: number, n: number): number {
@@ -80,7 +80,7 @@ export function edgeStats(gray: Uint8Array, width: number, height: number): Edge
 }
 
 /** Laplacian variance and Tenengrad of the gray image. */
-export const sharpness: Heuristic = {
+export const sharpness: PureHeuristic = {
   name: "sharpness",
   description: "Edge strength of the whole image: low values mean a blurry, unclear generation.",
   errorType: "blur",

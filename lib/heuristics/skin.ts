@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import type { Box, Heuristic, ImageContext } from "./types.ts";
+import type { Box, ImageContext, PureHeuristic } from "./types.ts";
 
 /** Cr and Cb bounds of the skin rule (inclusive). */
 export const SKIN_CR = [133, 173] as const;
@@ -97,7 +97,7 @@ export function skinInRegion(ctx: ImageContext, area: { mask?: Uint8Array; regio
 }
 
 /** Skin fraction of the image and of the given region or mask. */
-export const skin: Heuristic = {
+export const skin: PureHeuristic = {
   name: "skin",
   description: "Share of skin-coloured pixels, in the whole image and in a region or mask " +
     "(an inpainted person with no head or arms has too few).",

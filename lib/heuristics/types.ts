@@ -55,6 +55,22 @@ export interface ImageOptions {
   region?: Box;
   /** A mask of `width * height` bytes, non-zero inside; takes precedence over `region`. */
   mask?: Uint8Array;
+  /**
+   * Settings per heuristic, keyed by heuristic name (e.g. `{ faces: { detector: "ssd" } }`).
+   * Configuration is passed in here, never read from globals; each heuristic documents its keys.
+   */
+  settings?: Record<string, Record<string, unknown>>;
+}
+
+/** A row of a per-item table (one row per detected face, text region, …). */
+export type DetailRow = Record<string, Value>;
+
+/** A per-item table that a heuristic fills beside its per-image values, e.g. one row per face. */
+export interface DetailTableSpec {
+  /** Table name, e.g. `faces`; the CLI writes it with `--faces FILE`. */
+  name: string;
+  /** Its columns after `path`, in order. */
+  columns: OutputSpec[];
 }
 
 /**
@@ -63,7 +79,21 @@ export interface ImageOptions {
  */
 export class ImageContext {
   #memo = new Map<string, unknown>();
+  /** Rows of per-item tables added by heuristics, by table name. */
+  readonly details = new Map<string, DetailRow[]>();
   constructor(readonly image: RgbImage, readonly options: ImageOptions = {}) {}
+
+  /** Settings given for heuristic `name` (empty object when none). */
+  settingsFor(name: string): Record<string, unknown> {
+    return this.options.settings?.[name] ?? {};
+  }
+
+  /** Adds a row to per-item table `table` (e.g. one detected face). */
+  addDetail(table: string, row: DetailRow): void {
+    const rows = this.details.get(table) ?? [];
+    rows.push(row);
+    this.details.set(table, rows);
+  }
 
   get width(): number {
     return this.image.width;
@@ -95,6 +125,16 @@ export interface Heuristic {
   outputs: OutputSpec[];
   /** Default thresholds; empty when no default is defensible without calibration. */
   thresholds: ThresholdSpec[];
-  /** Returns one value per declared output (by output name). */
+  /** Per-item tables this heuristic fills through `ctx.addDetail` (e.g. one row per face). */
+  details?: DetailTableSpec[];
+  /**
+   * Returns one value per declared output (by output name). Heuristics that run a model may be
+   * async; they load their model once per process (per worker) and reuse it.
+   */
+  compute(ctx: ImageContext): Record<string, Value> | Promise<Record<string, Value>>;
+}
+
+/** A heuristic without a model: synchronous, pure arithmetic on the pixels. */
+export interface PureHeuristic extends Heuristic {
   compute(ctx: ImageContext): Record<string, Value>;
 }
