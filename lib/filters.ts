@@ -11,8 +11,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { reflect101 } from "./filters.ts";
- * console.log(reflect101(-1, 4), reflect101(4, 4), reflect101(2, 4)); // 1 2 2
+ * assert.deepEqual([reflect101(-1, 4), reflect101(4, 4), reflect101(2, 4)], [1, 2, 2]);
  * ```
  */
 export function reflect101(i: number, n: number): number {
@@ -22,14 +23,32 @@ export function reflect101(i: number, n: number): number {
 }
 
 /**
+ * Copies a `width × height` plane into one with a 1-pixel BORDER_REFLECT_101 frame, so 3×3
+ * filters can run without bounds checks. Result is `(width + 2) × (height + 2)`.
+ */
+export function padReflect101(plane: Uint8Array, width: number, height: number): Uint8Array {
+  const pw = width + 2;
+  const out = new Uint8Array(pw * (height + 2));
+  for (let y = -1; y <= height; y++) {
+    const sy = reflect101(y, height);
+    const row = (y + 1) * pw;
+    out.set(plane.subarray(sy * width, sy * width + width), row + 1);
+    out[row] = plane[sy * width + reflect101(-1, width)];
+    out[row + pw - 1] = plane[sy * width + reflect101(width, width)];
+  }
+  return out;
+}
+
+/**
  * The 3×3 Laplacian `[[0,1,0],[1,-4,1],[0,1,0]]` with reflect-101 border, as
  * `cv2.Laplacian(plane, cv2.CV_64F)` (ksize 1). Exact for 8-bit input (integer arithmetic).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { laplacian3 } from "./filters.ts";
  * const lap = laplacian3(new Uint8Array([0, 0, 0, 0, 9, 0, 0, 0, 0]), 3, 3);
- * console.log(lap[4], lap[1]); // -36 9
+ * assert.deepEqual([lap[4], lap[1]], [-36, 18]);
  * ```
  */
 export function laplacian3(plane: ArrayLike<number>, width: number, height: number): Float64Array {
@@ -55,9 +74,10 @@ export function laplacian3(plane: ArrayLike<number>, width: number, height: numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sepFilter } from "./filters.ts";
  * const out = sepFilter(new Float64Array([0, 3, 0]), 3, 1, [1 / 3, 1 / 3, 1 / 3], [1]);
- * console.log([...out]); // [ 2, 1, 2 ]
+ * assert.deepEqual([...out].map((v) => +v.toFixed(12)), [2, 1, 2]);
  * ```
  */
 export function sepFilter(
@@ -97,8 +117,9 @@ export function sepFilter(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { boxBlur } from "./filters.ts";
- * console.log(boxBlur(new Float64Array(9).fill(2), 3, 3)[4]); // 2
+ * assert.ok(Math.abs(boxBlur(new Float64Array(9).fill(2), 3, 3)[4] - 2) < 1e-12);
  * ```
  */
 export function boxBlur(plane: ArrayLike<number>, width: number, height: number, k = 3): Float64Array {
@@ -113,8 +134,9 @@ export function boxBlur(plane: ArrayLike<number>, width: number, height: number,
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gaussianKernel } from "./filters.ts";
- * console.log(gaussianKernel(3, 1).map((v) => v.toFixed(4))); // [ "0.2741", "0.4519", "0.2741" ]
+ * assert.deepEqual(gaussianKernel(3, 1).map((v) => v.toFixed(4)), ["0.2741", "0.4519", "0.2741"]);
  * ```
  */
 export function gaussianKernel(ksize: number, sigma: number): number[] {
@@ -131,8 +153,9 @@ export function gaussianKernel(ksize: number, sigma: number): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gaussianBlur } from "./filters.ts";
- * console.log(gaussianBlur(new Float64Array(25).fill(1), 5, 5, 5, 8)[12].toFixed(12)); // 1.000000000000
+ * assert.ok(Math.abs(gaussianBlur(new Float64Array(25).fill(1), 5, 5, 5, 8)[12] - 1) < 1e-12);
  * ```
  */
 export function gaussianBlur(

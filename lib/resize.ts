@@ -133,11 +133,12 @@ function separableLinear(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resizeBilinear } from "./resize.ts";
  * const up = resizeBilinear(new Float64Array([0, 4]), 2, 1, 4, 1);
- * console.log([...up]); // [ 0, 1, 3, 4 ]
+ * assert.deepEqual([...up], [0, 1, 3, 4]);
  * const down = resizeBilinear(new Uint8Array([0, 10, 20, 30]), 4, 1, 2, 1);
- * console.log([...down]); // [ 5, 25 ]
+ * assert.deepEqual([...down], [5, 25]);
  * ```
  */
 export function resizeBilinear(
@@ -230,17 +231,18 @@ function areaTab(srcSize: number, dstSize: number): { start: Int32Array; idx: nu
  * side grows, OpenCV's INTER_AREA upscale weights are used instead, as OpenCV does.
  *
  * Integer shrink factors take OpenCV's fast path (block sum times float32 `1 / area`; an 8-bit 2×
- * shrink rounds half up). Other shrinks of 8-bit planes are averaged in double precision and rounded
- * half to even (OpenCV accumulates in float32, so a value within ~1e-5 of a half may round the other
- * way). 8-bit upscales may differ from OpenCV by one level (it uses 11-bit fixed-point weights
- * there). `Float64Array` planes give doubles.
+ * shrink rounds half up). Other shrinks of 8-bit planes are accumulated in float32 in OpenCV's order
+ * and rounded half to even, as OpenCV does. 8-bit upscales may differ from OpenCV by one level (it
+ * uses 11-bit fixed-point weights there). `Float64Array` planes give doubles.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resizeArea } from "./resize.ts";
- * const src = new Float64Array([1, 2, 3, 4, 5, 6]); // 3×2
- * console.log([...resizeArea(src, 3, 2, 1, 1)]); // [ 3.5 ]
- * console.log([...resizeArea(new Uint8Array([0, 3, 6, 9]), 4, 1, 2, 1)]); // [ 2, 8 ]
+ * const src = new Float64Array([1, 2, 3, 4, 5, 6, 7, 8]); // 4×2
+ * assert.deepEqual([...resizeArea(src, 4, 2, 2, 1)], [3.5, 5.5]);
+ * assert.deepEqual([...resizeArea(src, 4, 2, 3, 1)], [3.25, 4.5, 5.75]); // factor 4/3
+ * assert.deepEqual([...resizeArea(new Uint8Array([0, 3, 6, 9]), 4, 1, 2, 1)], [2, 8]);
  * ```
  */
 export function resizeArea(
@@ -300,12 +302,14 @@ export function resizeArea(
   }
   const tx = areaTab(width, dstWidth);
   const ty = areaTab(height, dstHeight);
+  // OpenCV accumulates 8-bit planes in float32 and doubles in double, in this order.
+  const f = u8 ? Math.fround : (v: number) => v;
   const rows = new Float64Array(height * dstWidth);
   for (let y = 0; y < height; y++) {
     const r = y * width, o = y * dstWidth;
     for (let x = 0; x < dstWidth; x++) {
       let s = 0;
-      for (let k = tx.start[x]; k < tx.start[x + 1]; k++) s += src[r + tx.idx[k]] * tx.w[k];
+      for (let k = tx.start[x]; k < tx.start[x + 1]; k++) s = f(s + f(src[r + tx.idx[k]] * tx.w[k]));
       rows[o + x] = s;
     }
   }
@@ -314,7 +318,7 @@ export function resizeArea(
     const o = y * dstWidth;
     for (let k = ty.start[y]; k < ty.start[y + 1]; k++) {
       const r = ty.idx[k] * dstWidth, wy = ty.w[k];
-      for (let x = 0; x < dstWidth; x++) out[o + x] += rows[r + x] * wy;
+      for (let x = 0; x < dstWidth; x++) out[o + x] = f(out[o + x] + f(rows[r + x] * wy));
     }
   }
   return u8 ? Uint8Array.from(out, toU8) : out;

@@ -10,6 +10,8 @@ import { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "
 import { outputsOf, resolveHeuristics } from "./heuristics/registry.ts";
 import { Progress } from "./progress.ts";
 import { summarizeRows } from "./summary.ts";
+import { csvLine } from "./csv.ts";
+import { type DuplicateGroupEntry, groupNearDuplicates } from "./heuristics/phash.ts";
 import type { Column, ResultTable, Row } from "./results.ts";
 import type { DetailTableSpec } from "./heuristics/types.ts";
 
@@ -23,6 +25,10 @@ export function detailColumns(spec: DetailTableSpec): Column[] {
 
 /** Options of {@link runScoreJob}. */
 export interface ScoreJobOptions extends Omit<BatchOptions, "onProgress" | "details"> {
+  /** Write near-duplicate groups (from the `phash` column) to this CSV file. */
+  duplicatesOut?: string;
+  /** Largest Hamming distance between hashes of near-duplicates. Default 10 (of 64 bits). */
+  duplicateDistance?: number;
   /** Files for per-item tables by table name, e.g. `{ faces: "faces.csv" }` (see `detailColumns`). */
   details?: Record<string, string>;
   /** Start the output afresh instead of resuming it. */
@@ -41,6 +47,8 @@ export interface ScoreJobResult extends BatchSummary {
   rows: Row[];
   /** Text summary of all rows. */
   summary: string;
+  /** Near-duplicate groups of two or more images (when `phash` ran), largest first. */
+  duplicateGroups: DuplicateGroupEntry[][];
 }
 
 /**
@@ -82,6 +90,38 @@ export async function runScoreJob(
   }
   if (batch.scored) progress.finish();
   const rows = await readResults(out, columns);
-  const summary = summarizeRows(rows, outputsOf(heuristics).map((o) => o.name));
-  return { ...batch, found: files.length, skippedNonImages: skipped, rows, summary };
+  let summary = summarizeRows(rows, outputsOf(heuristics).map((o) => o.name));
+  const duplicateGroups = nearDuplicateGroups(rows, options.duplicateDistance);
+  if (heuristics.some((h) => h.name === "phash")) {
+    summary += `\nnear-duplicate groups: ${duplicateGroups.length}` +
+      (duplicateGroups.length ? ` (${duplicateGroups.reduce((n, g) => n + g.length, 0)} images)` : "");
+  }
+  if (options.duplicatesOut) await writeDuplicates(options.duplicatesOut, duplicateGroups);
+  return { ...batch, found: files.length, skippedNonImages: skipped, rows, summary, duplicateGroups };
+}
+
+/**
+ * Groups rows whose `phash` values are within `maxDistance` bits; returns groups of two or more,
+ * largest first, each in path order (the first member is the group's representative).
+ */
+export function nearDuplicateGroups(rows: readonly Row[], maxDistance = 10): DuplicateGroupEntry[][] {
+  const items = rows.filter((r) => typeof r.phash === "string" && r.phash)
+    .map((r) => ({ path: String(r.path), hash: String(r.phash) }))
+    .sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const byGroup = new Map<number, DuplicateGroupEntry[]>();
+  for (const e of groupNearDuplicates(items, maxDistance)) {
+    byGroup.set(e.group, [...(byGroup.get(e.group) ?? []), e]);
+  }
+  return [...byGroup.values()].filter((g) => g.length > 1).sort((a, b) => b.length - a.length);
+}
+
+/** Writes groups as CSV: `path, group, group_size, distance, representative` (atomically). */
+async function writeDuplicates(path: string, groups: DuplicateGroupEntry[][]): Promise<void> {
+  const lines = [csvLine(["path", "group", "group_size", "distance", "representative"])];
+  groups.forEach((g, i) => {
+    for (const e of g) lines.push(csvLine([e.path, i + 1, g.length, e.distance, g[0].path]));
+  });
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, lines.join(""));
+  await Deno.rename(tmp, path);
 }

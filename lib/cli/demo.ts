@@ -43,5 +43,15 @@ await runMain(async () => {
     const verdict = row?.kept ? "kept" : `rejected: ${row?.reject_reasons}`;
     console.log(`  ${s.file.split("/").pop()!.padEnd(26)} ${(s.expected || "good").padEnd(13)} → ${verdict}`);
   }
+  if (r.duplicateGroups.length) {
+    console.log("\nnear-duplicate groups (first = representative):");
+    for (const g of r.duplicateGroups) {
+      console.log(
+        `  ${
+          g.map((e) => `${e.path.split("/").pop()}${e.distance ? ` (${e.distance} bits)` : ""}`).join(", ")
+        }`,
+      );
+    }
+  }
   console.log(`\nResults: ${out} (${r.rows.length} rows, ${r.seconds.toFixed(1)} s)`);
 });

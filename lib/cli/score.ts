@@ -36,6 +36,9 @@ Options:
   --jobs N                parallel workers (default: number of cores, ${navigator.hardwareConcurrency})
   --max-pixels N          refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})
   --background COLOR      colour that transparency is flattened onto (default ${DEFAULT_BACKGROUND})
+  --duplicates FILE       write near-duplicate groups (phash within --duplicate-distance) to a CSV:
+                          path, group, group_size, distance, representative
+  --duplicate-distance N  largest Hamming distance (of 64 bits) between near-duplicates (default 10)
   --restart               overwrite --out instead of resuming it
   --quiet                 no progress line
   --list-heuristics       print every heuristic with its outputs, units and default thresholds
@@ -77,6 +80,8 @@ await runMain(async () => {
       jobs: { type: "string" },
       "max-pixels": { type: "string" },
       background: { type: "string" },
+      duplicates: { type: "string" },
+      "duplicate-distance": { type: "string" },
       restart: { type: "boolean" },
       quiet: { type: "boolean" },
       "list-heuristics": { type: "boolean" },
@@ -101,6 +106,8 @@ await runMain(async () => {
     decode: { maxPixels: intOption("max-pixels", o["max-pixels"]), background: o.background },
     restart: o.restart,
     quiet: o.quiet,
+    duplicatesOut: o.duplicates,
+    duplicateDistance: intOption("duplicate-distance", o["duplicate-distance"]),
   });
   console.log(r.summary);
   console.log(

@@ -9,9 +9,11 @@ import { sharpness } from "./sharpness.ts";
 import { exposure } from "./exposure.ts";
 import { colorfulness } from "./colorfulness.ts";
 import { skin } from "./skin.ts";
+import { saliency } from "./saliency.ts";
+import { phash } from "./phash.ts";
 
 /** Every heuristic, in the order their columns appear in score tables. */
-export const HEURISTICS: readonly Heuristic[] = [sharpness, exposure, colorfulness, skin];
+export const HEURISTICS: readonly Heuristic[] = [sharpness, exposure, colorfulness, skin, saliency, phash];
 
 /** Names run when none are chosen: every heuristic that needs no model. */
 export const DEFAULT_HEURISTICS: readonly string[] = HEURISTICS.map((h) => h.name);

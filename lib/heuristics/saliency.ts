@@ -7,27 +7,23 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ImageContext } from "./types.ts";
  * import { saliency } from "./saliency.ts";
  * const data = new Uint8Array(32 * 32 * 3).fill(20);
  * for (let y = 4; y < 10; y++) for (let x = 20; x < 26; x++) data.fill(250, (y * 32 + x) * 3, (y * 32 + x) * 3 + 3);
  * const v = saliency.compute(new ImageContext({ width: 32, height: 32, data }));
- * console.log((v.saliency_center_x as number) > 0.5, (v.saliency_center_y as number) < 0.5); // true true
+ * assert.ok((v.saliency_center_x as number) > 0.5 && (v.saliency_center_y as number) < 0.5);
  * ```
  * @module
  */
-import type { Box, Heuristic, Value } from "./types.ts";
+import type { Box, PureHeuristic, Value } from "./types.ts";
 import { ImageContext } from "./types.ts";
 import { resizeArea, resizeBilinear } from "../resize.ts";
 import { boxBlur, gaussianBlur, laplacian3 } from "../filters.ts";
 
 /** Side of the square the spectral residual is computed on (OpenCV's `resImWidth/resImHeight`). */
 export const SALIENCY_SIZE = 64;
-
-/** `cv::log` as OpenCV 4 computes it: zero and subnormal inputs give `ln(2^-1023)`, not `-Infinity`. */
-function cvLog(v: number): number {
-  return v < 2.2250738585072014e-308 ? -709.0895657128241 : Math.log(v);
-}
 
 /** In-place radix-2 FFT of length-`n` complex vector (`re`, `im`) read/written with a stride. */
 function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n: number, inverse: boolean) {
@@ -69,16 +65,18 @@ function fft2(re: Float64Array, im: Float64Array, n: number, inverse: boolean): 
  * The 64×64 spectral-residual saliency map of a gray plane, as
  * `cv2.saliency.StaticSaliencySpectralResidual_create().computeSaliency()` computes it before its
  * final resize: gray resized to 64×64 (bilinear, bit-exact INTER_LINEAR_EXACT), 2-D DFT, log
- * amplitude, residual = log amplitude − its 3×3 box blur (reflect-101), inverse DFT of
+ * amplitude `log(|F| + 1)` (OpenCV ≥ 4.0 adds the 1 so empty frequencies stay finite), residual =
+ * log amplitude − its 3×3 box blur (reflect-101), inverse DFT of
  * `exp(residual)` with the original phase, magnitude, 5×5 Gaussian blur with sigma 8
  * (reflect-101), squared, divided by its maximum. Values are in 0–1, row-major.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saliencyMap } from "./saliency.ts";
  * const gray = new Uint8Array(100 * 80).map((_, i) => ((i % 100) - 50) ** 2 + ((i / 100 | 0) - 40) ** 2 < 64 ? 255 : 0);
  * const map = saliencyMap(gray, 100, 80);
- * console.log(map.length, Math.max(...map)); // 4096 1
+ * assert.deepEqual([map.length, Math.max(...map)], [4096, 1]);
  * ```
  */
 export function saliencyMap(gray: Uint8Array, width: number, height: number): Float64Array {
@@ -88,7 +86,7 @@ export function saliencyMap(gray: Uint8Array, width: number, height: number): Fl
   fft2(re, im, n, false);
   const logAmp = new Float64Array(n * n), phase = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) {
-    logAmp[i] = cvLog(Math.hypot(re[i], im[i]));
+    logAmp[i] = Math.log(Math.hypot(re[i], im[i]) + 1);
     phase[i] = Math.atan2(im[i], re[i]);
   }
   const blurred = boxBlur(logAmp, n, n, 3);
@@ -117,9 +115,10 @@ export function saliencyMap(gray: Uint8Array, width: number, height: number): Fl
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saliencyFull } from "./saliency.ts";
  * const full = saliencyFull(new Uint8Array(30 * 20).map((_, i) => (i * 7919) % 251), 30, 20);
- * console.log(full.length); // 600
+ * assert.equal(full.length, 600);
  * ```
  */
 export function saliencyFull(gray: Uint8Array, width: number, height: number): Float64Array {
@@ -140,9 +139,10 @@ function fullOf(ctx: ImageContext): Float64Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saliency16 } from "./saliency.ts";
  * const s = saliency16(new Uint8Array(40 * 40).map((_, i) => (i * 31) % 256), 40, 40);
- * console.log(s.length); // 256
+ * assert.equal(s.length, 256);
  * ```
  */
 export function saliency16(ctx: ImageContext): Float64Array;
@@ -158,8 +158,9 @@ export function saliency16(src: ImageContext | Uint8Array, width?: number, heigh
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saliencyCentroid } from "./saliency.ts";
- * console.log(saliencyCentroid(new Float64Array([0, 0, 0, 1]), 2, 2)); // { x: 0.75, y: 0.75 }
+ * assert.deepEqual(saliencyCentroid(new Float64Array([0, 0, 0, 1]), 2, 2), { x: 0.75, y: 0.75 });
  * ```
  */
 export function saliencyCentroid(
@@ -190,9 +191,10 @@ export function saliencyCentroid(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saliencyCrop } from "./saliency.ts";
  * const map = new Float64Array(6 * 2); map[5] = 1; // mass at the right edge of a 6×2 map
- * console.log(saliencyCrop(map, 6, 2)); // { x: 4, y: 0, width: 2, height: 2 }
+ * assert.deepEqual(saliencyCrop(map, 6, 2), { x: 4, y: 0, width: 2, height: 2 });
  * ```
  */
 export function saliencyCrop(
@@ -225,16 +227,16 @@ export function saliencyCrop(
     }
   }
   const cx0 = (width - cw) / 2, cy0 = (height - ch) / 2;
+  // Relative tolerance so float noise in the integral image does not decide ties.
+  const tol = 1e-12 * Math.max(1, integral[integral.length - 1]);
   let best = -Infinity, bx = 0, by = 0, bestDist = Infinity;
   for (let y = 0; y + ch <= height; y++) {
     for (let x = 0; x + cw <= width; x++) {
       const m = integral[(y + ch) * iw + x + cw] - integral[y * iw + x + cw] - integral[(y + ch) * iw + x] +
         integral[y * iw + x];
       const dist = (x - cx0) ** 2 + (y - cy0) ** 2;
-      // Relative tolerance so float noise in the integral image does not decide ties.
-      const tol = 1e-12 * Math.max(1, Math.abs(best));
       if (m > best + tol || (m >= best - tol && dist < bestDist)) {
-        if (m > best + tol) best = m;
+        best = Math.max(best, m);
         bx = x;
         by = y;
         bestDist = dist;
@@ -250,9 +252,10 @@ export function saliencyCrop(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { weightedLaplacianVar } from "./saliency.ts";
  * const gray = new Uint8Array([0, 0, 0, 0, 10, 0, 0, 0, 0]);
- * console.log(weightedLaplacianVar(gray, 3, 3, new Float64Array(9).fill(1)).toFixed(2)); // 355.56
+ * assert.equal(weightedLaplacianVar(gray, 3, 3, new Float64Array(9).fill(1))?.toFixed(2), "335.80");
  * ```
  */
 export function weightedLaplacianVar(
@@ -275,7 +278,7 @@ export function weightedLaplacianVar(
 }
 
 /** Saliency heuristic: subject sharpness, saliency centroid and a 1:1 saliency-aware crop. */
-export const saliency: Heuristic = {
+export const saliency: PureHeuristic = {
   name: "saliency",
   description: "Sharpness of the part of the image people look at (Laplacian variance weighted by a " +
     "spectral-residual saliency map, Hou & Zhang 2007), where that part is, and a square crop keeping it.",

@@ -15,30 +15,7 @@
  * @module
  */
 import type { PureHeuristic } from "./types.ts";
-
-/** Mirrors index `i` into `0..n-1` like OpenCV's BORDER_REFLECT_101 (`dcb|abcd|cba`). */
-export function reflect101(i: number, n: number): number {
-  if (n === 1) return 0;
-  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
-  return i;
-}
-
-/**
- * Copies a `width × height` plane into one with a 1-pixel BORDER_REFLECT_101 frame, so 3×3
- * filters can run without bounds checks. Result is `(width + 2) × (height + 2)`.
- */
-export function padReflect101(plane: Uint8Array, width: number, height: number): Uint8Array {
-  const pw = width + 2;
-  const out = new Uint8Array(pw * (height + 2));
-  for (let y = -1; y <= height; y++) {
-    const sy = reflect101(y, height);
-    const row = (y + 1) * pw;
-    out.set(plane.subarray(sy * width, sy * width + width), row + 1);
-    out[row] = plane[sy * width + reflect101(-1, width)];
-    out[row + pw - 1] = plane[sy * width + reflect101(width, width)];
-  }
-  return out;
-}
+import { padReflect101 } from "../filters.ts";
 
 /** Statistics of the 3×3 Laplacian and Sobel responses of a gray plane. */
 export interface EdgeStats {
