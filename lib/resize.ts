@@ -62,7 +62,25 @@ function exactLinearTab(srcSize: number, dstSize: number): { ofs: Int32Array; w1
 }
 
 /** Source offsets and float32 weights of OpenCV's INTER_LINEAR (or INTER_AREA upscale) tables. */
-function linearTab(srcSize: number, dstSize: number, area: boolean): { ofs: Int32Array; w1: Float64Array } {
+/**
+ * OpenCV's bilinear coefficient table for one axis of a floating-point resize: destination index
+ * `d` reads source `ofs[d]` and `ofs[d] + 1` with weights `1 − w1[d]` and `w1[d]` (float32, as
+ * `cv2.resize` computes them); `area` gives the INTER_AREA enlarging variant.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linearTab } from "./resize.ts";
+ * const t = linearTab(2, 4, false);
+ * assert.deepEqual([...t.ofs], [0, 0, 0, 1]);
+ * assert.deepEqual([...t.w1], [0, 0.25, 0.75, 0]);
+ * ```
+ */
+export function linearTab(
+  srcSize: number,
+  dstSize: number,
+  area: boolean,
+): { ofs: Int32Array; w1: Float64Array } {
   const invScale = dstSize / srcSize;
   const scale = 1 / invScale;
   const ofs = new Int32Array(dstSize);
@@ -196,6 +214,12 @@ export function resizeBilinear(
 }
 
 /** OpenCV's `computeResizeAreaTab`: for each destination index, (source index, weight) pairs. */
+/** Options of {@link resizeArea}. */
+export interface AreaOptions {
+  /** Give 8-bit input a floating-point result, as if it had been converted to doubles first. */
+  float?: boolean;
+}
+
 function areaTab(srcSize: number, dstSize: number): { start: Int32Array; idx: number[]; w: number[] } {
   const scale = 1 / (dstSize / srcSize);
   const start = new Int32Array(dstSize + 1);
@@ -251,7 +275,16 @@ export function resizeArea(
   height: number,
   dstWidth: number,
   dstHeight: number,
+  options?: { float?: false },
 ): Uint8Array;
+export function resizeArea(
+  src: Plane,
+  width: number,
+  height: number,
+  dstWidth: number,
+  dstHeight: number,
+  options: { float: true },
+): Float64Array;
 export function resizeArea(
   src: Float64Array,
   width: number,
@@ -265,6 +298,7 @@ export function resizeArea(
   height: number,
   dstWidth: number,
   dstHeight: number,
+  options?: AreaOptions,
 ): Plane;
 export function resizeArea(
   src: Plane,
@@ -272,9 +306,11 @@ export function resizeArea(
   height: number,
   dstWidth: number,
   dstHeight: number,
+  options: AreaOptions = {},
 ): Plane {
   checkSizes(src, width, height, dstWidth, dstHeight);
-  const u8 = src instanceof Uint8Array;
+  // `float`: treat 8-bit input as doubles (no rounding, double accumulation), without copying it.
+  const u8 = src instanceof Uint8Array && !options.float;
   if (dstWidth > width || dstHeight > height) {
     const out = separableLinear(src, width, height, dstWidth, dstHeight, true);
     return u8 ? Uint8Array.from(out, toU8) : out;

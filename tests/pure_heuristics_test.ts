@@ -10,7 +10,8 @@ for (const [file, want] of cases) {
     const img = await decodeImage(`${REFERENCE_DIR}images/${file}`);
     assert.equal(img.width, want.width);
     assert.equal(img.height, want.height);
-    const v = (await scoreImage(img, { heuristics: ["sharpness", "exposure", "colorfulness", "skin"] })).values;
+    const v =
+      (await scoreImage(img, { heuristics: ["sharpness", "exposure", "colorfulness", "skin"] })).values;
     for (const col of ["gray_mean", "laplacian_var", "tenengrad", "colorfulness"] as const) {
       const got = v[col] as number;
       const ok = want[col] === 0 ? Math.abs(got) <= 1e-9 : relErr(got, want[col]) <= 1e-9;

@@ -45,5 +45,8 @@ Deno.test("compute returns exactly the declared outputs, of the declared type", 
 Deno.test("resolveHeuristics keeps registry order and rejects unknown names with the known ones listed", () => {
   const names = HEURISTICS.map((h) => h.name);
   assert.deepEqual(resolveHeuristics([...names].reverse()).map((h) => h.name), names);
-  assert.throws(() => resolveHeuristics(["nope"]), new RegExp(`unknown heuristic "nope"; known: ${names.join(", ")}`));
+  assert.throws(
+    () => resolveHeuristics(["nope"]),
+    new RegExp(`unknown heuristic "nope"; known: ${names.join(", ")}`),
+  );
 });

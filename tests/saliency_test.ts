@@ -7,6 +7,8 @@ import {
   saliency16,
   saliencyCentroid,
   saliencyCrop,
+  SaliencyField,
+  saliencyFull,
   saliencyMap,
   weightedLaplacianVar,
 } from "../lib/heuristics/saliency.ts";
@@ -179,4 +181,31 @@ Deno.test("weightedLaplacianVar: uniform weights give the plain Laplacian varian
   wts[20] = 1;
   assert.ok(Math.abs(weightedLaplacianVar(gray, w, h, wts)! - ((lap[7] - lap[20]) / 2) ** 2) < 1e-9);
   assert.equal(weightedLaplacianVar(gray, w, h, new Float64Array(w * h)), null);
+});
+
+Deno.test("SaliencyField gives the same statistics as the stored image-size map", async () => {
+  const imgs = ["facephoto2.png", "facephoto6.png", "gradient.png", "noise.png"];
+  for (const name of imgs) {
+    const img = await decodeImage(`${REFERENCE_DIR}images/${name}`);
+    for (
+      const [w, h, g] of [
+        [img.width, img.height, toGray(img)],
+        // a portrait crop too, so the crop slides vertically
+        [200, 300, toGray({ width: 200, height: 300, data: img.data.subarray(0, 200 * 300 * 3) })],
+      ] as const
+    ) {
+      const full = saliencyFull(g, w, h);
+      const field = new SaliencyField(saliencyMap(g, w, h), w, h);
+      const row = new Float64Array(w);
+      for (const y of [0, 1, Math.floor(h / 2), h - 1]) {
+        field.row(y, row);
+        for (let x = 0; x < w; x++) assert.equal(row[x], full[y * w + x], `${name} row ${y} x ${x}`);
+      }
+      const c1 = saliencyCentroid(full, w, h)!, c2 = field.centroid()!;
+      assert.ok(Math.abs(c1.x - c2.x) < 1e-12 && Math.abs(c1.y - c2.y) < 1e-12, `${name} centroid`);
+      assert.deepEqual(field.squareCrop(), saliencyCrop(full, w, h), `${name} crop`);
+      const v1 = weightedLaplacianVar(g, w, h, full)!, v2 = field.weightedLaplacianVar(g)!;
+      assert.ok(Math.abs(v1 - v2) <= 1e-9 * Math.max(1, v1), `${name} weighted var ${v1} vs ${v2}`);
+    }
+  }
 });

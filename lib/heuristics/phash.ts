@@ -50,7 +50,7 @@ const COS = (() => {
  * ```
  */
 export function perceptualHash(gray: Uint8Array, width: number, height: number): string {
-  const small = resizeArea(Float64Array.from(gray), width, height, SIZE, SIZE);
+  const small = resizeArea(gray, width, height, SIZE, SIZE, { float: true });
   // Rows: first LOW horizontal frequencies of each of the SIZE rows.
   const rows = new Float64Array(SIZE * LOW);
   for (let y = 0; y < SIZE; y++) {

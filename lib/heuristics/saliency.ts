@@ -9,6 +9,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { ImageContext } from "./types.ts";
+import { paddedGray } from "./sharpness.ts";
  * import { saliency } from "./saliency.ts";
  * const data = new Uint8Array(32 * 32 * 3).fill(20);
  * for (let y = 4; y < 10; y++) for (let x = 20; x < 26; x++) data.fill(250, (y * 32 + x) * 3, (y * 32 + x) * 3 + 3);
@@ -19,8 +20,9 @@
  */
 import type { Box, PureHeuristic, Value } from "./types.ts";
 import { ImageContext } from "./types.ts";
-import { resizeArea, resizeBilinear } from "../resize.ts";
-import { boxBlur, gaussianBlur, laplacian3 } from "../filters.ts";
+import { paddedGray } from "./sharpness.ts";
+import { linearTab, resizeArea, resizeBilinear } from "../resize.ts";
+import { boxBlur, gaussianBlur, laplacian3, padReflect101 } from "../filters.ts";
 
 /** Side of the square the spectral residual is computed on (OpenCV's `resImWidth/resImHeight`). */
 export const SALIENCY_SIZE = 64;
@@ -86,7 +88,7 @@ export function saliencyMap(gray: Uint8Array, width: number, height: number): Fl
   fft2(re, im, n, false);
   const logAmp = new Float64Array(n * n), phase = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) {
-    logAmp[i] = Math.log(Math.hypot(re[i], im[i]) + 1);
+    logAmp[i] = Math.log(Math.sqrt(re[i] * re[i] + im[i] * im[i]) + 1);
     phase[i] = Math.atan2(im[i], re[i]);
   }
   const blurred = boxBlur(logAmp, n, n, 3);
@@ -97,7 +99,7 @@ export function saliencyMap(gray: Uint8Array, width: number, height: number): Fl
   }
   fft2(re, im, n, true);
   const mag = new Float64Array(n * n);
-  for (let i = 0; i < n * n; i++) mag[i] = Math.hypot(re[i], im[i]);
+  for (let i = 0; i < n * n; i++) mag[i] = Math.sqrt(re[i] * re[i] + im[i] * im[i]);
   const out = gaussianBlur(mag, n, n, 5, 8);
   let max = 0;
   for (let i = 0; i < out.length; i++) {
@@ -277,6 +279,169 @@ export function weightedLaplacianVar(
   return v / s;
 }
 
+/**
+ * The image-size saliency map ({@link saliencyFull}) without storing it: the 64 map rows resized
+ * horizontally to the image width, plus OpenCV's vertical coefficient table. Row `y` of the full
+ * map is `b0·rows[s] + b1·rows[s+1]`, the same arithmetic `cv2.resize` does, so every statistic
+ * below equals the one computed on the stored map (up to summation order), at a fraction of the
+ * memory and time: per-row and per-column sums come from 64 rows instead of `height`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { saliencyMap, SaliencyField } from "./saliency.ts";
+ * const gray = new Uint8Array(40 * 30).map((_, i) => (i * 7919) % 251);
+ * const field = new SaliencyField(saliencyMap(gray, 40, 30), 40, 30);
+ * assert.equal(field.squareCrop().width, 30);
+ * ```
+ */
+export class SaliencyField {
+  /** The map rows resized to the image width: SALIENCY_SIZE × width. */
+  readonly rows: Float64Array;
+  readonly #ofs: Int32Array;
+  readonly #w1: Float64Array;
+
+  constructor(map: Float64Array, readonly width: number, readonly height: number) {
+    const n = SALIENCY_SIZE;
+    const tx = linearTab(n, width, false);
+    this.rows = new Float64Array(n * width);
+    for (let r = 0; r < n; r++) {
+      for (let x = 0; x < width; x++) {
+        const s = tx.ofs[x], a1 = tx.w1[x];
+        this.rows[r * width + x] = a1 === 0
+          ? map[r * n + s]
+          : map[r * n + s] * Math.fround(1 - a1) + map[r * n + s + 1] * a1;
+      }
+    }
+    const ty = linearTab(n, height, false);
+    this.#ofs = ty.ofs;
+    this.#w1 = ty.w1;
+  }
+
+  /** Row `y` of the image-size map, written into `out` (length `width`). */
+  row(y: number, out: Float64Array): Float64Array {
+    const w = this.width, b1 = this.#w1[y], s = this.#ofs[y];
+    const r0 = s * w, r1 = Math.min(s + 1, SALIENCY_SIZE - 1) * w;
+    if (b1 === 0) out.set(this.rows.subarray(r0, r0 + w));
+    else {
+      const b0 = Math.fround(1 - b1);
+      for (let x = 0; x < w; x++) out[x] = this.rows[r0 + x] * b0 + this.rows[r1 + x] * b1;
+    }
+    return out;
+  }
+
+  /** How much each of the 64 map rows contributes to image row `y`: `[s, b0, s + 1, b1]`. */
+  #coefficients(y: number): [number, number, number, number] {
+    const b1 = this.#w1[y], s = this.#ofs[y];
+    return b1 === 0 ? [s, 1, s, 0] : [s, Math.fround(1 - b1), Math.min(s + 1, SALIENCY_SIZE - 1), b1];
+  }
+
+  /** Per-map-row sums of `rows`, plain and weighted by pixel-centre x, computed once. */
+  #sums?: { plain: Float64Array; byX: Float64Array };
+  #rowSums(): { plain: Float64Array; byX: Float64Array } {
+    if (this.#sums) return this.#sums;
+    const w = this.width, plain = new Float64Array(SALIENCY_SIZE), byX = new Float64Array(SALIENCY_SIZE);
+    for (let r = 0; r < SALIENCY_SIZE; r++) {
+      let a = 0, ax = 0;
+      for (let x = 0, i = r * w; x < w; x++, i++) {
+        a += this.rows[i];
+        ax += this.rows[i] * (x + 0.5);
+      }
+      plain[r] = a;
+      byX[r] = ax;
+    }
+    return this.#sums = { plain, byX };
+  }
+
+  /** Saliency-weighted mean position as fractions of width and height (see {@link saliencyCentroid}). */
+  centroid(): { x: number; y: number } | null {
+    const { plain: sums, byX: sumsX } = this.#rowSums();
+    let s = 0, sx = 0, sy = 0;
+    for (let y = 0; y < this.height; y++) {
+      const [r0, b0, r1, b1] = this.#coefficients(y);
+      const row = sums[r0] * b0 + sums[r1] * b1;
+      s += row;
+      sx += sumsX[r0] * b0 + sumsX[r1] * b1;
+      sy += row * (y + 0.5);
+    }
+    return s > 0 ? { x: sx / s / this.width, y: sy / s / this.height } : null;
+  }
+
+  /**
+   * The largest square window with the most saliency mass, as {@link saliencyCrop} with aspect 1
+   * and scale 1 finds it: the window spans the shorter side, so only a 1-D slide is searched.
+   */
+  squareCrop(): Box {
+    const { width, height } = this;
+    const side = Math.min(width, height);
+    let mass: Float64Array;
+    if (width >= height) {
+      // Column masses: Σ_y full(x, y) = Σ_r c_r · rows[r][x].
+      const c = new Float64Array(SALIENCY_SIZE);
+      for (let y = 0; y < height; y++) {
+        const [r0, b0, r1, b1] = this.#coefficients(y);
+        c[r0] += b0;
+        c[r1] += b1;
+      }
+      mass = new Float64Array(width);
+      for (let r = 0; r < SALIENCY_SIZE; r++) {
+        if (c[r] === 0) continue;
+        for (let x = 0; x < width; x++) mass[x] += c[r] * this.rows[r * width + x];
+      }
+    } else {
+      const sums = this.#rowSums().plain;
+      mass = new Float64Array(height);
+      for (let y = 0; y < height; y++) {
+        const [r0, b0, r1, b1] = this.#coefficients(y);
+        mass[y] = sums[r0] * b0 + sums[r1] * b1;
+      }
+    }
+    const prefix = new Float64Array(mass.length + 1);
+    for (let i = 0; i < mass.length; i++) prefix[i + 1] = prefix[i] + mass[i];
+    const centre = (mass.length - side) / 2;
+    const tol = 1e-12 * Math.max(1, prefix[mass.length]);
+    let best = -Infinity, at = 0, bestDist = Infinity;
+    for (let i = 0; i + side <= mass.length; i++) {
+      const m = prefix[i + side] - prefix[i];
+      const dist = (i - centre) ** 2;
+      if (m > best + tol || (m >= best - tol && dist < bestDist)) {
+        best = Math.max(best, m);
+        at = i;
+        bestDist = dist;
+      }
+    }
+    return width >= height
+      ? { x: at, y: 0, width: side, height: side }
+      : { x: 0, y: at, width: side, height: side };
+  }
+
+  /**
+   * {@link weightedLaplacianVar} with this map as the weights, in one pass and without storing
+   * the Laplacian or the weights: `Σw·L² / Σw − (Σw·L / Σw)²`.
+   */
+  weightedLaplacianVar(gray: Uint8Array, padded?: Uint8Array): number | null {
+    const { width, height } = this;
+    const p = padded ?? padReflect101(gray, width, height);
+    const pw = width + 2;
+    const w = new Float64Array(width);
+    let s = 0, sl = 0, sl2 = 0;
+    for (let y = 0; y < height; y++) {
+      this.row(y, w);
+      let i = (y + 1) * pw + 1;
+      for (let x = 0; x < width; x++, i++) {
+        const lap = p[i - pw] + p[i + pw] + p[i - 1] + p[i + 1] - 4 * p[i];
+        const wx = w[x];
+        s += wx;
+        sl += wx * lap;
+        sl2 += wx * lap * lap;
+      }
+    }
+    if (!(s > 0)) return null;
+    const mean = sl / s;
+    return Math.max(0, sl2 / s - mean * mean);
+  }
+}
+
 /** Saliency heuristic: subject sharpness, saliency centroid and a 1:1 saliency-aware crop. */
 export const saliency: PureHeuristic = {
   name: "saliency",
@@ -333,12 +498,12 @@ export const saliency: PureHeuristic = {
   // laplacian_var does, so a cut-off needs calibration on labelled images.
   thresholds: [],
   compute(ctx: ImageContext): Record<string, Value> {
-    const full = fullOf(ctx);
-    const { width, height } = ctx;
-    const c = saliencyCentroid(full, width, height);
-    const crop = saliencyCrop(full, width, height);
+    const map = ctx.memo("saliency64", () => saliencyMap(ctx.gray, ctx.width, ctx.height));
+    const field = new SaliencyField(map, ctx.width, ctx.height);
+    const c = field.centroid();
+    const crop = field.squareCrop();
     return {
-      saliency_sharpness: weightedLaplacianVar(ctx.gray, width, height, full),
+      saliency_sharpness: field.weightedLaplacianVar(ctx.gray, paddedGray(ctx)),
       saliency_center_x: c?.x ?? null,
       saliency_center_y: c?.y ?? null,
       crop_x: crop.x,

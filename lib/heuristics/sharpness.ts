@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import type { PureHeuristic } from "./types.ts";
+import type { ImageContext, PureHeuristic } from "./types.ts";
 import { padReflect101 } from "../filters.ts";
 
 /** Statistics of the 3×3 Laplacian and Sobel responses of a gray plane. */
@@ -30,8 +30,8 @@ export interface EdgeStats {
  * `mean(cv2.Sobel(gray, CV_64F, 1, 0)**2 + cv2.Sobel(gray, CV_64F, 0, 1)**2)` exactly (the sums
  * are integers below 2^53, so no rounding happens before the final division).
  */
-export function edgeStats(gray: Uint8Array, width: number, height: number): EdgeStats {
-  const p = padReflect101(gray, width, height);
+export function edgeStats(gray: Uint8Array, width: number, height: number, padded?: Uint8Array): EdgeStats {
+  const p = padded ?? padReflect101(gray, width, height);
   const pw = width + 2;
   let lapSum = 0, lapSq = 0, ten = 0;
   for (let y = 0; y < height; y++) {
@@ -54,6 +54,11 @@ export function edgeStats(gray: Uint8Array, width: number, height: number): Edge
   const count = width * height;
   const mean = lapSum / count;
   return { laplacianVar: (lapSq - lapSum * mean) / count, tenengrad: ten / count };
+}
+
+/** The gray plane with a 1-pixel reflect-101 frame, computed once per image and shared by 3×3 filters. */
+export function paddedGray(ctx: ImageContext): Uint8Array {
+  return ctx.memo("paddedGray", () => padReflect101(ctx.gray, ctx.width, ctx.height));
 }
 
 /** Laplacian variance and Tenengrad of the gray image. */
@@ -83,7 +88,7 @@ export const sharpness: PureHeuristic = {
       "1920 px photos (27–279 on the face-api samples) while their blurred copies score 1.5–5: calibrate it",
   }],
   compute(ctx) {
-    const s = ctx.memo("edgeStats", () => edgeStats(ctx.gray, ctx.width, ctx.height));
+    const s = ctx.memo("edgeStats", () => edgeStats(ctx.gray, ctx.width, ctx.height, paddedGray(ctx)));
     return { laplacian_var: s.laplacianVar, tenengrad: s.tenengrad };
   },
 };

@@ -35,23 +35,31 @@ export function isSkin(r: number, g: number, b: number): boolean {
   return cb >= SKIN_CB[0] && cb <= SKIN_CB[1];
 }
 
+/** Branch-free {@link isSkin} as 0/1: `(v − lo) >>> 0 ≤ span` tests `lo ≤ v ≤ lo + span`. */
+function skin01(r: number, g: number, b: number): number {
+  const y = (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14;
+  const cr = ((r - y) * 11682 + 2105344) >> 14;
+  const cb = ((b - y) * 9241 + 2105344) >> 14;
+  return (((cr - CR_LO) >>> 0) <= CR_SPAN ? 1 : 0) & (((cb - CB_LO) >>> 0) <= CB_SPAN ? 1 : 0);
+}
+const CR_LO = SKIN_CR[0], CR_SPAN = SKIN_CR[1] - SKIN_CR[0], CB_LO = SKIN_CB[0], CB_SPAN = SKIN_CB[1] - SKIN_CB[0];
+
+/** Number of skin pixels in the whole image, computed once per image. */
+export function skinCount(ctx: ImageContext): number {
+  return ctx.memo("skinCount", () => {
+    const d = ctx.image.data;
+    let hits = 0;
+    for (let j = 0; j < d.length; j += 3) hits += skin01(d[j], d[j + 1], d[j + 2]);
+    return hits;
+  });
+}
+
 /** A 0/1 plane of skin pixels, computed once per image. */
 export function skinMask(ctx: ImageContext): Uint8Array {
   return ctx.memo("skinMask", () => {
     const d = ctx.image.data;
     const out = new Uint8Array(ctx.width * ctx.height);
-    const crLo = SKIN_CR[0],
-      crSpan = SKIN_CR[1] - SKIN_CR[0],
-      cbLo = SKIN_CB[0],
-      cbSpan = SKIN_CB[1] - SKIN_CB[0];
-    // Same arithmetic as isSkin, branch-free: (v - lo) >>> 0 <= span tests lo ≤ v ≤ lo + span.
-    for (let i = 0, j = 0; i < out.length; i++, j += 3) {
-      const r = d[j], b = d[j + 2];
-      const y = (r * 4899 + d[j + 1] * 9617 + b * 1868 + 8192) >> 14;
-      const cr = ((r - y) * 11682 + 2105344) >> 14;
-      const cb = ((b - y) * 9241 + 2105344) >> 14;
-      out[i] = (((cr - crLo) >>> 0) <= crSpan ? 1 : 0) & (((cb - cbLo) >>> 0) <= cbSpan ? 1 : 0);
-    }
+    for (let i = 0, j = 0; i < out.length; i++, j += 3) out[i] = skin01(d[j], d[j + 1], d[j + 2]);
     return out;
   });
 }
@@ -74,9 +82,9 @@ export function skinInRegion(ctx: ImageContext, area: { mask?: Uint8Array; regio
   ratio: number | null;
   pixels: number;
 } {
-  const skinPx = skinMask(ctx);
   let inside = 0, hits = 0;
   if (area.mask) {
+    const skinPx = skinMask(ctx);
     if (area.mask.length !== skinPx.length) {
       throw new RangeError(`mask has ${area.mask.length} pixels, the image ${skinPx.length}`);
     }
@@ -88,8 +96,11 @@ export function skinInRegion(ctx: ImageContext, area: { mask?: Uint8Array; regio
     }
   } else if (area.region) {
     const b = clipBox(area.region, ctx.width, ctx.height);
+    const d = ctx.image.data;
     for (let y = b.y; y < b.y + b.height; y++) {
-      for (let i = y * ctx.width + b.x, end = i + b.width; i < end; i++) hits += skinPx[i];
+      for (let j = (y * ctx.width + b.x) * 3, end = j + b.width * 3; j < end; j += 3) {
+        hits += skin01(d[j], d[j + 1], d[j + 2]);
+      }
     }
     inside = b.width * b.height;
   }
@@ -128,13 +139,10 @@ export const skin: PureHeuristic = {
     source: "eyeballed default for a region that should show a head or arms: calibrate it",
   }],
   compute(ctx) {
-    const all = skinMask(ctx);
-    let hits = 0;
-    for (let i = 0; i < all.length; i++) hits += all[i];
     const { mask, region } = ctx.options;
     const r = mask || region ? skinInRegion(ctx, { mask, region }) : null;
     return {
-      skin_ratio: hits / all.length,
+      skin_ratio: skinCount(ctx) / (ctx.width * ctx.height),
       skin_region_ratio: r ? r.ratio : null,
       skin_region_px: r ? r.pixels : null,
     };
