@@ -5,6 +5,7 @@ import { GOLDEN, REFERENCE_DIR, relErr } from "./golden.ts";
 import { writeBadInputs } from "./fixtures.ts";
 import { readResults } from "../lib/results.ts";
 import { parseCsv } from "../lib/csv.ts";
+import sharp from "sharp";
 
 const CLI = fileURLToPath(new URL("../lib/cli/score.ts", import.meta.url));
 const CONTRACT_COLUMNS = [
@@ -169,11 +170,11 @@ Deno.test("--thresholds defaults adds kept and reject_reasons; a blurred copy is
   assert.equal(r.code, 0, r.stderr);
   const rows = await readResults(out);
   const blurred = rows.find((x) => String(x.path).includes("gauss3"))!;
-  const sharp = rows.find((x) => String(x.path).endsWith("facephoto6.png"))!;
+  const sharpRow = rows.find((x) => String(x.path).endsWith("facephoto6.png"))!;
   assert.equal(blurred.kept, false);
   assert.match(String(blurred.reject_reasons), /\bblur\b/);
-  assert.equal(sharp.kept, true);
-  assert.equal(sharp.reject_reasons, null);
+  assert.equal(sharpRow.kept, true);
+  assert.equal(sharpRow.reject_reasons, null);
 });
 
 Deno.test("bad command lines give one clear line and exit code 2", async () => {
@@ -210,4 +211,26 @@ Deno.test("resuming with other heuristics is refused with the differing columns 
   ]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /other columns than this run writes \(missing: skin_ratio/);
+});
+
+Deno.test("--duplicates groups a re-encoded smaller copy with its original and leaves other photos alone", async () => {
+  const tmp = await Deno.makeTempDir();
+  const dir = join(tmp, "imgs");
+  await Deno.mkdir(dir);
+  for (const n of [1, 2, 3]) {
+    await Deno.copyFile(`${REFERENCE_DIR}images/facephoto${n}.png`, join(dir, `p${n}.png`));
+  }
+  await sharp(`${REFERENCE_DIR}images/facephoto2.png`).resize(300).jpeg({ quality: 60 }).toFile(
+    join(dir, "p2_copy.jpg"),
+  );
+  const out = join(tmp, "s.csv"), dups = join(tmp, "dups.csv");
+  const r = await score([dir, "--out", out, "--duplicates", dups, "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /near-duplicate groups: 1 \(2 images\)/);
+  const rows = parseCsv(await Deno.readTextFile(dups)).map((x) => x.fields);
+  assert.deepEqual(rows[0], ["path", "group", "group_size", "distance", "representative"]);
+  assert.deepEqual(rows.slice(1).map((f) => [f[0].split("/").pop(), f[1], f[2], f[4].split("/").pop()]), [
+    ["p2.png", "1", "2", "p2.png"],
+    ["p2_copy.jpg", "1", "2", "p2.png"],
+  ]);
 });
