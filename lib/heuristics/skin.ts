@@ -42,7 +42,10 @@ function skin01(r: number, g: number, b: number): number {
   const cb = ((b - y) * 9241 + 2105344) >> 14;
   return (((cr - CR_LO) >>> 0) <= CR_SPAN ? 1 : 0) & (((cb - CB_LO) >>> 0) <= CB_SPAN ? 1 : 0);
 }
-const CR_LO = SKIN_CR[0], CR_SPAN = SKIN_CR[1] - SKIN_CR[0], CB_LO = SKIN_CB[0], CB_SPAN = SKIN_CB[1] - SKIN_CB[0];
+const CR_LO = SKIN_CR[0],
+  CR_SPAN = SKIN_CR[1] - SKIN_CR[0],
+  CB_LO = SKIN_CB[0],
+  CB_SPAN = SKIN_CB[1] - SKIN_CB[0];
 
 /** Number of skin pixels in the whole image, computed once per image. */
 export function skinCount(ctx: ImageContext): number {
