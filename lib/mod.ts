@@ -4,9 +4,9 @@
  * The one public entry for notebooks, tasks and users' scripts:
  *
  * ```ts ignore
- * import { decodeImage, scoreImage, defaultRules, HEURISTICS } from "./lib/mod.ts";
+ * import { decodeImage, defaultRules, resolveHeuristics, scoreImage } from "./lib/mod.ts";
  * const img = await decodeImage("candidate.png");
- * const { values, verdict } = await scoreImage(img, { rules: defaultRules(HEURISTICS) });
+ * const { values, verdict } = await scoreImage(img, { rules: defaultRules(resolveHeuristics()) });
  * ```
  *
  * @module

@@ -38,7 +38,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     stage = "score";
     const { values, details } = await scoreImage(img, {
       heuristics: req.heuristics,
-      image: { region: req.region, mask, settings: req.settings },
+      image: { region: req.region, mask, settings: req.settings, path: req.path },
     });
     return { id: req.id, width: img.width, height: img.height, format: img.format, values, details };
   } catch (e) {

@@ -5,7 +5,14 @@
  */
 import { parseArgs } from "node:util";
 import { runScoreJob } from "../score_job.ts";
-import { HEURISTICS } from "../heuristics/registry.ts";
+import {
+  DEFAULT_HEURISTICS,
+  HEURISTICS,
+  MODEL_HEURISTICS,
+  resolveHeuristics,
+} from "../heuristics/registry.ts";
+import { DEFAULT_MIN_CONFIDENCE, DETECTOR_NAMES, isDetectorName } from "../faces/detector.ts";
+import { DEFAULT_FACE_DETECTOR } from "../heuristics/faces.ts";
 import { defaultRules, loadThresholds, type ThresholdRule } from "../thresholds.ts";
 import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../image.ts";
 import { boxOption, intOption, runMain, UsageError } from "./args.ts";
@@ -26,7 +33,9 @@ be decoded gets a row whose error names the problem; its value columns are empty
 
 Options:
   --out FILE              result table (.csv, .jsonl, .parquet)
-  --heuristics A,B        heuristics to run (default: all: ${HEURISTICS.map((h) => h.name).join(",")})
+  --heuristics A,B        heuristics to run (default: every one without a model:
+                          ${DEFAULT_HEURISTICS.join(",")}; model-based ones run only when named:
+                          ${MODEL_HEURISTICS.join(",")})
   --thresholds FILE       apply threshold rules from FILE (written by \`calibrate\`), or the word
                           "defaults" for each heuristic's declared defaults; adds kept, reject_reasons
   --region X,Y,W,H        a box (pixels of the upright image) for region checks, e.g. skin where a
@@ -44,16 +53,30 @@ Options:
   --list-heuristics       print every heuristic with its outputs, units and default thresholds
   -h, --help              this text
 
+Faces (any of these adds the \`faces\` heuristic; its model loads once per worker):
+  --faces FILE            write one row per detected face (.csv, .jsonl, .parquet): path, face,
+                          detector, x, y, width, height (pixels of the upright original),
+                          confidence, area_px, area_frac, log10_area, skin_ratio. Image rows gain
+                          face_count, face_min_area_frac, face_max_area_frac, face_min_log10_area,
+                          face_min_confidence, face_mean_confidence (empty when no face; rules on
+                          them then pass)
+  --detector NAME         face detector: ${DETECTOR_NAMES.join(", ")} (default ${DEFAULT_FACE_DETECTOR}); the
+                          default confidence rule is measured for ssd (others score lower): calibrate
+  --min-face-confidence X faces scored below X (0–1) are not counted (default ${DEFAULT_MIN_CONFIDENCE})
+  --face-crops DIR        save each face with a 25% margin as DIR/<image stem>_face<k>.jpg
+
 Examples:
   deno task score out/demo/images --out scores.csv
   deno task score gens/ --out scores.parquet --heuristics sharpness,exposure --thresholds defaults
   deno task score inpainted/ --masks masks/ --heuristics skin --out skin.csv
+  deno task score gens/ --out scores.csv --faces faces.csv --thresholds defaults
 `;
 
 function listHeuristics(): string {
   return HEURISTICS.map((h) =>
     [
-      `${h.name} — ${h.description} (error type: ${h.errorType})`,
+      `${h.name} — ${h.description} (error type: ${h.errorType})` +
+      (MODEL_HEURISTICS.includes(h.name) ? " [runs a model; only when named]" : ""),
       ...h.outputs.map((o) =>
         `  ${o.name} [${o.unit}; ${o.direction.replaceAll("_", " ")}]: ${o.description}`
       ),
@@ -65,6 +88,33 @@ function listHeuristics(): string {
       ),
     ].join("\n")
   ).join("\n\n");
+}
+
+/** The `faces` settings from `--detector`, `--min-face-confidence`, `--face-crops`; undefined when none. */
+function faceOptions(
+  o: { detector?: string; "min-face-confidence"?: string; "face-crops"?: string; faces?: string },
+): Record<string, unknown> | undefined {
+  if (o.faces === "") throw new UsageError("--faces: expected a file name (.csv, .jsonl or .parquet)");
+  const settings: Record<string, unknown> = {};
+  if (o.detector !== undefined) {
+    if (!isDetectorName(o.detector)) {
+      throw new UsageError(`--detector: expected one of ${DETECTOR_NAMES.join(", ")}, got "${o.detector}"`);
+    }
+    settings.detector = o.detector;
+  }
+  const c = o["min-face-confidence"];
+  if (c !== undefined) {
+    const n = Number(c);
+    if (c.trim() === "" || !(n >= 0 && n <= 1)) {
+      throw new UsageError(`--min-face-confidence: expected a number from 0 to 1, got "${c}"`);
+    }
+    settings.minConfidence = n;
+  }
+  if (o["face-crops"] !== undefined) {
+    if (o["face-crops"] === "") throw new UsageError("--face-crops: expected a folder");
+    settings.cropsDir = o["face-crops"];
+  }
+  return Object.keys(settings).length ? settings : undefined;
 }
 
 await runMain(async () => {
@@ -82,6 +132,10 @@ await runMain(async () => {
       background: { type: "string" },
       duplicates: { type: "string" },
       "duplicate-distance": { type: "string" },
+      faces: { type: "string" },
+      detector: { type: "string" },
+      "min-face-confidence": { type: "string" },
+      "face-crops": { type: "string" },
       restart: { type: "boolean" },
       quiet: { type: "boolean" },
       "list-heuristics": { type: "boolean" },
@@ -92,10 +146,14 @@ await runMain(async () => {
   if (o["list-heuristics"]) return void console.log(listHeuristics());
   if (!o.out) throw new UsageError("--out FILE is required (.csv, .jsonl or .parquet)");
   if (positionals.length === 0) throw new UsageError("give at least one image file or folder to score");
-  const heuristics = o.heuristics?.split(",").map((s) => s.trim()).filter(Boolean);
+  let heuristics = o.heuristics?.split(",").map((s) => s.trim()).filter(Boolean);
+  const faceSettings = faceOptions(o);
+  if (faceSettings || o.faces !== undefined) {
+    heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "faces"])];
+  }
   let rules: ThresholdRule[] | undefined;
   if (o.thresholds === "defaults") {
-    rules = defaultRules(HEURISTICS.filter((h) => !heuristics || heuristics.includes(h.name)));
+    rules = defaultRules(resolveHeuristics(heuristics));
   } else if (o.thresholds) rules = await loadThresholds(o.thresholds);
   const r = await runScoreJob(positionals, o.out, {
     heuristics,
@@ -108,6 +166,8 @@ await runMain(async () => {
     quiet: o.quiet,
     duplicatesOut: o.duplicates,
     duplicateDistance: intOption("duplicate-distance", o["duplicate-distance"]),
+    ...(o.faces !== undefined ? { details: { faces: o.faces } } : {}),
+    ...(faceSettings ? { settings: { faces: faceSettings } } : {}),
   });
   console.log(r.summary);
   console.log(

@@ -11,12 +11,29 @@ import { colorfulness } from "./colorfulness.ts";
 import { skin } from "./skin.ts";
 import { saliency } from "./saliency.ts";
 import { phash } from "./phash.ts";
+import { faces } from "./faces.ts";
 
 /** Every heuristic, in the order their columns appear in score tables. */
-export const HEURISTICS: readonly Heuristic[] = [sharpness, exposure, colorfulness, skin, saliency, phash];
+export const HEURISTICS: readonly Heuristic[] = [
+  sharpness,
+  exposure,
+  colorfulness,
+  skin,
+  saliency,
+  phash,
+  faces,
+];
+
+/**
+ * Heuristics that run a model (loaded once per worker, slower, async): run only when asked for by
+ * name (`--heuristics faces`, `--faces FILE`), never by default.
+ */
+export const MODEL_HEURISTICS: readonly string[] = ["faces"];
 
 /** Names run when none are chosen: every heuristic that needs no model. */
-export const DEFAULT_HEURISTICS: readonly string[] = HEURISTICS.map((h) => h.name);
+export const DEFAULT_HEURISTICS: readonly string[] = HEURISTICS.map((h) => h.name).filter(
+  (n) => !MODEL_HEURISTICS.includes(n),
+);
 
 /** An unknown heuristic name; the message lists the known ones. */
 export class UnknownHeuristicError extends Error {

@@ -51,6 +51,8 @@ export type Value = number | string | null;
 
 /** Per-image inputs beside the pixels: a region or mask to check (e.g. an inpainted area). */
 export interface ImageOptions {
+  /** The file the image came from, for names of files a heuristic writes (face crops). */
+  path?: string;
   /** A box of the image, e.g. where a person was inpainted. */
   region?: Box;
   /** A mask of `width * height` bytes, non-zero inside; takes precedence over `region`. */
