@@ -33,9 +33,9 @@ be decoded gets a row whose error names the problem; its value columns are empty
 
 Options:
   --out FILE              result table (.csv, .jsonl, .parquet)
-  --heuristics A,B        heuristics to run (default: every one without a model:
-                          ${DEFAULT_HEURISTICS.join(",")}; model-based ones run only when named:
-                          ${MODEL_HEURISTICS.join(",")})
+  --heuristics A,B        heuristics to run; default: every one without a model
+                          (${DEFAULT_HEURISTICS.join(",")});
+                          ones with a model run only when named (${MODEL_HEURISTICS.join(",")})
   --thresholds FILE       apply threshold rules from FILE (written by \`calibrate\`), or the word
                           "defaults" for each heuristic's declared defaults; adds kept, reject_reasons
   --region X,Y,W,H        a box (pixels of the upright image) for region checks, e.g. skin where a
