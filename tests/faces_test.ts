@@ -17,9 +17,9 @@ import { applyRules, defaultRules } from "../lib/thresholds.ts";
 import { readResults } from "../lib/results.ts";
 import { parseCsv } from "../lib/csv.ts";
 import { REFERENCE_DIR } from "./golden.ts";
+import { runCli } from "./cli.ts";
 
 const DEMO = fileURLToPath(new URL("../node_modules/@vladmandic/face-api/demo/", import.meta.url));
-const CLI = fileURLToPath(new URL("../lib/cli/score.ts", import.meta.url));
 
 type B = [x: number, y: number, width: number, height: number];
 
@@ -289,16 +289,7 @@ Deno.test("faces is registered but not run by default (it needs a model)", () =>
   assert.ok(!resolveHeuristics().some((h) => h.name === "faces"));
 });
 
-async function score(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const score = (args: string[]) => runCli("score", args);
 
 Deno.test("score --faces writes one row per face with the contract columns, and face columns per image", async () => {
   const tmp = await Deno.makeTempDir();

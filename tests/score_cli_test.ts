@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { GOLDEN, REFERENCE_DIR, relErr } from "./golden.ts";
 import { writeBadInputs } from "./fixtures.ts";
 import { readResults } from "../lib/results.ts";
 import { parseCsv } from "../lib/csv.ts";
 import sharp from "sharp";
+import { cliPath, runCli } from "./cli.ts";
 
-const CLI = fileURLToPath(new URL("../lib/cli/score.ts", import.meta.url));
+const CLI = cliPath("score");
 const CONTRACT_COLUMNS = [
   "path",
   "width",
@@ -20,16 +20,7 @@ const CONTRACT_COLUMNS = [
   "colorfulness",
 ];
 
-async function score(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const score = (args: string[]) => runCli("score", args);
 
 Deno.test("score CLI reproduces the golden values for every reference image", async () => {
   const tmp = await Deno.makeTempDir();

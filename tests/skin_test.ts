@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { ImageContext } from "../lib/heuristics/types.ts";
 import { isSkin, skin, skinMask } from "../lib/heuristics/skin.ts";
 import { scoreImage } from "../lib/score.ts";
 import { defaultRules } from "../lib/thresholds.ts";
 import { readResults } from "../lib/results.ts";
+import { runCli } from "./cli.ts";
 
 /** Reference YCrCb in floating point (ITU-R BT.601 as OpenCV documents it), rounded. */
 function ycrcbFloat(r: number, g: number, b: number) {
@@ -116,26 +116,18 @@ Deno.test("score --masks DIR pairs each image with its mask by name (masks of an
   await m(true).toFile(join(masks, "a.png"));
   await m(false).toFile(join(masks, "b.png"));
   const out = join(tmp, "skin.csv");
-  const cli = fileURLToPath(new URL("../lib/cli/score.ts", import.meta.url));
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      cli,
-      imgs,
-      "--masks",
-      masks,
-      "--heuristics",
-      "skin",
-      "--thresholds",
-      "defaults",
-      "--out",
-      out,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  const r = await runCli("score", [
+    imgs,
+    "--masks",
+    masks,
+    "--heuristics",
+    "skin",
+    "--thresholds",
+    "defaults",
+    "--out",
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
   const rows = await readResults(out);
   const a = rows.find((x) => String(x.path).endsWith("a.png"))!;
   const b = rows.find((x) => String(x.path).endsWith("b.png"))!;
