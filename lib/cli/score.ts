@@ -65,11 +65,22 @@ Faces (any of these adds the \`faces\` heuristic; its model loads once per worke
   --min-face-confidence X faces scored below X (0–1) are not counted (default ${DEFAULT_MIN_CONFIDENCE})
   --face-crops DIR        save each face with a 25% margin as DIR/<image stem>_face<k>.jpg
 
+Learned scorers and probing (run only when named in --heuristics; see docs/models.md):
+  --prompt TEXT           the prompt every image was generated from (clip_score, pick_score, probe)
+  --prompts FILE          image → prompt: a generation manifest (JSONL with file, prompt), a CSV
+                          with file/path and prompt columns, or a JSON object
+  --models DIR            the model store (default $WINNOW_MODELS, else ~/.cache/winnow/models)
+  --probe FILE            run the probe heuristic and write its raw answers, one row per question
+  --set H.KEY=VALUE       any setting of heuristic H (repeatable; VALUE read as JSON when it
+                          parses), e.g. --set probe.baseUrl=http://127.0.0.1:11434/v1
+                          --set probe.model=llava --set faces.cropMargin=0.4
+
 Examples:
   deno task score out/demo/images --out scores.csv
   deno task score gens/ --out scores.parquet --heuristics sharpness,exposure --thresholds defaults
   deno task score inpainted/ --masks masks/ --heuristics skin --out skin.csv
   deno task score gens/ --out scores.csv --faces faces.csv --thresholds defaults
+  deno task score run/ --out scores.csv --heuristics clip_score --prompts run/manifest.jsonl
 `;
 
 function listHeuristics(): string {
@@ -117,6 +128,52 @@ function faceOptions(
   return Object.keys(settings).length ? settings : undefined;
 }
 
+/** Heuristics that compare an image with its prompt, and those that read the model store. */
+const PROMPT_HEURISTICS = ["clip_score", "pick_score", "probe"];
+const MODEL_STORE_HEURISTICS = ["clip_score", "pick_score", "aesthetic"];
+
+/** `--prompt`, `--prompts`, `--models` as settings of the heuristics that use them. */
+function promptSettings(o: { prompt?: string; prompts?: string; models?: string }) {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const h of PROMPT_HEURISTICS) {
+    if (o.prompt !== undefined) (out[h] ??= {}).prompt = o.prompt;
+    if (o.prompts !== undefined) (out[h] ??= {}).prompts = o.prompts;
+  }
+  if (o.models !== undefined) {
+    for (const h of MODEL_STORE_HEURISTICS) {
+      (out[h] ??= {}).modelsDir = o.models;
+    }
+  }
+  return out;
+}
+
+/**
+ * `--set NAME.KEY=VALUE` (repeatable) as settings: VALUE is read as JSON when it parses
+ * (numbers, true/false, lists), else taken as a string.
+ */
+function parseSetOptions(items: string[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const item of items) {
+    const m = /^([a-z][a-z0-9_]*)\.([A-Za-z][A-Za-z0-9_]*)=(.*)$/s.exec(item);
+    if (!m) {
+      throw new UsageError(`--set: expected HEURISTIC.KEY=VALUE (e.g. probe.model=llava), got "${item}"`);
+    }
+    resolveHeuristics([m[1]]);
+    let value: unknown = m[3];
+    try {
+      value = JSON.parse(m[3]);
+    } catch { /* a plain string */ }
+    (out[m[1]] ??= {})[m[2]] = value;
+  }
+  return out;
+}
+
+function mergeSettings(...parts: Record<string, Record<string, unknown>>[]) {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const p of parts) for (const [h, kv] of Object.entries(p)) out[h] = { ...out[h], ...kv };
+  return out;
+}
+
 await runMain(async () => {
   const { values: o, positionals } = parseArgs({
     args: Deno.args,
@@ -136,6 +193,11 @@ await runMain(async () => {
       detector: { type: "string" },
       "min-face-confidence": { type: "string" },
       "face-crops": { type: "string" },
+      prompt: { type: "string" },
+      prompts: { type: "string" },
+      models: { type: "string" },
+      set: { type: "string", multiple: true },
+      probe: { type: "string" },
       restart: { type: "boolean" },
       quiet: { type: "boolean" },
       "list-heuristics": { type: "boolean" },
@@ -151,6 +213,12 @@ await runMain(async () => {
   if (faceSettings || o.faces !== undefined) {
     heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "faces"])];
   }
+  const settings = mergeSettings(
+    faceSettings ? { faces: faceSettings } : {},
+    promptSettings(o),
+    parseSetOptions(o.set ?? []),
+  );
+  if (o.probe !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "probe"])];
   let rules: ThresholdRule[] | undefined;
   if (o.thresholds === "defaults") {
     rules = defaultRules(resolveHeuristics(heuristics));
@@ -166,8 +234,11 @@ await runMain(async () => {
     quiet: o.quiet,
     duplicatesOut: o.duplicates,
     duplicateDistance: intOption("duplicate-distance", o["duplicate-distance"]),
-    ...(o.faces !== undefined ? { details: { faces: o.faces } } : {}),
-    ...(faceSettings ? { settings: { faces: faceSettings } } : {}),
+    details: {
+      ...(o.faces !== undefined ? { faces: o.faces } : {}),
+      ...(o.probe !== undefined ? { probe: o.probe } : {}),
+    },
+    settings,
   });
   console.log(r.summary);
   console.log(

@@ -12,6 +12,9 @@ import { skin } from "./skin.ts";
 import { saliency } from "./saliency.ts";
 import { phash } from "./phash.ts";
 import { faces } from "./faces.ts";
+import { clipScore } from "./clip_score.ts";
+import { aesthetic, pickScore } from "./preference.ts";
+import { probe } from "./probe.ts";
 
 /** Every heuristic, in the order their columns appear in score tables. */
 export const HEURISTICS: readonly Heuristic[] = [
@@ -22,13 +25,23 @@ export const HEURISTICS: readonly Heuristic[] = [
   saliency,
   phash,
   faces,
+  clipScore,
+  pickScore,
+  aesthetic,
+  probe,
 ];
 
 /**
  * Heuristics that run a model (loaded once per worker, slower, async): run only when asked for by
  * name (`--heuristics faces`, `--faces FILE`), never by default.
  */
-export const MODEL_HEURISTICS: readonly string[] = ["faces"];
+export const MODEL_HEURISTICS: readonly string[] = [
+  "faces",
+  "clip_score",
+  "pick_score",
+  "aesthetic",
+  "probe",
+];
 
 /** Names run when none are chosen: every heuristic that needs no model. */
 export const DEFAULT_HEURISTICS: readonly string[] = HEURISTICS.map((h) => h.name).filter(

@@ -1,0 +1,618 @@
+/**
+ * Multimodal probing: yes/no questions about the image, asked of any OpenAI-compatible chat
+ * endpoint that accepts images (Ollama, llama.cpp server, vLLM, OpenAI), one question set per
+ * error type: `missing_limbs`, `extra_fingers`, `garbled_text`, `prompt_mismatch`.
+ *
+ * Request (`POST <baseUrl>/chat/completions`, the chat-completions contract): `model`,
+ * `messages` = a system message asking for a one-word yes/no answer and a user message whose
+ * `content` is `[{ type: "text", text: <question> }, { type: "image_url", image_url: { url:
+ * "data:image/jpeg;base64,…" } }]`, `temperature: 0`, `max_tokens`, and — unless `logprobs` is
+ * false — `logprobs: true, top_logprobs: 5`.
+ *
+ * Answer: `choices[0].message.content` is parsed to yes / no ("Yes.", "yes, it does", "**No**" …);
+ * `message.refusal` set, or a content that declines ("I'm sorry, I can't …"), is a refusal;
+ * anything else is unclear. When the server returns `choices[0].logprobs.content[].top_logprobs`,
+ * P(yes) = Σ p(yes-like tokens) / (Σ p(yes-like) + Σ p(no-like)) at the first token that is one
+ * of them; otherwise P(yes) is 1 or 0 from the parsed answer. Each question has the answer that
+ * means the defect (e.g. "no" to "does everyone have two arms?"), so per error type the output is
+ * P(defect), the largest over its questions.
+ *
+ * Failures: HTTP 5xx and 429, timeouts (`timeoutMs` per request) and network errors are retried
+ * `retries` times with doubling delays; other 4xx are not. A question that still fails, is refused
+ * or unclear gives no value; the `probe_failed` column counts them and the `probe` table keeps
+ * each question's raw answer, parse, P(yes), attempts and error.
+ *
+ * The API key is read from the environment variable named by `apiKeyEnv` (default
+ * `OPENAI_API_KEY`; none needed for local servers) at request time and sent only as the
+ * `Authorization: Bearer` header; it never appears in values, tables or errors (any echo of it in a
+ * server's reply is replaced by `***`).
+ *
+ * Settings (`settings: { probe: { … } }`):
+ * - `baseUrl` (required): e.g. `http://localhost:11434/v1` (Ollama), `http://localhost:8080/v1`
+ *   (llama.cpp), `https://api.openai.com/v1`;
+ * - `model` (required): e.g. `llava:13b`, `gpt-4o-mini`;
+ * - `apiKeyEnv` (default `OPENAI_API_KEY`), `timeoutMs` (60000), `retries` (2), `retryDelayMs`
+ *   (1000), `logprobs` (true; set false for servers that reject it), `maxTokens` (16),
+ *   `maxSide` (768: the image is downscaled to this longest side and sent as JPEG q90),
+ *   `errorTypes` (subset to ask, default all), `questions` (replace the question set: an array of
+ *   `{ id, errorType, text, defectAnswer }`; `{prompt}` in `text` is replaced by the prompt),
+ *   `prompt` / `prompts` (as `clip_score`; without them the prompt_mismatch question is skipped).
+ *
+ * @example
+ * ```ts ignore
+ * const ctx = new ImageContext(img, { path: "a.png", settings: { probe: { baseUrl: "http://localhost:11434/v1", model: "llava" } } });
+ * console.log(await probe.compute(ctx), ctx.details.get("probe"));
+ * ```
+ * @module
+ */
+import sharp from "sharp";
+import type { RgbImage } from "../image.ts";
+import type { DetailRow, Heuristic, OutputSpec } from "./types.ts";
+import { promptFor, promptSettings } from "../models/prompts.ts";
+
+/** The error types probed, in output order. */
+export const PROBE_ERROR_TYPES = [
+  "missing_limbs",
+  "extra_fingers",
+  "garbled_text",
+  "prompt_mismatch",
+] as const;
+/** One of {@link PROBE_ERROR_TYPES}. */
+export type ProbeErrorType = typeof PROBE_ERROR_TYPES[number];
+
+/** One yes/no question. */
+export interface ProbeQuestion {
+  /** Short id, unique in the set (the `question` column of the `probe` table). */
+  id: string;
+  errorType: ProbeErrorType;
+  /** The question; `{prompt}` is replaced by the image's prompt (the question is skipped without one). */
+  text: string;
+  /** The answer that means the defect is there. */
+  defectAnswer: "yes" | "no";
+}
+
+const ANSWER = " Answer with one word: yes or no.";
+
+/** The default question set, two per error type (one asked each way round, against yes-bias). */
+export const DEFAULT_QUESTIONS: readonly ProbeQuestion[] = [
+  {
+    id: "limbs_missing",
+    errorType: "missing_limbs",
+    text: "Is an arm, leg, hand or foot of a person in this image missing, cut off unnaturally or merged " +
+      "into something else?" + ANSWER,
+    defectAnswer: "yes",
+  },
+  {
+    id: "limbs_complete",
+    errorType: "missing_limbs",
+    text:
+      "Does every person in this image have a natural number of arms and legs (counting limbs hidden by " +
+      "pose or framing as present)? If there is no person, answer yes." + ANSWER,
+    defectAnswer: "no",
+  },
+  {
+    id: "fingers_wrong",
+    errorType: "extra_fingers",
+    text: "Does any visible hand in this image have more or fewer than five fingers, or fused or twisted " +
+      "fingers?" + ANSWER,
+    defectAnswer: "yes",
+  },
+  {
+    id: "hands_natural",
+    errorType: "extra_fingers",
+    text: "Do all visible hands in this image look anatomically normal? If no hand is visible, answer yes." +
+      ANSWER,
+    defectAnswer: "no",
+  },
+  {
+    id: "text_garbled",
+    errorType: "garbled_text",
+    text: "Does this image contain lettering that is garbled, misspelled or made of letter-like shapes " +
+      "that are not real words?" + ANSWER,
+    defectAnswer: "yes",
+  },
+  {
+    id: "text_legible",
+    errorType: "garbled_text",
+    text:
+      "Is all text in this image made of real, correctly spelled words? If there is no text, answer yes." +
+      ANSWER,
+    defectAnswer: "no",
+  },
+  {
+    id: "prompt_match",
+    errorType: "prompt_mismatch",
+    text: 'Does this image show the following description: "{prompt}"?' + ANSWER,
+    defectAnswer: "no",
+  },
+];
+
+/** Settings of `probe`, after defaults. */
+export interface ProbeSettings {
+  baseUrl: string;
+  model: string;
+  apiKeyEnv: string;
+  timeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  logprobs: boolean;
+  maxTokens: number;
+  maxSide: number;
+  errorTypes: ProbeErrorType[];
+  questions: ProbeQuestion[];
+  prompt?: string;
+  prompts?: string;
+}
+
+/** A bad `probe` setting. */
+export class ProbeSettingsError extends Error {
+  override name = "ProbeSettingsError";
+}
+
+/**
+ * Reads and checks the `probe` settings, filling in defaults.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeSettings } from "./probe.ts";
+ * const s = probeSettings({ baseUrl: "http://localhost:11434/v1", model: "llava" });
+ * assert.equal(s.apiKeyEnv, "OPENAI_API_KEY");
+ * assert.throws(() => probeSettings({ model: "llava" }), /baseUrl/);
+ * ```
+ */
+export function probeSettings(raw: Record<string, unknown> = {}): ProbeSettings {
+  const known = [
+    "baseUrl",
+    "model",
+    "apiKeyEnv",
+    "timeoutMs",
+    "retries",
+    "retryDelayMs",
+    "logprobs",
+    "maxTokens",
+    "maxSide",
+    "errorTypes",
+    "questions",
+    "prompt",
+    "prompts",
+  ];
+  for (const k of Object.keys(raw)) {
+    if (!known.includes(k)) {
+      throw new ProbeSettingsError(`probe: unknown setting "${k}"; known: ${known.join(", ")}`);
+    }
+  }
+  for (const k of ["baseUrl", "model"]) {
+    if (typeof raw[k] !== "string" || !raw[k]) {
+      throw new ProbeSettingsError(
+        `probe: ${k} is required (e.g. baseUrl "http://localhost:11434/v1", model "llava")`,
+      );
+    }
+  }
+  try {
+    new URL(raw.baseUrl as string);
+  } catch {
+    throw new ProbeSettingsError(`probe: baseUrl is not a URL: ${raw.baseUrl}`);
+  }
+  const num = (k: string, d: number, min: number): number => {
+    const v = raw[k] ?? d;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
+      throw new ProbeSettingsError(`probe: ${k} must be a number ≥ ${min}, got ${raw[k]}`);
+    }
+    return v;
+  };
+  const errorTypes = (raw.errorTypes ?? [...PROBE_ERROR_TYPES]) as unknown[];
+  if (
+    !Array.isArray(errorTypes) || errorTypes.some((t) => !PROBE_ERROR_TYPES.includes(t as ProbeErrorType))
+  ) {
+    throw new ProbeSettingsError(`probe: errorTypes must be a list of ${PROBE_ERROR_TYPES.join(", ")}`);
+  }
+  const questions = (raw.questions ?? DEFAULT_QUESTIONS) as ProbeQuestion[];
+  if (!Array.isArray(questions) || !questions.length) {
+    throw new ProbeSettingsError("probe: questions must be a non-empty list");
+  }
+  const ids = new Set<string>();
+  for (const q of questions) {
+    if (
+      typeof q?.id !== "string" || ids.has(q.id) || !PROBE_ERROR_TYPES.includes(q.errorType) ||
+      typeof q.text !== "string" || !q.text.trim() || (q.defectAnswer !== "yes" && q.defectAnswer !== "no")
+    ) {
+      throw new ProbeSettingsError(
+        `probe: bad question ${JSON.stringify(q)}: needs a unique id, errorType (${
+          PROBE_ERROR_TYPES.join(", ")
+        }), ` +
+          `text and defectAnswer ("yes" or "no")`,
+      );
+    }
+    ids.add(q.id);
+  }
+  if (raw.apiKeyEnv !== undefined && (typeof raw.apiKeyEnv !== "string" || !/^\w+$/.test(raw.apiKeyEnv))) {
+    throw new ProbeSettingsError(
+      "probe: apiKeyEnv must be the NAME of an environment variable (never the key itself)",
+    );
+  }
+  if (raw.logprobs !== undefined && typeof raw.logprobs !== "boolean") {
+    throw new ProbeSettingsError("probe: logprobs must be true or false");
+  }
+  return {
+    baseUrl: (raw.baseUrl as string).replace(/\/+$/, ""),
+    model: raw.model as string,
+    apiKeyEnv: (raw.apiKeyEnv as string) ?? "OPENAI_API_KEY",
+    timeoutMs: num("timeoutMs", 60_000, 1),
+    retries: Math.floor(num("retries", 2, 0)),
+    retryDelayMs: num("retryDelayMs", 1000, 0),
+    logprobs: (raw.logprobs as boolean) ?? true,
+    maxTokens: Math.floor(num("maxTokens", 16, 1)),
+    maxSide: Math.floor(num("maxSide", 768, 16)),
+    errorTypes: errorTypes as ProbeErrorType[],
+    questions,
+    ...promptSettings("probe", raw),
+  };
+}
+
+/** How an answer was read. */
+export type ParsedAnswer = "yes" | "no" | "refusal" | "unclear";
+
+const REFUSAL = new RegExp(
+  [
+    "\\bi(?:'|’)?m sorry\\b",
+    "\\bi am sorry\\b",
+    "\\bi (?:can(?:'|’)?t|cannot|am unable to|(?:'|’)m unable to|won(?:'|’)?t) (?:help|assist|answer|comply|provide|do|determine|analy[sz]e|view|see|identify|process)",
+    "\\bunable to (?:help|assist|answer|comply|view|see|process|analy[sz]e)",
+    "\\bas an ai\\b",
+    "\\bnot able to (?:help|assist|answer|view|see)",
+  ].join("|"),
+  "i",
+);
+
+/**
+ * Reads a yes/no answer: the first word decides ("Yes.", "yes, it does", "**No**", "No — …");
+ * a declining reply is a refusal; anything else is unclear.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseAnswer } from "./probe.ts";
+ * assert.equal(parseAnswer("Yes."), "yes");
+ * assert.equal(parseAnswer("yes, it does"), "yes");
+ * assert.equal(parseAnswer("**No**"), "no");
+ * assert.equal(parseAnswer("I'm sorry, but I can't help with that."), "refusal");
+ * assert.equal(parseAnswer("Maybe"), "unclear");
+ * ```
+ */
+export function parseAnswer(content: string | null | undefined, refusal?: string | null): ParsedAnswer {
+  if (refusal) return "refusal";
+  const text = (content ?? "").trim();
+  if (!text) return "unclear";
+  const first = /^[\s*_"'`([{<>:-]*([a-zA-Z]+)/.exec(text)?.[1]?.toLowerCase();
+  if (first === "yes" || first === "yeah" || first === "yep" || first === "true") return "yes";
+  if (first === "no" || first === "nope" || first === "false") return "no";
+  if (REFUSAL.test(text)) return "refusal";
+  return "unclear";
+}
+
+/** A token's yes/no meaning, for logprobs. */
+function tokenSide(token: string): "yes" | "no" | null {
+  const t = token.trim().replace(/^[*_"'`([{.:,-]+|[*_"'`)\]}.!?:,]+$/g, "").toLowerCase();
+  if (t === "yes" || t === "y" || t === "yeah") return "yes";
+  if (t === "no" || t === "n" || t === "nope") return "no";
+  return null;
+}
+
+/** One entry of `choices[0].logprobs.content`. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top_logprobs?: { token: string; logprob: number }[];
+}
+
+/**
+ * P(yes) from chat-completions logprobs: at the first generated token whose candidates include a
+ * yes- or no-like token, Σ p(yes-like) / (Σ p(yes-like) + Σ p(no-like)) over that token and its
+ * `top_logprobs`. Null when no such token exists.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pYesFromLogprobs } from "./probe.ts";
+ * const lp = [{ token: "Yes", logprob: Math.log(0.6), top_logprobs: [
+ *   { token: "Yes", logprob: Math.log(0.6) }, { token: "No", logprob: Math.log(0.2) }, { token: "yes", logprob: Math.log(0.1) },
+ * ] }];
+ * assert.ok(Math.abs(pYesFromLogprobs(lp)! - 0.7 / 0.9) < 1e-12);
+ * ```
+ */
+export function pYesFromLogprobs(content: readonly TokenLogprob[] | null | undefined): number | null {
+  for (const pos of content ?? []) {
+    const cands = new Map<string, number>();
+    for (const c of [pos, ...(pos.top_logprobs ?? [])]) {
+      if (typeof c?.token === "string" && typeof c.logprob === "number") cands.set(c.token, c.logprob);
+    }
+    let y = 0, n = 0;
+    for (const [tok, lp] of cands) {
+      const side = tokenSide(tok);
+      if (side === "yes") y += Math.exp(lp);
+      else if (side === "no") n += Math.exp(lp);
+    }
+    if (y + n > 0) return y / (y + n);
+  }
+  return null;
+}
+
+/** The result of asking one question. */
+export interface ProbeAnswer {
+  question: string;
+  error_type: ProbeErrorType;
+  /** The raw answer text (or refusal text), as the server sent it. */
+  answer: string | null;
+  parsed: ParsedAnswer | "failed";
+  /** P(yes): from logprobs when given, else 1/0 from the parsed answer; null when refused/unclear/failed. */
+  p_yes: number | null;
+  /** P(defect) = p_yes or 1 − p_yes, by the question's defect answer. */
+  p_defect: number | null;
+  /** `logprobs` or `text`: where p_yes came from. */
+  p_source: string | null;
+  attempts: number;
+  /** Why it failed (HTTP status, timeout, …), key redacted. */
+  error: string | null;
+}
+
+/** Why a request failed, and whether a retry could help. */
+class RequestFailure extends Error {
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+/** JPEG data URL of the image, its longest side at most `maxSide`. */
+export async function imageDataUrl(img: RgbImage, maxSide = 768): Promise<string> {
+  let s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+  if (Math.max(img.width, img.height) > maxSide) {
+    s = s.resize({ width: maxSide, height: maxSide, fit: "inside" });
+  }
+  const jpg = await s.jpeg({ quality: 90 }).toBuffer();
+  return `data:image/jpeg;base64,${jpg.toString("base64")}`;
+}
+
+/** The chat-completions request body for one question. */
+export function probeRequest(s: ProbeSettings, question: string, imageUrl: string): Record<string, unknown> {
+  return {
+    model: s.model,
+    messages: [
+      {
+        role: "system",
+        content: "You inspect images for defects. Answer each question with one word: yes or no.",
+      },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: question },
+          { type: "image_url", image_url: { url: imageUrl } },
+        ],
+      },
+    ],
+    temperature: 0,
+    max_tokens: s.maxTokens,
+    ...(s.logprobs ? { logprobs: true, top_logprobs: 5 } : {}),
+  };
+}
+
+function envKey(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Asks one question about the image (with retries); never throws for server trouble — the
+ * answer's `parsed` is `failed` and `error` says why.
+ */
+export async function askQuestion(
+  s: ProbeSettings,
+  q: ProbeQuestion,
+  text: string,
+  imageUrl: string,
+): Promise<ProbeAnswer> {
+  const key = envKey(s.apiKeyEnv);
+  const redact = (m: string) => (key ? m.replaceAll(key, "***") : m).slice(0, 300);
+  const body = JSON.stringify(probeRequest(s, text, imageUrl));
+  const url = `${s.baseUrl}/chat/completions`;
+  const base = { question: q.id, error_type: q.errorType };
+  let attempts = 0, lastError = "";
+  for (let i = 0; i <= s.retries; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, s.retryDelayMs * 2 ** (i - 1)));
+    attempts++;
+    try {
+      const reply = await post(url, body, key, s.timeoutMs);
+      const choice = reply?.choices?.[0];
+      const msg = choice?.message;
+      if (!msg || (typeof msg.content !== "string" && msg.content !== null && msg.content !== undefined)) {
+        throw new RequestFailure("the reply has no choices[0].message", true);
+      }
+      const content: string | null = msg.content ?? null;
+      const refusal: string | null = typeof msg.refusal === "string" && msg.refusal ? msg.refusal : null;
+      const parsed = parseAnswer(content, refusal);
+      const fromLogprobs = parsed === "yes" || parsed === "no"
+        ? pYesFromLogprobs(choice?.logprobs?.content)
+        : null;
+      const pYes = fromLogprobs ?? (parsed === "yes" ? 1 : parsed === "no" ? 0 : null);
+      return {
+        ...base,
+        answer: refusal ?? content,
+        parsed,
+        p_yes: pYes,
+        p_defect: pYes === null ? null : q.defectAnswer === "yes" ? pYes : 1 - pYes,
+        p_source: pYes === null ? null : fromLogprobs !== null ? "logprobs" : "text",
+        attempts,
+        error: null,
+      };
+    } catch (e) {
+      lastError = redact((e as Error).message);
+      if (e instanceof RequestFailure && !e.retryable) break;
+    }
+  }
+  return {
+    ...base,
+    answer: null,
+    parsed: "failed",
+    p_yes: null,
+    p_defect: null,
+    p_source: null,
+    attempts,
+    error: lastError,
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+async function post(url: string, body: string, key: string | undefined, timeoutMs: number): Promise<any> {
+  let r: Response;
+  try {
+    r = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    const err = e as Error;
+    if (err.name === "TimeoutError" || err.name === "AbortError") {
+      throw new RequestFailure(`${url}: no reply within ${timeoutMs} ms (timeout)`, true);
+    }
+    throw new RequestFailure(`${url}: ${err.message.split("\n")[0]}`, true);
+  }
+  let text: string;
+  try {
+    text = await r.text();
+  } catch (e) {
+    const err = e as Error;
+    const timeout = err.name === "TimeoutError" || err.name === "AbortError";
+    throw new RequestFailure(
+      `${url}: ${timeout ? `reply not finished within ${timeoutMs} ms (timeout)` : err.message}`,
+      true,
+    );
+  }
+  if (!r.ok) {
+    let detail = text;
+    try {
+      detail = JSON.parse(text)?.error?.message ?? text;
+    } catch { /* not JSON */ }
+    throw new RequestFailure(
+      `${url}: HTTP ${r.status}: ${String(detail).slice(0, 200)}`,
+      r.status >= 500 || r.status === 429,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RequestFailure(`${url}: the reply is not JSON`, true);
+  }
+}
+
+/** Columns of the `probe` table (after `path`). */
+export const PROBE_COLUMNS: readonly OutputSpec[] = [
+  { name: "question", unit: "id", direction: "neither", description: "question id", type: "string" },
+  {
+    name: "error_type",
+    unit: "name",
+    direction: "neither",
+    description: "error type it probes",
+    type: "string",
+  },
+  {
+    name: "answer",
+    unit: "text",
+    direction: "neither",
+    description: "raw answer (or refusal) text",
+    type: "string",
+  },
+  {
+    name: "parsed",
+    unit: "name",
+    direction: "neither",
+    description: "yes, no, refusal, unclear or failed",
+    type: "string",
+  },
+  {
+    name: "p_yes",
+    unit: "probability 0–1",
+    direction: "neither",
+    description: "P(yes), logprobs when returned",
+  },
+  {
+    name: "p_defect",
+    unit: "probability 0–1",
+    direction: "lower_is_better",
+    description: "P(the defect answer)",
+  },
+  {
+    name: "p_source",
+    unit: "name",
+    direction: "neither",
+    description: "logprobs or text (1/0 from the answer)",
+    type: "string",
+  },
+  { name: "attempts", unit: "requests", direction: "neither", description: "requests made (1 + retries)" },
+  {
+    name: "error",
+    unit: "text",
+    direction: "neither",
+    description: "why it failed (key redacted)",
+    type: "string",
+  },
+];
+
+const OUTPUTS: OutputSpec[] = [
+  ...PROBE_ERROR_TYPES.map((t): OutputSpec => ({
+    name: `probe_${t}`,
+    unit: "probability 0–1",
+    direction: "lower_is_better",
+    description: `largest P(defect) over the answered ${t} questions; empty when none was answered`,
+  })),
+  {
+    name: "probe_failed",
+    unit: "questions",
+    direction: "lower_is_better",
+    description: "questions that failed (server errors after retries, timeouts), were refused or unclear",
+  },
+];
+
+/** Yes/no questions about the image to a multimodal chat model, per error type. */
+export const probe: Heuristic = {
+  name: "probe",
+  description: "Yes/no questions to a multimodal chat model (OpenAI-compatible endpoint) per error type; " +
+    "P(defect) from logprobs when available, else from the answer.",
+  errorType: "probe_defect",
+  outputs: OUTPUTS,
+  thresholds: PROBE_ERROR_TYPES.map((t) => ({
+    output: `probe_${t}`,
+    max: 0.5,
+    errorType: t,
+    source:
+      "the model's own decision (P(defect) > 0.5 means it answered the defect); calibrate on your labels",
+  })),
+  details: [{ name: "probe", columns: [...PROBE_COLUMNS] }],
+  async compute(ctx) {
+    const s = probeSettings(ctx.settingsFor("probe"));
+    const questions = s.questions.filter((q) => s.errorTypes.includes(q.errorType));
+    let prompt: string | undefined;
+    if (questions.some((q) => q.text.includes("{prompt}")) && (s.prompt !== undefined || s.prompts)) {
+      prompt = await promptFor("probe", s, ctx.options.path);
+    }
+    const url = await imageDataUrl(ctx.image, s.maxSide);
+    const answers: ProbeAnswer[] = [];
+    for (const q of questions) {
+      if (q.text.includes("{prompt}") && prompt === undefined) continue;
+      const a = await askQuestion(s, q, q.text.replaceAll("{prompt}", prompt ?? ""), url);
+      answers.push(a);
+      ctx.addDetail("probe", a as unknown as DetailRow);
+    }
+    const values: Record<string, number | null> = {};
+    for (const t of PROBE_ERROR_TYPES) {
+      const ps = answers.filter((a) => a.error_type === t && a.p_defect !== null).map((a) => a.p_defect!);
+      values[`probe_${t}`] = ps.length ? Math.max(...ps) : null;
+    }
+    values.probe_failed = answers.filter((a) => a.p_defect === null).length;
+    return values;
+  },
+};
