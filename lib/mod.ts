@@ -23,3 +23,56 @@ export { type Column, openResults, readResults, type ResultTable, type Row } fro
 export { listImages } from "./files.ts";
 export { summarizeRows } from "./summary.ts";
 export { buildSampleSet } from "./samples.ts";
+
+// Hand labels and calibration metrics.
+export {
+  ERROR_TYPES,
+  type FaceLabel,
+  type ImageLabel,
+  iou,
+  type LabelFile,
+  LabelFormatError,
+  type LabelIssue,
+  loadFaceLabels,
+  loadImageLabels,
+  matchFaces,
+  parseFaceLabels,
+  parseImageLabels,
+} from "./labels.ts";
+export {
+  averagePrecisionScore,
+  MetricError,
+  type PrCurve,
+  precisionRecallCurve,
+  rocAucScore,
+  type RocCurve,
+  rocCurve,
+  youdenThreshold,
+} from "./calibrate/metrics.ts";
+export { cohenKappa, spearman } from "./calibrate/agreement.ts";
+
+// Plots and reports.
+export * from "./plots/render.ts";
+export { faceQualityPlot } from "./plots/face_quality.ts";
+export { confidencePlot } from "./plots/confidence.ts";
+export { prOperatingPoint, prPlot, rocOperatingPoint, rocPlot } from "./plots/curves.ts";
+export { sweepPlot } from "./plots/sweep.ts";
+export { countErrorTypes, errorCountsPlot } from "./plots/errors.ts";
+export { contactSheet } from "./plots/contact_sheet.ts";
+export { escapeHtml, renderHtmlReport } from "./report/html.ts";
+
+// Generation.
+export {
+  MANIFEST,
+  MANIFEST_COLUMNS,
+  type ManifestRow,
+  PipelineError,
+  type PipelineOptions,
+  type PipelineResult,
+  rankRows,
+  readManifest,
+  runPipeline,
+} from "./pipeline.ts";
+export { BACKEND_NAMES, BACKENDS, createBackends } from "./backends/registry.ts";
+export { type Backend, BackendError, type GeneratedImage, type GenerationRequest } from "./backends/types.ts";
+export { ChatClient, makePrompt, templatePrompt } from "./text.ts";
