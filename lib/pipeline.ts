@@ -136,6 +136,11 @@ export interface PipelineOptions {
   rules?: ThresholdRule[];
   /** Heuristics to score with; default every one without a model. */
   heuristics?: readonly string[];
+  /**
+   * Settings per heuristic (e.g. `{ clip_score: { model, modelsDir } }`). Prompt-aware scorers
+   * (clip_score, pick_score, probe) also get this run's prompt unless one is set here.
+   */
+  settings?: Record<string, Record<string, unknown>>;
   /** A pool to score on (kept open); by default one is started and closed here. */
   pool?: ScorePool;
   /** Score workers when the pool is started here. Default min(2, cores). */
@@ -235,6 +240,16 @@ export async function readManifest(out: string): Promise<Resumed> {
     await Deno.rename(tmp, path);
   }
   return { rows: good, dropped };
+}
+
+/** Gives prompt-aware scorers this run's prompt unless their settings name one. */
+function withRunPrompt(settings: Record<string, Record<string, unknown>>, prompt: string) {
+  const out = { ...settings };
+  for (const h of ["clip_score", "pick_score", "probe"]) {
+    const own = out[h] ?? {};
+    out[h] = own.prompt !== undefined || own.prompts !== undefined ? own : { ...own, prompt };
+  }
+  return out;
 }
 
 /** Sorts rows best first: kept, then fewest reasons, then `rankBy` in its direction, then order. */
@@ -390,11 +405,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       jobs: o.scoreJobs ?? Math.min(2, navigator.hardwareConcurrency ?? 1),
       decode: { maxPixels: o.maxPixels },
       // Scorers that compare an image with its prompt (clip_score, pick_score, probe) get this run's.
-      settings: {
-        clip_score: { prompt: o.request.prompt },
-        pick_score: { prompt: o.request.prompt },
-        probe: { prompt: o.request.prompt },
-      },
+      settings: withRunPrompt(o.settings ?? {}, o.request.prompt),
     });
   const manifestFile = await Deno.open(join(out, MANIFEST), { append: true, create: true });
   let writeChain = Promise.resolve();

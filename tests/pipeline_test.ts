@@ -17,6 +17,9 @@ import {
   runPipeline,
 } from "../lib/pipeline.ts";
 import { FakeA1111, FakeComfy, FakeOpenAI, placeholderWorkflow } from "./fake_servers.ts";
+import { FolderBackend } from "../lib/backends/folder.ts";
+import { TINY_CLIP_ID, writeTinyModels } from "./fixtures_models.ts";
+import { REFERENCE_DIR } from "./golden.ts";
 
 const CONTRACT = [
   "file",
@@ -375,5 +378,34 @@ Deno.test("comfyui and openai through the pipeline; a non-image payload from eit
     await oa.close();
     await Deno.remove(out, { recursive: true });
     await Deno.remove(out2, { recursive: true });
+  }
+});
+
+Deno.test("best-of-N ranked by clip_score, as the course does: the best image has the highest score for the run's prompt", async () => {
+  const models = await Deno.makeTempDir(), out = await Deno.makeTempDir(), imgs = await Deno.makeTempDir();
+  try {
+    await writeTinyModels(models);
+    for (const n of [1, 2, 3, 4]) {
+      await Deno.copyFile(`${REFERENCE_DIR}images/facephoto${n}.png`, join(imgs, `c${n}.png`));
+    }
+    const r = await runPipeline({
+      backends: [new FolderBackend({ dir: imgs })],
+      out,
+      request: { prompt: "a group of people smiling", width: 64, height: 64 },
+      n: 4,
+      scoreJobs: 1,
+      heuristics: ["sharpness", "clip_score"],
+      rules: [],
+      rankBy: "clip_score",
+      settings: { clip_score: { model: TINY_CLIP_ID, modelsDir: models } },
+    });
+    const rows = await manifest(out);
+    assert.equal(rows.length, 4);
+    const scores = rows.map((x) => x.scores.clip_score as number);
+    assert.ok(scores.every((s) => typeof s === "number" && s >= 0 && s <= 100), `${scores}`);
+    assert.ok(new Set(scores).size > 1, "distinct images score differently");
+    assert.equal(r.best?.scores.clip_score, Math.max(...scores));
+  } finally {
+    for (const d of [models, out, imgs]) await Deno.remove(d, { recursive: true });
   }
 });

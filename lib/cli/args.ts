@@ -5,6 +5,7 @@
  * @module
  */
 import type { Box } from "../heuristics/types.ts";
+import { resolveHeuristics } from "../heuristics/registry.ts";
 
 /** A bad command line; printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
@@ -46,4 +47,32 @@ export async function runMain(main: () => Promise<number | void>): Promise<never
     if (err instanceof UsageError) console.error("Run with --help for the options.");
     Deno.exit(err instanceof UsageError ? 2 : 1);
   }
+}
+
+/**
+ * `--set NAME.KEY=VALUE` (repeatable) as settings: VALUE is read as JSON when it parses
+ * (numbers, true/false, lists), else taken as a string.
+ */
+export function parseSetOptions(items: string[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const item of items) {
+    const m = /^([a-z][a-z0-9_]*)\.([A-Za-z][A-Za-z0-9_]*)=(.*)$/s.exec(item);
+    if (!m) {
+      throw new UsageError(`--set: expected HEURISTIC.KEY=VALUE (e.g. probe.model=llava), got "${item}"`);
+    }
+    resolveHeuristics([m[1]]);
+    let value: unknown = m[3];
+    try {
+      value = JSON.parse(m[3]);
+    } catch { /* a plain string */ }
+    (out[m[1]] ??= {})[m[2]] = value;
+  }
+  return out;
+}
+
+/** Merges settings objects per heuristic; later keys win. */
+export function mergeSettings(...parts: Record<string, Record<string, unknown>>[]) {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const p of parts) for (const [h, kv] of Object.entries(p)) out[h] = { ...out[h], ...kv };
+  return out;
 }

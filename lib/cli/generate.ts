@@ -21,7 +21,7 @@ import { defaultRules, loadThresholds, type ThresholdRule } from "../thresholds.
 import { buildSampleSet } from "../samples.ts";
 import { Progress } from "../progress.ts";
 import { DEFAULT_MAX_PIXELS } from "../image.ts";
-import { intOption, runMain, UsageError } from "./args.ts";
+import { intOption, mergeSettings, parseSetOptions, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow generate — generate candidates, score every image, keep the best.
 
@@ -60,7 +60,10 @@ Selection:
   --max-seconds S         time budget for the whole run
   --thresholds FILE       rules from \`calibrate\`, or "defaults" (the default): each heuristic's own
   --heuristics A,B        heuristics to score with (default ${DEFAULT_HEURISTICS.join(",")})
-  --rank-by COLUMN        ranks images after kept/fewest reasons (default laplacian_var)
+  --rank-by COLUMN        ranks images after kept/fewest reasons (default laplacian_var;
+                          e.g. clip_score with --heuristics sharpness,clip_score, as the course does)
+  --models DIR            model store for clip_score/pick_score/aesthetic (default $WINNOW_MODELS)
+  --set H.KEY=VALUE       any setting of heuristic H (repeatable), e.g. --set clip_score.model=NAME
 
 Backend and request:
   --url URL               server root; repeat (or comma-separate) for several endpoints used
@@ -163,6 +166,8 @@ await runMain(async () => {
       thresholds: { type: "string" },
       heuristics: { type: "string" },
       "rank-by": { type: "string" },
+      models: { type: "string" },
+      set: { type: "string", multiple: true },
       model: { type: "string" },
       workflow: { type: "string" },
       "no-websocket": { type: "boolean" },
@@ -349,6 +354,14 @@ await runMain(async () => {
       rules,
       heuristics,
       rankBy: o["rank-by"],
+      settings: mergeSettings(
+        o.models !== undefined
+          ? Object.fromEntries(
+            ["clip_score", "pick_score", "aesthetic"].map((h) => [h, { modelsDir: o.models }]),
+          )
+          : {},
+        parseSetOptions(o.set ?? []),
+      ),
       text: { text: p.text, source: p.source },
       maxPixels: intOption("max-pixels", o["max-pixels"]),
       onEvent,

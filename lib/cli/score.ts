@@ -15,7 +15,7 @@ import { DEFAULT_MIN_CONFIDENCE, DETECTOR_NAMES, isDetectorName } from "../faces
 import { DEFAULT_FACE_DETECTOR } from "../heuristics/faces.ts";
 import { defaultRules, loadThresholds, type ThresholdRule } from "../thresholds.ts";
 import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../image.ts";
-import { boxOption, intOption, runMain, UsageError } from "./args.ts";
+import { boxOption, intOption, mergeSettings, parseSetOptions, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow score — score images with the heuristic registry, one row per image.
 
@@ -144,33 +144,6 @@ function promptSettings(o: { prompt?: string; prompts?: string; models?: string 
       (out[h] ??= {}).modelsDir = o.models;
     }
   }
-  return out;
-}
-
-/**
- * `--set NAME.KEY=VALUE` (repeatable) as settings: VALUE is read as JSON when it parses
- * (numbers, true/false, lists), else taken as a string.
- */
-function parseSetOptions(items: string[]): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const item of items) {
-    const m = /^([a-z][a-z0-9_]*)\.([A-Za-z][A-Za-z0-9_]*)=(.*)$/s.exec(item);
-    if (!m) {
-      throw new UsageError(`--set: expected HEURISTIC.KEY=VALUE (e.g. probe.model=llava), got "${item}"`);
-    }
-    resolveHeuristics([m[1]]);
-    let value: unknown = m[3];
-    try {
-      value = JSON.parse(m[3]);
-    } catch { /* a plain string */ }
-    (out[m[1]] ??= {})[m[2]] = value;
-  }
-  return out;
-}
-
-function mergeSettings(...parts: Record<string, Record<string, unknown>>[]) {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const p of parts) for (const [h, kv] of Object.entries(p)) out[h] = { ...out[h], ...kv };
   return out;
 }
 
