@@ -44,6 +44,10 @@ export function scoreColumns(heuristics: readonly Heuristic[], withVerdict: bool
   return [
     ...BASE_COLUMNS,
     ...outputsOf(heuristics).map((o): Column => ({ name: o.name, type: o.type ?? "number" })),
+    ...heuristics.flatMap((h) => h.batch?.outputs ?? []).map((o): Column => ({
+      name: o.name,
+      type: o.type ?? "number",
+    })),
     ...(withVerdict ? VERDICT_COLUMNS : []),
   ];
 }

@@ -255,3 +255,35 @@ export async function readResults(path: string, columns: readonly Column[] = [])
     return row;
   });
 }
+
+/**
+ * Writes a whole table at once, atomically (temporary file, then rename): used when a batch-level
+ * step has filled columns after every row was scored.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeResults } from "./results.ts";
+ * await writeResults("scores.csv", [{ name: "path", type: "string" }], [{ path: "/a.png" }]);
+ * ```
+ */
+export async function writeResults(
+  path: string,
+  columns: readonly Column[],
+  rows: readonly Row[],
+): Promise<void> {
+  const format = formatOf(path);
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  const names = columns.map((c) => c.name);
+  if (format === "parquet") {
+    const pl = (await import("nodejs-polars")).default;
+    const dtype = { number: pl.Float64, string: pl.Utf8, boolean: pl.Bool } as const;
+    pl.DataFrame(columns.map((c) => pl.Series(c.name, rows.map((r) => r[c.name] ?? null), dtype[c.type])))
+      .writeParquet(tmp);
+  } else {
+    const text = format === "csv"
+      ? csvLine(names) + rows.map((r) => csvLine(names.map((n) => r[n]))).join("")
+      : rows.map((r) => jsonRow(names, r)).join("");
+    await Deno.writeTextFile(tmp, text);
+  }
+  await Deno.rename(tmp, path);
+}

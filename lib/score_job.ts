@@ -5,7 +5,7 @@
  * @module
  */
 import { listImages } from "./files.ts";
-import { openResults, readResults } from "./results.ts";
+import { openResults, readResults, writeResults } from "./results.ts";
 import { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "./batch.ts";
 import { outputsOf, resolveHeuristics } from "./heuristics/registry.ts";
 import { Progress } from "./progress.ts";
@@ -13,7 +13,7 @@ import { summarizeRows } from "./summary.ts";
 import { csvLine } from "./csv.ts";
 import { type DuplicateGroupEntry, groupNearDuplicates } from "./heuristics/phash.ts";
 import type { Column, ResultTable, Row } from "./results.ts";
-import type { DetailTableSpec } from "./heuristics/types.ts";
+import type { DetailTableSpec, Value } from "./heuristics/types.ts";
 
 /** Columns of a per-item table: `path`, then the table's declared columns. */
 export function detailColumns(spec: DetailTableSpec): Column[] {
@@ -89,7 +89,13 @@ export async function runScoreJob(
     for (const t of Object.values(details)) await t.close();
   }
   if (batch.scored) progress.finish();
-  const rows = await readResults(out, columns);
+  let rows = await readResults(out, columns);
+  // Batch-level steps (e.g. rank among the images of one prompt) need every row: fill and rewrite.
+  const steps = heuristics.flatMap((h) => h.batch ? [h.batch] : []);
+  if (steps.length && rows.length) {
+    for (const step of steps) rows = step.apply(rows as Record<string, Value>[]) as Row[];
+    await writeResults(out, columns, rows);
+  }
   let summary = summarizeRows(rows, outputsOf(heuristics).map((o) => o.name));
   const duplicateGroups = nearDuplicateGroups(rows, options.duplicateDistance);
   if (heuristics.some((h) => h.name === "phash")) {

@@ -23,6 +23,7 @@ import {
   writeTinyModels,
 } from "./fixtures_models.ts";
 import { runCli } from "./cli.ts";
+import { readResults } from "../lib/results.ts";
 
 const MODELS = await Deno.makeTempDir({ prefix: "winnow-models-" });
 await writeTinyModels(MODELS);
@@ -386,4 +387,53 @@ Deno.test("models CLI: list shows the store; pull fetches from a hub-like server
   assert.equal(offline.code, 1);
   assert.match(offline.stderr, /could not reach http:\/\/127\.0\.0\.1:9 .*needs internet access/);
   assert.doesNotMatch(offline.stderr, /at .*\.ts:\d+/, "no stack trace");
+});
+
+Deno.test("score with clip_score fills the within-prompt columns across the batch (rank, z, n per prompt)", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const dir = join(tmp, "imgs");
+    await Deno.mkdir(dir);
+    const ref = new URL("../../shared/reference/images/", import.meta.url);
+    const files = ["facephoto1.png", "facephoto2.png", "facephoto3.png", "checker.png", "noise.png"];
+    for (const f of files) await Deno.copyFile(new URL(f, ref), join(dir, f));
+    // Two prompts: the face photos share one, the synthetic images another.
+    const prompts = join(tmp, "prompts.csv");
+    await Deno.writeTextFile(
+      prompts,
+      "file,prompt\n" +
+        files.map((f) => `imgs/${f},${f.startsWith("face") ? "people" : "a pattern"}`).join("\n"),
+    );
+    const out = join(tmp, "s.csv");
+    const r = await runCli("score", [
+      dir,
+      "--out",
+      out,
+      "--heuristics",
+      "clip_score",
+      "--prompts",
+      prompts,
+      "--set",
+      `clip_score.model=${TINY_CLIP_ID}`,
+      "--models",
+      MODELS,
+      "--quiet",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = await readResults(out);
+    const byPrompt = Map.groupBy(rows, (x) => String(x.clip_prompt_key));
+    assert.equal(byPrompt.size, 2);
+    for (const group of byPrompt.values()) {
+      const scores = group.map((x) => x.clip_score as number);
+      const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+      const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
+      for (const x of group) {
+        assert.equal(x.clip_prompt_n, group.length);
+        assert.equal(x.clip_prompt_rank, 1 + scores.filter((s) => s > (x.clip_score as number)).length);
+        assert.ok(Math.abs((x.clip_prompt_z as number) - ((x.clip_score as number) - mean) / sd) < 1e-9);
+      }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });

@@ -419,6 +419,11 @@ const OUTPUTS: OutputSpec[] = [
 
 /** CLIP text–image similarity (torchmetrics CLIPScore) of each image with its prompt. */
 export const clipScore: Heuristic = {
+  batch: {
+    outputs: [...CLIP_WITHIN_PROMPT_COLUMNS],
+    apply: (rows) =>
+      withinPromptColumns(rows, { value: "clip_score", key: "clip_prompt_key", prefix: "clip_prompt" }),
+  },
   name: "clip_score",
   description: "CLIP text–image similarity, 100 · max(cos, 0) as torchmetrics' CLIPScore, of the image and " +
     "its prompt (settings prompt / prompts); comparable only between images of one prompt.",

@@ -40,7 +40,14 @@ import type { RgbImage } from "../image.ts";
 import type { Heuristic, OutputSpec } from "./types.ts";
 import { promptFor } from "../models/prompts.ts";
 import { loadingFile, ModelFileError, ModelNotFoundError, modelsDir } from "../models/store.ts";
-import { clipModule, type ClipSettings, modelSettings, ModelSettingsError, promptKey } from "./clip_score.ts";
+import {
+  clipModule,
+  type ClipSettings,
+  modelSettings,
+  ModelSettingsError,
+  promptKey,
+  withinPromptColumns,
+} from "./clip_score.ts";
 
 /** Default PickScore checkpoint id in the store (export it yourself: docs/models.md). */
 export const DEFAULT_PICKSCORE_MODEL = "yuvalkirstain/PickScore_v1";
@@ -231,6 +238,41 @@ const PICK_OUTPUTS: OutputSpec[] = [
 
 /** PickScore-style preference logit of each image for its prompt. */
 export const pickScore: Heuristic = {
+  batch: {
+    outputs: [
+      {
+        name: "pick_prompt_rank",
+        unit: "rank",
+        direction: "lower_is_better",
+        description: "rank of pick_score among the images of the same prompt (1 = best; batch-level step)",
+      },
+      {
+        name: "pick_prompt_z",
+        unit: "standard deviations",
+        direction: "higher_is_better",
+        description: "(pick_score − mean of its prompt's images) / their population standard deviation",
+      },
+      {
+        name: "pick_prompt_n",
+        unit: "images",
+        direction: "neither",
+        description: "images with the same prompt",
+      },
+      {
+        name: "pick_prompt_prob",
+        unit: "probability 0–1",
+        direction: "higher_is_better",
+        description: "softmax of pick_score across the images of the same prompt (PickScore's preference)",
+      },
+    ],
+    apply: (rows) =>
+      withinPromptColumns(rows, {
+        value: "pick_score",
+        key: "pick_prompt_key",
+        prefix: "pick_prompt",
+        softmax: true,
+      }),
+  },
   name: "pick_score",
   description:
     "PickScore-style human-preference score of the image for its prompt (a preference-tuned CLIP's " +

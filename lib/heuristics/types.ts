@@ -116,6 +116,16 @@ export class ImageContext {
   }
 }
 
+/**
+ * A batch-level step of a heuristic: columns that need every image of a batch (e.g. the rank of a
+ * score among the images of one prompt). It runs after all rows are scored and fills `outputs`.
+ */
+export interface BatchStep {
+  outputs: OutputSpec[];
+  /** Returns the rows with the step's columns added (the input is not changed). */
+  apply(rows: readonly Record<string, Value>[]): Record<string, Value>[];
+}
+
 /** A heuristic: metadata plus a pure function from an image to its output values. */
 export interface Heuristic {
   /** Short name used on the command line (`--heuristics sharpness,skin`). */
@@ -129,6 +139,8 @@ export interface Heuristic {
   thresholds: ThresholdSpec[];
   /** Per-item tables this heuristic fills through `ctx.addDetail` (e.g. one row per face). */
   details?: DetailTableSpec[];
+  /** Columns computed across the batch after scoring (see {@link BatchStep}). */
+  batch?: BatchStep;
   /**
    * Returns one value per declared output (by output name). Heuristics that run a model may be
    * async; they load their model once per process (per worker) and reuse it.
