@@ -76,3 +76,32 @@ export {
 export { BACKEND_NAMES, BACKENDS, createBackends } from "./backends/registry.ts";
 export { type Backend, BackendError, type GeneratedImage, type GenerationRequest } from "./backends/types.ts";
 export { ChatClient, makePrompt, templatePrompt } from "./text.ts";
+
+// Calibration.
+export * from "./calibrate/thresholds.ts";
+export {
+  bootstrapCalibration,
+  type BootstrapResult,
+  type Interval,
+  quantileSorted,
+} from "./calibrate/bootstrap.ts";
+export {
+  crossValidateThreshold,
+  type CrossValidation,
+  ratesOf,
+  stratifiedFolds,
+} from "./calibrate/crossval.ts";
+export {
+  type CombinedEvaluation,
+  crossValidateCombined,
+  fitLogistic,
+  type LogisticModel,
+  predictLogit,
+} from "./calibrate/logistic.ts";
+export {
+  type CalibrateOptions,
+  CalibrationError,
+  type CalibrationRun,
+  runCalibration,
+} from "./calibrate/run.ts";
+export { buildSyntheticSet, type SyntheticSet } from "./calibrate/synthetic.ts";

@@ -1,0 +1,232 @@
+/**
+ * `deno task calibrate --labels FILE --scores FILE --heuristic COLUMN [options]` — thin entry
+ * point; the work is in lib/calibrate/run.ts.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join, resolve } from "node:path";
+import { runCalibration } from "../calibrate/run.ts";
+import { STRATEGIES, type Strategy, type StrategyOptions } from "../calibrate/thresholds.ts";
+import { buildSyntheticSet } from "../calibrate/synthetic.ts";
+import { runScoreJob } from "../score_job.ts";
+import { DEFAULT_HEURISTICS } from "../heuristics/registry.ts";
+import { intOption, runMain, UsageError } from "./args.ts";
+
+/** Columns calibrated by `--synthetic` when no --heuristic is given: pure and face heuristics. */
+const SYNTHETIC_COLUMNS = [
+  "laplacian_var",
+  "tenengrad",
+  "saliency_sharpness",
+  "colorfulness",
+  "face_min_log10_area",
+  "face_min_confidence",
+  "face_mean_confidence",
+];
+
+const HELP = `winnow calibrate — choose heuristic thresholds against hand labels, with honest uncertainty.
+
+Usage:
+  deno task calibrate --labels FILE --scores FILE --heuristic COLUMN [--heuristic COLUMN …] [options]
+  deno task calibrate --synthetic DIR [options]
+
+Labels (images.csv: path, usable, quality, errors) join the score table (from \`deno task score\`)
+on path; label paths resolve against the label file's folder. Bad label rows are reported by file
+and line and left out; the good rows are used. The positive class is usable = yes; a column whose
+registry direction is lower-is-better is negated before ranking, and its rule is a max.
+
+Options:
+  --labels FILE             hand labels (images.csv)
+  --scores FILE             score table (.csv, .jsonl, .parquet)
+  --heuristic COLUMN        score column to calibrate (repeatable; the first is the JSON headline)
+  --strategy NAME           ${STRATEGIES.join(" | ")} (default youden):
+                              youden     maximise Youden's J = TPR − FPR
+                              cost       minimise cost-false-accept·FP + cost-false-reject·FN
+                              precision  largest recall with precision ≥ --target
+                              recall     largest precision with recall ≥ --target
+                              keep       highest threshold keeping ≥ --target of the images
+  --target X                target of precision / recall / keep, in (0, 1]
+  --cost-false-accept X     cost of keeping a bad image (default 1)
+  --cost-false-reject Y     cost of rejecting a good image (default 1)
+  --combine                 also fit a logistic filter over all columns, evaluated out of fold
+  --C X                     its regularisation (scikit-learn's C, default 1)
+  --bootstrap N             bootstrap resamples for the 95% intervals (default 1000)
+  --folds K                 cross-validation folds (default 5)
+  --seed S                  seed of resampling and folds (default 0)
+  --json                    print one JSON object with every number (auc, average_precision,
+                            threshold, their intervals, out-of-fold numbers, …)
+  --out-thresholds FILE     write the rules (the file \`score --thresholds\` reads)
+  --report FILE.html        write an HTML report with the plots
+  --faces FILE              per-face table from \`score --faces\`, with --face-labels faces.csv:
+  --face-labels FILE          adds face-level AUCs and the face plots
+  --synthetic DIR           build the SYNTHETIC set in DIR (variants of the photos shipped in
+                            @vladmandic/face-api, labels known by construction), score it with
+                            the pure and face heuristics, and calibrate it: an offline demo.
+                            Writes DIR/scores.csv, DIR/faces.csv, and by default
+                            DIR/thresholds.json and DIR/report.html
+  -h, --help                this text
+
+Examples:
+  deno task calibrate --synthetic out/synthetic
+  deno task score ../shared/data/images --out scores.csv
+  deno task calibrate --labels ../shared/data/labels/images.csv --scores scores.csv \\
+      --heuristic laplacian_var --json
+  deno task calibrate --labels labels/images.csv --scores scores.csv --heuristic laplacian_var \\
+      --heuristic colorfulness --strategy precision --target 0.95 --combine \\
+      --out-thresholds thresholds.json --report calibration.html
+  deno task score gens/ --out checked.csv --thresholds thresholds.json
+`;
+
+function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n)) {
+    throw new UsageError(`--${name}: expected a number, got "${value}"`);
+  }
+  return n;
+}
+
+function strategyOptions(o: Record<string, string | boolean | string[] | undefined>): StrategyOptions {
+  const name = (o.strategy as string | undefined) ?? "youden";
+  if (!(STRATEGIES as readonly string[]).includes(name)) {
+    throw new UsageError(`--strategy: expected one of ${STRATEGIES.join(", ")}, got "${name}"`);
+  }
+  const target = numberOption("target", o.target as string | undefined);
+  if (["precision", "recall", "keep"].includes(name) && target === undefined) {
+    throw new UsageError(`--strategy ${name} needs --target X (a fraction in (0, 1], e.g. 0.9)`);
+  }
+  return {
+    strategy: name as Strategy,
+    target,
+    costFalseAccept: numberOption("cost-false-accept", o["cost-false-accept"] as string | undefined),
+    costFalseReject: numberOption("cost-false-reject", o["cost-false-reject"] as string | undefined),
+  };
+}
+
+const fmt = (x: number | null | undefined) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "–" : String(+x.toPrecision(4));
+
+await runMain(async () => {
+  const { values: o } = parseArgs({
+    args: Deno.args,
+    options: {
+      labels: { type: "string" },
+      scores: { type: "string" },
+      heuristic: { type: "string", multiple: true },
+      strategy: { type: "string" },
+      target: { type: "string" },
+      "cost-false-accept": { type: "string" },
+      "cost-false-reject": { type: "string" },
+      combine: { type: "boolean" },
+      C: { type: "string" },
+      bootstrap: { type: "string" },
+      folds: { type: "string" },
+      seed: { type: "string" },
+      json: { type: "boolean" },
+      "out-thresholds": { type: "string" },
+      report: { type: "string" },
+      faces: { type: "string" },
+      "face-labels": { type: "string" },
+      synthetic: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (o.help) return void console.log(HELP);
+  const strategy = strategyOptions(o);
+  const seed = o.seed === undefined ? 0 : Number(o.seed);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed: expected an integer, got "${o.seed}"`);
+  const folds = intOption("folds", o.folds, 5)!;
+  if (folds < 2) throw new UsageError(`--folds: expected 2 or more, got ${folds}`);
+  let labels = o.labels, scores = o.scores, faces = o.faces, faceLabels = o["face-labels"];
+  let heuristics = o.heuristic ?? [];
+  let outThresholds = o["out-thresholds"], report = o.report, combine = o.combine ?? false;
+  const log = (s: string) => (o.json ? console.error(s) : console.log(s));
+  if (o.synthetic !== undefined) {
+    if (o.synthetic === "") throw new UsageError("--synthetic: expected a folder");
+    const dir = resolve(o.synthetic);
+    log(`building the SYNTHETIC labeled set in ${dir} …`);
+    const set = await buildSyntheticSet(dir);
+    scores = join(dir, "scores.csv");
+    faces = join(dir, "faces.csv");
+    log(`scoring ${set.images.length} images …`);
+    await runScoreJob([set.imagesDir], scores, {
+      heuristics: [...DEFAULT_HEURISTICS, "faces"],
+      details: { faces },
+      restart: true,
+      quiet: true,
+    });
+    labels = set.imagesCsv;
+    faceLabels = set.facesCsv;
+    if (heuristics.length === 0) heuristics = SYNTHETIC_COLUMNS;
+    outThresholds ??= join(dir, "thresholds.json");
+    report ??= join(dir, "report.html");
+    combine = true;
+  }
+  if (!labels) throw new UsageError("--labels FILE is required (images.csv hand labels), or --synthetic DIR");
+  if (!scores) throw new UsageError("--scores FILE is required (a table from `deno task score`)");
+  if (heuristics.length === 0) {
+    throw new UsageError("give at least one --heuristic COLUMN (e.g. laplacian_var)");
+  }
+  if ((faces === undefined) !== (faceLabels === undefined)) {
+    throw new UsageError("--faces and --face-labels go together");
+  }
+  const run = await runCalibration({
+    labels,
+    scores,
+    heuristics,
+    strategy,
+    combine,
+    C: numberOption("C", o.C),
+    bootstrap: intOption("bootstrap", o.bootstrap, 1000),
+    folds,
+    seed,
+    outThresholds,
+    report,
+    faces,
+    faceLabels,
+  });
+  for (const m of run.labelIssues) console.error(`label problem: ${m}`);
+  if (o.json) return void console.log(JSON.stringify(run.result));
+  const r = run.result as {
+    labels: { read: number; kept: number; rejected: number };
+    join: { labeled_and_scored: number; usable: number; not_usable: number; labeled_not_scored: number };
+    bootstrap: { resamples: number };
+    cross_validation: { folds: number };
+    combined?: { out_of_fold_auc: number; in_sample_auc: number; single_pooled_auc: Record<string, number> };
+  };
+  console.log(
+    `labels: ${r.labels.kept} of ${r.labels.read} rows kept (${r.labels.rejected} rejected); ` +
+      `${r.join.labeled_and_scored} joined to scores (${r.join.usable} usable, ${r.join.not_usable} not)` +
+      (r.join.labeled_not_scored ? `; ${r.join.labeled_not_scored} labeled images have no score row` : ""),
+  );
+  console.log(
+    `intervals: 95% bootstrap, ${r.bootstrap.resamples} stratified resamples; ` +
+      `out of fold: ${r.cross_validation.folds}-fold stratified CV; strategy: ${run.columns[0].strategy}`,
+  );
+  for (const c of run.columns) {
+    console.log(
+      `${c.column} (n=${c.n}): AUC ${fmt(c.auc)} [${fmt(c.auc_ci[0])}, ${fmt(c.auc_ci[1])}], ` +
+        `AP ${fmt(c.average_precision)} [${fmt(c.average_precision_ci[0])}, ${
+          fmt(c.average_precision_ci[1])
+        }]; ` +
+        `${c.threshold_kind} ${fmt(c.threshold)} → precision ${fmt(c.precision)} [${
+          fmt(c.precision_ci[0])
+        }, ` +
+        `${fmt(c.precision_ci[1])}], recall ${fmt(c.recall)}, kept ${fmt(c.kept_fraction)}; out of fold: ` +
+        `precision ${fmt(c.out_of_fold.precision)}, recall ${fmt(c.out_of_fold.recall)}, kept ${
+          fmt(c.out_of_fold.kept_fraction)
+        }`,
+    );
+  }
+  if (r.combined) {
+    console.log(
+      `combined logistic filter: out-of-fold AUC ${fmt(r.combined.out_of_fold_auc)} (in-sample ${
+        fmt(r.combined.in_sample_auc)
+      }); single heuristics: ${
+        Object.entries(r.combined.single_pooled_auc).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")
+      }`,
+    );
+  }
+  if (outThresholds) console.log(`thresholds → ${outThresholds}`);
+  if (report) console.log(`report → ${report}`);
+});
