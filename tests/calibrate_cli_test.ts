@@ -5,6 +5,7 @@ import { readResults } from "../lib/results.ts";
 import { applyRules, loadThresholds } from "../lib/thresholds.ts";
 import type { Value } from "../lib/heuristics/types.ts";
 import { runCli } from "./cli.ts";
+import { hasChromium, withChromium } from "./browser.ts";
 
 const SHARED = fileURLToPath(new URL("../../shared/data/", import.meta.url));
 
@@ -165,4 +166,41 @@ Deno.test("calibrate --help shows examples; a missing --labels is a usage error"
   const e = await runCli("calibrate", ["--scores", "x.csv", "--heuristic", "laplacian_var"]);
   assert.equal(e.code, 2);
   assert.match(e.stderr, /--labels FILE is required/);
+});
+
+Deno.test({
+  name: "the HTML report opens in headless Chromium with every plot drawn",
+  ignore: !hasChromium,
+  async fn() {
+    const { dir } = await syntheticRun();
+    const html = await Deno.readTextFile(join(dir, "report.html"));
+    const want = [...html.matchAll(/<img /g)].length;
+    const seen = await withChromium(async (ctx) => {
+      const page = await ctx.newPage();
+      const blocked: string[] = [];
+      page.on(
+        "request",
+        (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && blocked.push(r.url()),
+      );
+      await page.goto(`file://${join(dir, "report.html")}`);
+      const images = await page.$$eval(
+        "img",
+        (els) =>
+          (els as unknown as { complete: boolean; naturalWidth: number; clientWidth: number }[]).map((e) => ({
+            ok: e.complete && e.naturalWidth > 0,
+            w: e.clientWidth,
+          })),
+      );
+      if (Deno.env.get("WINNOW_SCREENSHOTS")) {
+        await page.screenshot({ path: "/tmp/calibration_report.png", fullPage: true });
+      }
+      return { images, blocked };
+    });
+    assert.equal(seen.images.length, want);
+    assert.ok(want >= 8, `only ${want} images`);
+    for (const [i, im] of seen.images.entries()) {
+      assert.ok(im.ok && im.w > 100, `image ${i} not drawn: ${JSON.stringify(im)}`);
+    }
+    assert.deepEqual(seen.blocked, [], "the report loads nothing from outside");
+  },
 });

@@ -232,7 +232,8 @@ async function renderCurves(
     type: "nominal",
     title: "Heuristic",
     legend: {
-      orient: layout.legendCorner,
+      // An inside corner suits a few curves; more would cover the data, so they go to the right.
+      orient: new Set(lines.map((l) => l.series)).size > 3 ? "right" : layout.legendCorner,
       fillColor: "white",
       strokeColor: "#cccccc",
       padding: 6,

@@ -1,0 +1,47 @@
+/**
+ * Headless Debian Chromium driven by playwright-core, for tests that look at pages as a person
+ * would. Tests that use it skip with a clear message when /usr/bin/chromium is absent (`.ci/run`
+ * installs it). playwright-core needs `deno test -A` (it probes /proc when it loads).
+ */
+import type { BrowserContext } from "playwright-core";
+
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** True when Debian's Chromium is installed. */
+export const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** Flags that keep headless Chromium off the network and quiet on this machine. */
+export const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Runs `fn` with a fresh browser context (its own profile folder), closed afterwards. */
+export async function withChromium<T>(fn: (ctx: BrowserContext) => Promise<T>): Promise<T> {
+  const { chromium } = await import("playwright-core");
+  const profile = await Deno.makeTempDir({ prefix: "winnow-chromium-" });
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_FLAGS,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+  });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+  }
+}
