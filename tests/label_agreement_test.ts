@@ -140,6 +140,33 @@ Deno.test("deno task agreement: prints the golden values, writes a consensus tha
       assert.equal(row.quality, Math.floor((G.quality_a[i] + G.quality_b[i]) / 2));
       assert.equal(row.extra.quality_a, String(G.quality_a[i]));
     }
+    // The consensus feeds calibration: a score that follows the consensus quality separates usable.
+    // (Calibration checks that labeled images exist, so they get placeholder files.)
+    for (const row of cons.rows) await Deno.writeFile(row.path, new Uint8Array([0]));
+    const scores = join(dir, "scores.csv");
+    await Deno.writeTextFile(
+      scores,
+      "path,error,laplacian_var\n" +
+        cons.rows.map((row, k) => `${row.path},,${row.quality * 100 + (k % 7)}\n`).join(""),
+    );
+    const cal = await runCli("calibrate", [
+      "--labels",
+      join(out, "images.csv"),
+      "--scores",
+      scores,
+      "--heuristic",
+      "laplacian_var",
+      "--json",
+      "--bootstrap",
+      "200",
+    ]);
+    assert.equal(cal.code, 0, cal.stderr);
+    const calJson = JSON.parse(cal.stdout);
+    for (const k of ["auc", "average_precision", "threshold"]) {
+      assert.ok(k in calJson, `calibrate --json has ${k}`);
+    }
+    assert.ok(calJson.auc > 0.9, `auc ${calJson.auc}`);
+
     const faces = await loadFaceLabels(join(out, "faces.csv"));
     assert.deepEqual(faces.issues, []);
     assert.deepEqual(faces.rows.map((f) => f.quality), [2, 5]); // 4 vs 1 dropped
