@@ -65,6 +65,10 @@ Faces (any of these adds the \`faces\` heuristic; its model loads once per worke
   --min-face-confidence X faces scored below X (0–1) are not counted (default ${DEFAULT_MIN_CONFIDENCE})
   --face-crops DIR        save each face with a 25% margin as DIR/<image stem>_face<k>.jpg
 
+Garbled text (PaddleOCR, offline; adds the text heuristic):
+  --text FILE             write one row per text region (.csv, .jsonl, .parquet): path, region, x,
+                          y, width, height, text, confidence, in_dictionary
+
 Learned scorers and probing (run only when named in --heuristics; see docs/models.md):
   --prompt TEXT           the prompt every image was generated from (clip_score, pick_score, probe)
   --prompts FILE          image → prompt: a generation manifest (JSONL with file, prompt), a CSV
@@ -171,6 +175,7 @@ await runMain(async () => {
       models: { type: "string" },
       set: { type: "string", multiple: true },
       probe: { type: "string" },
+      text: { type: "string" },
       restart: { type: "boolean" },
       quiet: { type: "boolean" },
       "list-heuristics": { type: "boolean" },
@@ -192,6 +197,7 @@ await runMain(async () => {
     parseSetOptions(o.set ?? []),
   );
   if (o.probe !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "probe"])];
+  if (o.text !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "text"])];
   let rules: ThresholdRule[] | undefined;
   if (o.thresholds === "defaults") {
     rules = defaultRules(resolveHeuristics(heuristics));
@@ -210,6 +216,7 @@ await runMain(async () => {
     details: {
       ...(o.faces !== undefined ? { faces: o.faces } : {}),
       ...(o.probe !== undefined ? { probe: o.probe } : {}),
+      ...(o.text !== undefined ? { text: o.text } : {}),
     },
     settings,
   });

@@ -15,6 +15,7 @@ import { faces } from "./faces.ts";
 import { clipScore } from "./clip_score.ts";
 import { aesthetic, pickScore } from "./preference.ts";
 import { probe } from "./probe.ts";
+import { text } from "./text.ts";
 
 /** Every heuristic, in the order their columns appear in score tables. */
 export const HEURISTICS: readonly Heuristic[] = [
@@ -29,6 +30,7 @@ export const HEURISTICS: readonly Heuristic[] = [
   pickScore,
   aesthetic,
   probe,
+  text,
 ];
 
 /**
@@ -41,6 +43,7 @@ export const MODEL_HEURISTICS: readonly string[] = [
   "pick_score",
   "aesthetic",
   "probe",
+  "text",
 ];
 
 /** Names run when none are chosen: every heuristic that needs no model. */
