@@ -18,6 +18,7 @@ import {
   type RetryPolicy,
   validateUrl,
 } from "./backends/types.ts";
+import { mulberry32 } from "./random.ts";
 
 /** What the text steps produce. */
 export interface PromptResult {
@@ -81,14 +82,7 @@ export const VOCABULARY = {
 
 /** A small seeded generator (mulberry32): the same seed gives the same sequence everywhere. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /** Splits `"a, b c; d"` style keyword input into keywords. */

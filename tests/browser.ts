@@ -4,6 +4,7 @@
  * installs it). playwright-core needs `deno test -A` (it probes /proc when it loads).
  */
 import type { BrowserContext } from "playwright-core";
+import { CHROMIUM_ARGS } from "../lib/report_check.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -17,16 +18,7 @@ export const hasChromium = (() => {
 })();
 
 /** Flags that keep headless Chromium off the network and quiet on this machine. */
-export const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+export const CHROMIUM_FLAGS = CHROMIUM_ARGS;
 
 /** Runs `fn` with a fresh browser context (its own profile folder), closed afterwards. */
 export async function withChromium<T>(fn: (ctx: BrowserContext) => Promise<T>): Promise<T> {

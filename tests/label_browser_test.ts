@@ -13,22 +13,12 @@ import sharp from "sharp";
 import type { Page } from "playwright-core";
 import { cliPath } from "./cli.ts";
 import { loadFaceLabels, loadImageLabels } from "../lib/labels.ts";
+import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from "./browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
 if (!hasChromium) {
   console.warn(`label_browser_test: SKIPPED: ${CHROMIUM} is absent (apt-get install -y chromium)`);
 }
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const FLAGS = CHROMIUM_FLAGS;
 const SHOTS = Deno.env.get("WINNOW_LABEL_SCREENSHOTS");
 
 /**

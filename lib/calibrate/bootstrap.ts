@@ -7,6 +7,7 @@
  */
 import { averagePrecisionScore, type BinaryLabel, MetricError, rocAucScore } from "./metrics.ts";
 import { chooseThreshold, confusionAt, type StrategyOptions } from "./thresholds.ts";
+import { mulberry32 } from "../random.ts";
 
 /**
  * A seeded pseudo-random generator (mulberry32: 32-bit state, period 2³²): returns a function giving
@@ -22,14 +23,7 @@ import { chooseThreshold, confusionAt, type StrategyOptions } from "./thresholds
  * ```
  */
 export function seededRandom(seed: number): () => number {
-  let s = (Math.trunc(seed) >>> 0) ^ 0x9e3779b9;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((Math.trunc(seed) >>> 0) ^ 0x9e3779b9);
 }
 
 /**
