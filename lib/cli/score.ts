@@ -69,6 +69,15 @@ Garbled text (PaddleOCR, offline; adds the text heuristic):
   --text FILE             write one row per text region (.csv, .jsonl, .parquet): path, region, x,
                           y, width, height, text, confidence, in_dictionary
 
+Hands, bodies, objects (TF.js wasm models shipped in npm; each option adds its heuristic):
+  --hands FILE            one row per detected hand (box, confidence, keypoint_confidence, fingers,
+                          21 keypoints); heuristic hands
+  --bodies FILE           one row per person (crop, head_score, arms, limb_ratio, hands, keypoints);
+                          heuristic pose
+  --objects FILE          one row per COCO detection (label, confidence, box, merged_with); heuristic
+                          objects (with --prompt/--prompts: prompt nouns missing → prompt_mismatch)
+  (nsfw: --heuristics nsfw)
+
 Learned scorers and probing (run only when named in --heuristics; see docs/models.md):
   --prompt TEXT           the prompt every image was generated from (clip_score, pick_score, probe)
   --prompts FILE          image → prompt: a generation manifest (JSONL with file, prompt), a CSV
@@ -133,7 +142,7 @@ function faceOptions(
 }
 
 /** Heuristics that compare an image with its prompt, and those that read the model store. */
-const PROMPT_HEURISTICS = ["clip_score", "pick_score", "probe"];
+const PROMPT_HEURISTICS = ["clip_score", "pick_score", "probe", "objects"];
 const MODEL_STORE_HEURISTICS = ["clip_score", "pick_score", "aesthetic"];
 
 /** `--prompt`, `--prompts`, `--models` as settings of the heuristics that use them. */
@@ -176,6 +185,9 @@ await runMain(async () => {
       set: { type: "string", multiple: true },
       probe: { type: "string" },
       text: { type: "string" },
+      hands: { type: "string" },
+      bodies: { type: "string" },
+      objects: { type: "string" },
       restart: { type: "boolean" },
       quiet: { type: "boolean" },
       "list-heuristics": { type: "boolean" },
@@ -197,7 +209,15 @@ await runMain(async () => {
     parseSetOptions(o.set ?? []),
   );
   if (o.probe !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "probe"])];
-  if (o.text !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "text"])];
+  // Each per-item table option adds the heuristic that fills it.
+  for (
+    const [opt, h] of [["text", "text"], ["hands", "hands"], ["bodies", "pose"], [
+      "objects",
+      "objects",
+    ]] as const
+  ) {
+    if (o[opt] !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), h])];
+  }
   let rules: ThresholdRule[] | undefined;
   if (o.thresholds === "defaults") {
     rules = defaultRules(resolveHeuristics(heuristics));
@@ -217,6 +237,9 @@ await runMain(async () => {
       ...(o.faces !== undefined ? { faces: o.faces } : {}),
       ...(o.probe !== undefined ? { probe: o.probe } : {}),
       ...(o.text !== undefined ? { text: o.text } : {}),
+      ...(o.hands !== undefined ? { hands: o.hands } : {}),
+      ...(o.bodies !== undefined ? { bodies: o.bodies } : {}),
+      ...(o.objects !== undefined ? { objects: o.objects } : {}),
     },
     settings,
   });

@@ -16,6 +16,10 @@ import { clipScore } from "./clip_score.ts";
 import { aesthetic, pickScore } from "./preference.ts";
 import { probe } from "./probe.ts";
 import { text } from "./text.ts";
+import { hands } from "./hands.ts";
+import { pose } from "./pose.ts";
+import { objects } from "./objects.ts";
+import { nsfw } from "./nsfw.ts";
 
 /** Every heuristic, in the order their columns appear in score tables. */
 export const HEURISTICS: readonly Heuristic[] = [
@@ -31,6 +35,10 @@ export const HEURISTICS: readonly Heuristic[] = [
   aesthetic,
   probe,
   text,
+  hands,
+  pose,
+  objects,
+  nsfw,
 ];
 
 /**
@@ -44,6 +52,10 @@ export const MODEL_HEURISTICS: readonly string[] = [
   "aesthetic",
   "probe",
   "text",
+  "hands",
+  "pose",
+  "objects",
+  "nsfw",
 ];
 
 /** Names run when none are chosen: every heuristic that needs no model. */
