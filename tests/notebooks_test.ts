@@ -85,6 +85,7 @@ Deno.test("committed notebooks obey the output rule: no outputs, an id on every 
     "04_calibration.ipynb",
     "05_inpainting_skin.ipynb",
     "06_saliency.ipynb",
+    "07_validity.ipynb",
   ]);
   for (const f of files) {
     const nb = await readNotebook(f);
