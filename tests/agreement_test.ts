@@ -4,19 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { averageRanks, cohenKappa, MetricError, spearman } from "../lib/calibrate/agreement.ts";
-import { GOLDEN } from "./golden.ts";
+import { GOLDEN_AGREEMENT } from "./golden.ts";
 
-const G = GOLDEN.agreement as {
-  quality_a: number[];
-  quality_b: number[];
-  usable_a: string[];
-  usable_b: string[];
-  quality_kappa: number;
-  quality_kappa_linear: number;
-  quality_kappa_quadratic: number;
-  usable_kappa: number;
-  quality_spearman: number;
-};
+const G = GOLDEN_AGREEMENT;
 
 function close(got: number, want: number, what: string, tol = 1e-12) {
   assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want} (diff ${got - want})`);

@@ -8,21 +8,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Buffer } from "node:buffer";
 import { FakeA1111, FakeOpenAI } from "./fake_servers.ts";
+import { MANIFEST_CONTRACT } from "./contracts.ts";
 
 const CLI = fileURLToPath(new URL("../lib/cli/generate.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 const PERMS = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys"];
-const CONTRACT = [
-  "file",
-  "prompt",
-  "negative_prompt",
-  "seed",
-  "backend",
-  "params",
-  "scores",
-  "kept",
-  "reasons",
-];
+const CONTRACT = MANIFEST_CONTRACT;
 
 interface Run {
   code: number;

@@ -27,3 +27,16 @@ export const GOLDEN = JSON.parse(await Deno.readTextFile(`${REFERENCE_DIR}golden
 export function relErr(got: number, want: number): number {
   return Math.abs(got - want) / Math.max(Math.abs(want), 1e-300);
 }
+
+/** The golden `agreement` block: two raters' labels of 60 items and the reference statistics. */
+export const GOLDEN_AGREEMENT = GOLDEN.agreement as {
+  quality_a: number[];
+  quality_b: number[];
+  usable_a: string[];
+  usable_b: string[];
+  quality_kappa: number;
+  quality_kappa_linear: number;
+  quality_kappa_quadratic: number;
+  usable_kappa: number;
+  quality_spearman: number;
+};

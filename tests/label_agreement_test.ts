@@ -4,22 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { GOLDEN } from "./golden.ts";
+import { GOLDEN_AGREEMENT } from "./golden.ts";
 import { runCli } from "./cli.ts";
 import { loadFaceLabels, loadImageLabels, parseFaceLabels, parseImageLabels } from "../lib/labels.ts";
 import { buildConsensus, compareRaters } from "../lib/label/consensus.ts";
 
-const G = GOLDEN.agreement as {
-  quality_a: number[];
-  quality_b: number[];
-  usable_a: string[];
-  usable_b: string[];
-  quality_kappa: number;
-  quality_kappa_linear: number;
-  quality_kappa_quadratic: number;
-  usable_kappa: number;
-  quality_spearman: number;
-};
+const G = GOLDEN_AGREEMENT;
 
 const close = (got: number, want: number, what: string) =>
   assert.ok(

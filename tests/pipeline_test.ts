@@ -20,18 +20,9 @@ import { FakeA1111, FakeComfy, FakeOpenAI, placeholderWorkflow } from "./fake_se
 import { FolderBackend } from "../lib/backends/folder.ts";
 import { TINY_CLIP_ID, writeTinyModels } from "./fixtures_models.ts";
 import { REFERENCE_DIR } from "./golden.ts";
+import { MANIFEST_CONTRACT } from "./contracts.ts";
 
-const CONTRACT = [
-  "file",
-  "prompt",
-  "negative_prompt",
-  "seed",
-  "backend",
-  "params",
-  "scores",
-  "kept",
-  "reasons",
-];
+const CONTRACT = MANIFEST_CONTRACT;
 
 async function manifest(out: string): Promise<ManifestRow[]> {
   const text = await Deno.readTextFile(join(out, MANIFEST));
