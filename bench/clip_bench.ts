@@ -24,7 +24,7 @@
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { join } from "node:path";
-import { decodeBytes, type RgbImage } from "../lib/image.ts";
+import { decodeBytes, type RgbImage } from "../lib/core/image.ts";
 import { FLOAT, type OnnxGraph, onnxGraph, rng, uniform } from "../tests/fixtures_models.ts";
 
 const W = 768, HEADS = 12, LAYERS = 12, MLP = 3072, PATCH = 32, SIDE = 224, PROJ = 512;

@@ -10,14 +10,14 @@
  * @module
  */
 import sharp from "sharp";
-import { decodeBytes, type RgbImage } from "../lib/image.ts";
+import { decodeBytes, type RgbImage } from "../lib/core/image.ts";
 import { ImageContext } from "../lib/heuristics/types.ts";
 import type { Heuristic } from "../lib/heuristics/types.ts";
 import { hands } from "../lib/heuristics/hands.ts";
 import { pose } from "../lib/heuristics/pose.ts";
 import { objects } from "../lib/heuristics/objects.ts";
 import { nsfw } from "../lib/heuristics/nsfw.ts";
-import { shippedPhotos } from "../lib/samples.ts";
+import { shippedPhotos } from "../lib/core/samples.ts";
 
 sharp.concurrency(1);
 const images: RgbImage[] = [];

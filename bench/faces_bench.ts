@@ -16,9 +16,9 @@
  * @module
  */
 import sharp from "sharp";
-import { decodeBytes, type RgbImage } from "../lib/image.ts";
-import { DETECTOR_NAMES, getDetector } from "../lib/faces/detector.ts";
-import { ScorePool } from "../lib/score_pool.ts";
+import { decodeBytes, type RgbImage } from "../lib/core/image.ts";
+import { DETECTOR_NAMES, getDetector } from "../lib/models/faces/detector.ts";
+import { ScorePool } from "../lib/score/pool.ts";
 
 const DEMO = new URL("../node_modules/@vladmandic/face-api/demo/", import.meta.url);
 

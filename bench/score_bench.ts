@@ -8,13 +8,13 @@
  */
 import sharp from "sharp";
 import { join } from "node:path";
-import { shippedPhotos } from "../lib/samples.ts";
-import { decodeImage } from "../lib/image.ts";
-import { scoreImage } from "../lib/score.ts";
-import { scoreFiles } from "../lib/batch.ts";
-import { ScorePool } from "../lib/score_pool.ts";
+import { shippedPhotos } from "../lib/core/samples.ts";
+import { decodeImage } from "../lib/core/image.ts";
+import { scoreImage } from "../lib/score/score_image.ts";
+import { scoreFiles } from "../lib/score/batch.ts";
+import { ScorePool } from "../lib/score/pool.ts";
 import { resolveHeuristics } from "../lib/heuristics/registry.ts";
-import type { ResultTable } from "../lib/results.ts";
+import type { ResultTable } from "../lib/score/results.ts";
 
 const IMAGES = 16;
 const dir = await Deno.makeTempDir({ prefix: "winnow-bench-" });

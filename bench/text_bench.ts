@@ -1,5 +1,5 @@
 /**
- * OCR throughput (PaddleOCR PP-OCRv4 detection + recognition, `lib/ocr/paddle.ts`) on rendered
+ * OCR throughput (PaddleOCR PP-OCRv4 detection + recognition, `lib/models/ocr/paddle.ts`) on rendered
  * posters of 640² and 1024² (six lines of English text each), beside the cost of decoding such an
  * image with sharp. One image per iteration on this thread, so `iter/s` is images/s; onnxruntime
  * runs with 1 thread (as inside a score worker) and with 2 (every core of the target machine).
@@ -16,8 +16,8 @@
  * @module
  */
 import sharp from "sharp";
-import { decodeBytes, type RgbImage } from "../lib/image.ts";
-import { getPaddleOcr } from "../lib/ocr/paddle.ts";
+import { decodeBytes, type RgbImage } from "../lib/core/image.ts";
+import { getPaddleOcr } from "../lib/models/ocr/paddle.ts";
 import { DEFAULT_TEXT_LIMIT } from "../lib/heuristics/text.ts";
 
 sharp.concurrency(1);

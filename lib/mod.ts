@@ -11,18 +11,18 @@
  *
  * @module
  */
-export * from "./image.ts";
+export * from "./core/image.ts";
 export * from "./heuristics/types.ts";
 export * from "./heuristics/registry.ts";
-export * from "./thresholds.ts";
-export * from "./score.ts";
-export { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "./batch.ts";
-export { ScorePool } from "./score_pool.ts";
-export { runScoreJob, type ScoreJobOptions, type ScoreJobResult } from "./score_job.ts";
-export { type Column, openResults, readResults, type ResultTable, type Row } from "./results.ts";
-export { listImages } from "./files.ts";
-export { summarizeRows } from "./summary.ts";
-export { buildSampleSet } from "./samples.ts";
+export * from "./score/rules.ts";
+export * from "./score/score_image.ts";
+export { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "./score/batch.ts";
+export { ScorePool } from "./score/pool.ts";
+export { runScoreJob, type ScoreJobOptions, type ScoreJobResult } from "./score/job.ts";
+export { type Column, openResults, readResults, type ResultTable, type Row } from "./score/results.ts";
+export { listImages } from "./core/files.ts";
+export { summarizeRows } from "./score/summary.ts";
+export { buildSampleSet } from "./core/samples.ts";
 
 // Hand labels and calibration metrics.
 export {
@@ -38,7 +38,7 @@ export {
   matchFaces,
   parseFaceLabels,
   parseImageLabels,
-} from "./labels.ts";
+} from "./labels/format.ts";
 export {
   averagePrecisionScore,
   MetricError,
@@ -49,16 +49,16 @@ export {
   rocCurve,
   youdenThreshold,
 } from "./calibrate/metrics.ts";
-export { cohenKappa, spearman } from "./calibrate/agreement.ts";
+export { cohenKappa, spearman } from "./labels/agreement.ts";
 
 // Plots and reports.
-export * from "./plots/render.ts";
-export { faceQualityPlot } from "./plots/face_quality.ts";
-export { confidencePlot } from "./plots/confidence.ts";
-export { prOperatingPoint, prPlot, rocOperatingPoint, rocPlot } from "./plots/curves.ts";
-export { sweepPlot } from "./plots/sweep.ts";
-export { countErrorTypes, errorCountsPlot } from "./plots/errors.ts";
-export { contactSheet } from "./plots/contact_sheet.ts";
+export * from "./report/plots/render.ts";
+export { faceQualityPlot } from "./report/plots/face_quality.ts";
+export { confidencePlot } from "./report/plots/confidence.ts";
+export { prOperatingPoint, prPlot, rocOperatingPoint, rocPlot } from "./report/plots/curves.ts";
+export { sweepPlot } from "./report/plots/sweep.ts";
+export { countErrorTypes, errorCountsPlot } from "./report/plots/errors.ts";
+export { contactSheet } from "./report/plots/contact_sheet.ts";
 export { escapeHtml, renderHtmlReport } from "./report/html.ts";
 
 // Generation.
@@ -72,10 +72,10 @@ export {
   rankRows,
   readManifest,
   runPipeline,
-} from "./pipeline.ts";
+} from "./generate/pipeline.ts";
 export { BACKEND_NAMES, BACKENDS, createBackends } from "./backends/registry.ts";
 export { type Backend, BackendError, type GeneratedImage, type GenerationRequest } from "./backends/types.ts";
-export { ChatClient, makePrompt, templatePrompt } from "./text.ts";
+export { ChatClient, makePrompt, templatePrompt } from "./generate/prompt.ts";
 
 // Calibration.
 export * from "./calibrate/thresholds.ts";

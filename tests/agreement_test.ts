@@ -1,9 +1,9 @@
 /**
- * `lib/calibrate/agreement.ts` against the golden `agreement` block (scikit-learn 1.2
+ * `lib/labels/agreement.ts` against the golden `agreement` block (scikit-learn 1.2
  * `cohen_kappa_score`, SciPy 1.10 `spearmanr`) to 1e-12, plus hand-derived cases and errors.
  */
 import assert from "node:assert/strict";
-import { averageRanks, cohenKappa, MetricError, spearman } from "../lib/calibrate/agreement.ts";
+import { averageRanks, cohenKappa, MetricError, spearman } from "../lib/labels/agreement.ts";
 import { GOLDEN_AGREEMENT } from "./golden.ts";
 
 const G = GOLDEN_AGREEMENT;

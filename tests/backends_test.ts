@@ -12,7 +12,7 @@ import { OpenAIImagesBackend } from "../lib/backends/openai.ts";
 import { FolderBackend } from "../lib/backends/folder.ts";
 import { createBackends } from "../lib/backends/registry.ts";
 import { BackendError, maskSecrets, readSecret, retrying, validateUrl } from "../lib/backends/types.ts";
-import { ChatClient, makePrompt, parsePromptReply, templatePrompt } from "../lib/text.ts";
+import { ChatClient, makePrompt, parsePromptReply, templatePrompt } from "../lib/generate/prompt.ts";
 import { FakeA1111, FakeComfy, FakeOpenAI, fakePng, placeholderWorkflow } from "./fake_servers.ts";
 
 const png = (bytes: Uint8Array) => sharp(bytes).metadata();

@@ -4,7 +4,7 @@
  * installs it). playwright-core needs `deno test -A` (it probes /proc when it loads).
  */
 import type { BrowserContext } from "playwright-core";
-import { CHROMIUM_ARGS } from "../lib/report_check.ts";
+import { CHROMIUM_ARGS } from "../lib/notebook/report_check.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 

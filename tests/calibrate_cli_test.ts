@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readResults } from "../lib/results.ts";
-import { applyRules, loadThresholds } from "../lib/thresholds.ts";
+import { readResults } from "../lib/score/results.ts";
+import { applyRules, loadThresholds } from "../lib/score/rules.ts";
 import type { Value } from "../lib/heuristics/types.ts";
 import { runCli } from "./cli.ts";
 import { hasChromium, withChromium } from "./browser.ts";

@@ -14,8 +14,8 @@ import { bootstrapCalibration, quantileSorted, seededRandom } from "../lib/calib
 import { crossValidateThreshold, stratifiedFolds } from "../lib/calibrate/crossval.ts";
 import { crossValidateCombined, fitLogistic } from "../lib/calibrate/logistic.ts";
 import { runCalibration } from "../lib/calibrate/run.ts";
-import { LabelFormatError } from "../lib/labels.ts";
-import { applyRules } from "../lib/thresholds.ts";
+import { LabelFormatError } from "../lib/labels/format.ts";
+import { applyRules } from "../lib/score/rules.ts";
 
 // Six images: labels 0 0 1 0 1 1 at scores 1..6 (checked by hand in each test).
 const Y = [0, 0, 1, 0, 1, 1];

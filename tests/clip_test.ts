@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
-import type { RgbImage } from "../lib/image.ts";
+import type { RgbImage } from "../lib/core/image.ts";
 import { ImageContext } from "../lib/heuristics/types.ts";
 import { clipScore, clipScores, promptKey, withinPromptColumns } from "../lib/heuristics/clip_score.ts";
 import { loadClip } from "../lib/models/clip.ts";
 import { ModelFileError, ModelNotFoundError } from "../lib/models/store.ts";
-import { ScorePool } from "../lib/score_pool.ts";
+import { ScorePool } from "../lib/score/pool.ts";
 import { DEFAULT_HEURISTICS, MODEL_HEURISTICS } from "../lib/heuristics/registry.ts";
 import {
   TINY,
@@ -23,7 +23,7 @@ import {
   writeTinyModels,
 } from "./fixtures_models.ts";
 import { runCli } from "./cli.ts";
-import { readResults } from "../lib/results.ts";
+import { readResults } from "../lib/score/results.ts";
 
 const MODELS = await Deno.makeTempDir({ prefix: "winnow-models-" });
 await writeTinyModels(MODELS);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { csvLine, parseCsv } from "../lib/csv.ts";
+import { csvLine, parseCsv } from "../lib/core/csv.ts";
 
 Deno.test("CSV: quotes, embedded commas, quotes and newlines, CRLF and BOM", () => {
   const text = '\ufeffpath,note\r\n"a,b.png","say ""hi""\nthere"\r\nc.png,\r\n\r\n';

@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { decodeImage, type RgbImage } from "../lib/image.ts";
+import { decodeImage, type RgbImage } from "../lib/core/image.ts";
 import { ImageContext, type ImageOptions, type Value } from "../lib/heuristics/types.ts";
 import { hands } from "../lib/heuristics/hands.ts";
 import { pose } from "../lib/heuristics/pose.ts";
 import { objects } from "../lib/heuristics/objects.ts";
 import { nsfw, NSFW_MODEL_DIR, NSFW_MODEL_FILES } from "../lib/heuristics/nsfw.ts";
-import { getSharedHuman, HUMAN_MODEL_DIR } from "../lib/faces/human_shared.ts";
-import { FaceModelError } from "../lib/faces/detector.ts";
+import { getSharedHuman, HUMAN_MODEL_DIR } from "../lib/models/faces/human_shared.ts";
+import { FaceModelError } from "../lib/models/faces/detector.ts";
 import { DEFAULT_HEURISTICS, resolveHeuristics } from "../lib/heuristics/registry.ts";
-import { applyRules, defaultRules } from "../lib/thresholds.ts";
-import { scoreFiles } from "../lib/batch.ts";
-import type { ResultTable, Row } from "../lib/results.ts";
-import { shippedPhotos } from "../lib/samples.ts";
+import { applyRules, defaultRules } from "../lib/score/rules.ts";
+import { scoreFiles } from "../lib/score/batch.ts";
+import type { ResultTable, Row } from "../lib/score/results.ts";
+import { shippedPhotos } from "../lib/core/samples.ts";
 import { REFERENCE_DIR } from "./golden.ts";
 
 const photos = await shippedPhotos();

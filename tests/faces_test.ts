@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { decodeBytes, type DecodedImage, decodeImage, type RgbImage } from "../lib/image.ts";
+import { decodeBytes, type DecodedImage, decodeImage, type RgbImage } from "../lib/core/image.ts";
 import { type Box, ImageContext, type ImageOptions } from "../lib/heuristics/types.ts";
 import {
   DETECTOR_NAMES,
@@ -10,12 +10,12 @@ import {
   FaceModelError,
   getDetector,
   UnknownDetectorError,
-} from "../lib/faces/detector.ts";
+} from "../lib/models/faces/detector.ts";
 import { FACE_COLUMNS, faces } from "../lib/heuristics/faces.ts";
 import { DEFAULT_HEURISTICS, resolveHeuristics } from "../lib/heuristics/registry.ts";
-import { applyRules, defaultRules } from "../lib/thresholds.ts";
-import { readResults } from "../lib/results.ts";
-import { parseCsv } from "../lib/csv.ts";
+import { applyRules, defaultRules } from "../lib/score/rules.ts";
+import { readResults } from "../lib/score/results.ts";
+import { parseCsv } from "../lib/core/csv.ts";
 import { REFERENCE_DIR } from "./golden.ts";
 import { runCli } from "./cli.ts";
 

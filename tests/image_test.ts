@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
-import { decodeBytes, decodeImage, ImageDecodeError, toGray } from "../lib/image.ts";
+import { decodeBytes, decodeImage, ImageDecodeError, toGray } from "../lib/core/image.ts";
 import { quadrants, RGB16_SAMPLES, writeBadInputs } from "./fixtures.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "winnow-image-" });

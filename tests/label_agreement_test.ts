@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GOLDEN_AGREEMENT } from "./golden.ts";
 import { runCli } from "./cli.ts";
-import { loadFaceLabels, loadImageLabels, parseFaceLabels, parseImageLabels } from "../lib/labels.ts";
-import { buildConsensus, compareRaters } from "../lib/label/consensus.ts";
+import { loadFaceLabels, loadImageLabels, parseFaceLabels, parseImageLabels } from "../lib/labels/format.ts";
+import { buildConsensus, compareRaters } from "../lib/labels/consensus.ts";
 
 const G = GOLDEN_AGREEMENT;
 

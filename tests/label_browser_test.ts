@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import type { Page } from "playwright-core";
 import { cliPath } from "./cli.ts";
-import { loadFaceLabels, loadImageLabels } from "../lib/labels.ts";
+import { loadFaceLabels, loadImageLabels } from "../lib/labels/format.ts";
 import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from "./browser.ts";
 
 if (!hasChromium) {

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
-import { loadImageLabels } from "../lib/labels.ts";
-import { type LabelServer, startLabelServer } from "../lib/label/server.ts";
-import { LabelStore } from "../lib/label/store.ts";
+import { loadImageLabels } from "../lib/labels/format.ts";
+import { type LabelServer, startLabelServer } from "../lib/labels/app/server.ts";
+import { LabelStore } from "../lib/labels/app/store.ts";
 import { runCli } from "./cli.ts";
 
 interface Fixture {

@@ -11,7 +11,7 @@ import {
   matchFaces,
   parseFaceLabels,
   parseImageLabels,
-} from "../lib/labels.ts";
+} from "../lib/labels/format.ts";
 
 const DATA_DIR = fileURLToPath(new URL("../../shared/data/", import.meta.url));
 const LABEL_DIR = join(DATA_DIR, "labels");

@@ -18,7 +18,7 @@ import {
   type Notebook,
   outputRuleProblems,
   readNotebook,
-} from "../lib/notebook_runner.ts";
+} from "../lib/notebook/runner.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const NOTEBOOKS = join(ROOT, "notebooks");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { REFERENCE_DIR } from "./golden.ts";
-import { decodeBytes, decodeImage, type RgbImage, toGray } from "../lib/image.ts";
+import { decodeBytes, decodeImage, type RgbImage, toGray } from "../lib/core/image.ts";
 import { groupNearDuplicates, hammingDistance, perceptualHash, phash } from "../lib/heuristics/phash.ts";
 import { ImageContext } from "../lib/heuristics/types.ts";
 

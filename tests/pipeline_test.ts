@@ -15,7 +15,7 @@ import {
   PipelineError,
   type PipelineOptions,
   runPipeline,
-} from "../lib/pipeline.ts";
+} from "../lib/generate/pipeline.ts";
 import { FakeA1111, FakeComfy, FakeOpenAI, placeholderWorkflow } from "./fake_servers.ts";
 import { FolderBackend } from "../lib/backends/folder.ts";
 import { TINY_CLIP_ID, writeTinyModels } from "./fixtures_models.ts";

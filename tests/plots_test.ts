@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { jupyterBundle, PlotError, type PlotOutput, renderPlot } from "../lib/plots/render.ts";
-import { dejaVuTextWidth } from "../lib/plots/text_width.ts";
-import { faceQualityPlot } from "../lib/plots/face_quality.ts";
-import { confidencePlot } from "../lib/plots/confidence.ts";
-import { prOperatingPoint, prPlot, rocOperatingPoint, rocPlot } from "../lib/plots/curves.ts";
-import { sweepPlot } from "../lib/plots/sweep.ts";
-import { countErrorTypes, errorCountsPlot } from "../lib/plots/errors.ts";
-import { contactSheet, contactSheetLayout, cutMiddle, wrap } from "../lib/plots/contact_sheet.ts";
+import { jupyterBundle, PlotError, type PlotOutput, renderPlot } from "../lib/report/plots/render.ts";
+import { dejaVuTextWidth } from "../lib/report/plots/text_width.ts";
+import { faceQualityPlot } from "../lib/report/plots/face_quality.ts";
+import { confidencePlot } from "../lib/report/plots/confidence.ts";
+import { prOperatingPoint, prPlot, rocOperatingPoint, rocPlot } from "../lib/report/plots/curves.ts";
+import { sweepPlot } from "../lib/report/plots/sweep.ts";
+import { countErrorTypes, errorCountsPlot } from "../lib/report/plots/errors.ts";
+import { contactSheet, contactSheetLayout, cutMiddle, wrap } from "../lib/report/plots/contact_sheet.ts";
 import { escapeHtml, renderHtmlReport } from "../lib/report/html.ts";
 
 /** Pixel size of a PNG and its first bytes' signature check. */

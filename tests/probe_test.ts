@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
-import type { RgbImage } from "../lib/image.ts";
+import type { RgbImage } from "../lib/core/image.ts";
 import { ImageContext } from "../lib/heuristics/types.ts";
 import {
   DEFAULT_QUESTIONS,
@@ -16,7 +16,7 @@ import {
   probeSettings,
   pYesFromLogprobs,
 } from "../lib/heuristics/probe.ts";
-import { ScorePool } from "../lib/score_pool.ts";
+import { ScorePool } from "../lib/score/pool.ts";
 import { DEFAULT_HEURISTICS } from "../lib/heuristics/registry.ts";
 
 const KEY = "sk-test-0123456789abcdefSECRET";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { GOLDEN, REFERENCE_DIR, relErr } from "./golden.ts";
-import { decodeImage } from "../lib/image.ts";
-import { scoreImage } from "../lib/score.ts";
+import { decodeImage } from "../lib/core/image.ts";
+import { scoreImage } from "../lib/score/score_image.ts";
 
 const cases = Object.entries(GOLDEN.images);
 

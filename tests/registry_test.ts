@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { HEURISTICS, resolveHeuristics } from "../lib/heuristics/registry.ts";
 import { ImageContext } from "../lib/heuristics/types.ts";
-import { scoreColumns } from "../lib/batch.ts";
+import { scoreColumns } from "../lib/score/batch.ts";
 
 const DIRECTIONS = ["higher_is_better", "lower_is_better", "neither"];
 

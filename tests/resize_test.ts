@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resizeArea, resizeBilinear } from "../lib/resize.ts";
+import { resizeArea, resizeBilinear } from "../lib/core/resize.ts";
 
 // Reference values produced by hand with OpenCV 4.6 (Debian python3-opencv), e.g.:
 //   a54 = (np.arange(20) * 37 % 256).astype(np.uint8).reshape(4, 5)

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { GOLDEN, REFERENCE_DIR } from "./golden.ts";
-import { decodeImage, type RgbImage, toGray } from "../lib/image.ts";
+import { decodeImage, type RgbImage, toGray } from "../lib/core/image.ts";
 import { ImageContext } from "../lib/heuristics/types.ts";
 import {
   saliency,

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GOLDEN, REFERENCE_DIR, relErr } from "./golden.ts";
 import { writeBadInputs } from "./fixtures.ts";
-import { readResults } from "../lib/results.ts";
-import { parseCsv } from "../lib/csv.ts";
+import { readResults } from "../lib/score/results.ts";
+import { parseCsv } from "../lib/core/csv.ts";
 import sharp from "sharp";
 import { cliPath, runCli } from "./cli.ts";
 

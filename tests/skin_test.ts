@@ -3,9 +3,9 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { ImageContext } from "../lib/heuristics/types.ts";
 import { isSkin, skin, skinMask } from "../lib/heuristics/skin.ts";
-import { scoreImage } from "../lib/score.ts";
-import { defaultRules } from "../lib/thresholds.ts";
-import { readResults } from "../lib/results.ts";
+import { scoreImage } from "../lib/score/score_image.ts";
+import { defaultRules } from "../lib/score/rules.ts";
+import { readResults } from "../lib/score/results.ts";
 import { runCli } from "./cli.ts";
 
 /** Reference YCrCb in floating point (ITU-R BT.601 as OpenCV documents it), rounded. */

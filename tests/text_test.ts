@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
-import { decodeBytes, type RgbImage } from "../lib/image.ts";
+import { decodeBytes, type RgbImage } from "../lib/core/image.ts";
 import { ImageContext } from "../lib/heuristics/types.ts";
 import { DEFAULT_GARBLED_MAX, text } from "../lib/heuristics/text.ts";
-import { DEFAULT_PADDLE_DIR, getPaddleOcr, PADDLE_FILES } from "../lib/ocr/paddle.ts";
-import { runScoreJob } from "../lib/score_job.ts";
-import { readResults } from "../lib/results.ts";
+import { DEFAULT_PADDLE_DIR, getPaddleOcr, PADDLE_FILES } from "../lib/models/ocr/paddle.ts";
+import { runScoreJob } from "../lib/score/job.ts";
+import { readResults } from "../lib/score/results.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { applyRules, loadThresholds, parseThresholds, saveThresholds } from "../lib/thresholds.ts";
+import { applyRules, loadThresholds, parseThresholds, saveThresholds } from "../lib/score/rules.ts";
 
 Deno.test("rules fail below min and above max, pass at the bounds, and list each error type once", () => {
   const rules = [

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { badness, runValidity, validityHeuristics, validityMarkdown } from "../lib/validity.ts";
+import { badness, runValidity, validityHeuristics, validityMarkdown } from "../lib/calibrate/validity.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const LABELS = join(ROOT, "../shared/data/labels/images.csv");

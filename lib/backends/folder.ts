@@ -10,8 +10,8 @@
  * @module
  */
 import { basename, relative, resolve } from "node:path";
-import { listImages } from "../files.ts";
-import { decodeBytes } from "../image.ts";
+import { listImages } from "../core/files.ts";
+import { decodeBytes } from "../core/image.ts";
 import {
   type Backend,
   BackendError,

@@ -7,7 +7,7 @@
  */
 import { averagePrecisionScore, type BinaryLabel, MetricError, rocAucScore } from "./metrics.ts";
 import { chooseThreshold, confusionAt, type StrategyOptions } from "./thresholds.ts";
-import { mulberry32 } from "../random.ts";
+import { mulberry32 } from "../core/random.ts";
 
 /**
  * A seeded pseudo-random generator (mulberry32: 32-bit state, period 2³²): returns a function giving

@@ -13,9 +13,9 @@
  */
 import { resolve } from "node:path";
 import pl from "nodejs-polars";
-import { type ErrorType, loadFaceLabels, loadImageLabels, matchFaces } from "../labels.ts";
-import { readResults, type Row } from "../results.ts";
-import { applyRules, saveThresholds, type ThresholdRule } from "../thresholds.ts";
+import { type ErrorType, loadFaceLabels, loadImageLabels, matchFaces } from "../labels/format.ts";
+import { readResults, type Row } from "../score/results.ts";
+import { applyRules, saveThresholds, type ThresholdRule } from "../score/rules.ts";
 import type { Direction } from "../heuristics/types.ts";
 import { averagePrecisionScore, precisionRecallCurve, rocAucScore, rocCurve } from "./metrics.ts";
 import {
@@ -30,13 +30,13 @@ import {
 import { bootstrapCalibration, type BootstrapResult, type Interval } from "./bootstrap.ts";
 import { crossValidateThreshold, type CrossValidation, type Rates, ratesOf } from "./crossval.ts";
 import { type CombinedEvaluation, crossValidateCombined } from "./logistic.ts";
-import { prPlot, rocPlot } from "../plots/curves.ts";
-import { sweepPlot } from "../plots/sweep.ts";
-import { countErrorTypes, errorCountsPlot } from "../plots/errors.ts";
-import { faceQualityPlot } from "../plots/face_quality.ts";
-import { confidencePlot } from "../plots/confidence.ts";
-import { contactSheet, type SheetImage } from "../plots/contact_sheet.ts";
-import type { PlotOutput } from "../plots/render.ts";
+import { prPlot, rocPlot } from "../report/plots/curves.ts";
+import { sweepPlot } from "../report/plots/sweep.ts";
+import { countErrorTypes, errorCountsPlot } from "../report/plots/errors.ts";
+import { faceQualityPlot } from "../report/plots/face_quality.ts";
+import { confidencePlot } from "../report/plots/confidence.ts";
+import { contactSheet, type SheetImage } from "../report/plots/contact_sheet.ts";
+import type { PlotOutput } from "../report/plots/render.ts";
 import { renderHtmlReport, type ReportFigure, type ReportSection } from "../report/html.ts";
 
 /** Options of {@link runCalibration}. */

@@ -12,12 +12,12 @@
 import { join, resolve } from "node:path";
 import { Buffer } from "node:buffer";
 import sharp from "sharp";
-import { csvLine } from "../csv.ts";
-import { decodeImage } from "../image.ts";
-import { getDetector } from "../faces/detector.ts";
-import { shippedPhotos } from "../samples.ts";
+import { csvLine } from "../core/csv.ts";
+import { decodeImage } from "../core/image.ts";
+import { getDetector } from "../models/faces/detector.ts";
+import { shippedPhotos } from "../core/samples.ts";
 import type { Box } from "../heuristics/types.ts";
-import type { ErrorType } from "../labels.ts";
+import type { ErrorType } from "../labels/format.ts";
 
 /** One image of the synthetic set. */
 export interface SyntheticImage {

@@ -18,7 +18,7 @@
 import { type BinaryLabel, MetricError, rocCurve, youdenThreshold } from "./metrics.ts";
 import { HEURISTICS } from "../heuristics/registry.ts";
 import type { Direction } from "../heuristics/types.ts";
-import type { ThresholdRule } from "../thresholds.ts";
+import type { ThresholdRule } from "../score/rules.ts";
 
 /** Names of the strategies of {@link chooseThreshold}. */
 export const STRATEGIES = ["youden", "cost", "precision", "recall", "keep"] as const;

@@ -1,12 +1,12 @@
 /**
  * `deno task agreement A B [--settled C] [--out DIR] [--json]` — two raters' label files →
- * agreement, disagreements and a consensus; thin entry point, the work is in lib/label/consensus.ts.
+ * agreement, disagreements and a consensus; thin entry point, the work is in lib/labels/consensus.ts.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { loadFaceLabels, loadImageLabels } from "../labels.ts";
+import { loadFaceLabels, loadImageLabels } from "../labels/format.ts";
 import {
   buildConsensus,
   compareRaters,
@@ -14,8 +14,8 @@ import {
   consensusImagesCsv,
   disagreementsCsv,
   type RaterLabels,
-} from "../label/consensus.ts";
-import { writeAtomic } from "../label/store.ts";
+} from "../labels/consensus.ts";
+import { writeAtomic } from "../labels/app/store.ts";
 import { runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow agreement — how well two raters agree, where they differ, and their consensus.

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { runCalibration } from "../calibrate/run.ts";
 import { STRATEGIES, type Strategy, type StrategyOptions } from "../calibrate/thresholds.ts";
 import { buildSyntheticSet } from "../calibrate/synthetic.ts";
-import { runScoreJob } from "../score_job.ts";
+import { runScoreJob } from "../score/job.ts";
 import { DEFAULT_HEURISTICS } from "../heuristics/registry.ts";
 import { intOption, runMain, UsageError } from "./args.ts";
 

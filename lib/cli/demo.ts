@@ -6,10 +6,10 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { buildSampleSet } from "../samples.ts";
-import { runScoreJob } from "../score_job.ts";
+import { buildSampleSet } from "../core/samples.ts";
+import { runScoreJob } from "../score/job.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
-import { defaultRules } from "../thresholds.ts";
+import { defaultRules } from "../score/rules.ts";
 import { runMain } from "./args.ts";
 
 const HELP = `winnow demo — score an offline sample set with the default heuristics and thresholds.

@@ -1,13 +1,13 @@
 /**
- * `deno task generate` — thin entry point; the work is in lib/pipeline.ts, lib/text.ts and
+ * `deno task generate` — thin entry point; the work is in lib/generate/pipeline.ts, lib/generate/prompt.ts and
  * lib/backends/.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { type PipelineEvent, runPipeline } from "../pipeline.ts";
-import { ChatClient, makePrompt, splitKeywords } from "../text.ts";
+import { type PipelineEvent, runPipeline } from "../generate/pipeline.ts";
+import { ChatClient, makePrompt, splitKeywords } from "../generate/prompt.ts";
 import { BACKEND_NAMES, BACKENDS, createBackends } from "../backends/registry.ts";
 import {
   BackendError,
@@ -17,10 +17,10 @@ import {
   readSecret,
 } from "../backends/types.ts";
 import { DEFAULT_HEURISTICS, resolveHeuristics } from "../heuristics/registry.ts";
-import { defaultRules, loadThresholds, type ThresholdRule } from "../thresholds.ts";
-import { buildSampleSet } from "../samples.ts";
-import { Progress } from "../progress.ts";
-import { DEFAULT_MAX_PIXELS } from "../image.ts";
+import { defaultRules, loadThresholds, type ThresholdRule } from "../score/rules.ts";
+import { buildSampleSet } from "../core/samples.ts";
+import { Progress } from "../core/progress.ts";
+import { DEFAULT_MAX_PIXELS } from "../core/image.ts";
 import { intOption, mergeSettings, parseSetOptions, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow generate — generate candidates, score every image, keep the best.

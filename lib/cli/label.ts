@@ -1,11 +1,11 @@
 /**
  * `deno task label --images DIR… --out DIR [--faces FACES.csv] [--rater NAME] [--port N]` — starts
- * the local labeling app and prints its URL; thin entry point, the work is in lib/label/.
+ * the local labeling app and prints its URL; thin entry point, the work is in lib/labels/app/.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { startLabelServer } from "../label/server.ts";
+import { startLabelServer } from "../labels/app/server.ts";
 import { intOption, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow label — hand-label images and faces in a local web page, keyboard only.

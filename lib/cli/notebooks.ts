@@ -1,7 +1,7 @@
 /**
  * `deno task notebooks` — executes every notebook in `notebooks/` headless with the Deno kernel
  * (`jupyter nbconvert --execute`) into `out/notebooks/`, and fails when a cell fails, naming the
- * notebook and the cell. The work is in `lib/notebook_runner.ts`.
+ * notebook and the cell. The work is in `lib/notebook/runner.ts`.
  *
  * @module
  */
@@ -16,8 +16,8 @@ import {
   outputRuleProblems,
   readNotebook,
   stripOutputs,
-} from "../notebook_runner.ts";
-import { NOTEBOOK_OUT, PROJECT_DIR } from "../notebook_data.ts";
+} from "../notebook/runner.ts";
+import { NOTEBOOK_OUT, PROJECT_DIR } from "../notebook/data.ts";
 import { runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow notebooks — execute the notebooks headless and fail on any cell error.

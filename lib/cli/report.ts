@@ -1,7 +1,7 @@
 /**
  * `deno task report` — turns the executed notebooks in `out/notebooks/` into self-contained HTML
  * files (every plot an inline SVG or PNG, nothing loaded from anywhere) plus an index page. The
- * work is in `lib/notebook_runner.ts`.
+ * work is in `lib/notebook/runner.ts`.
  *
  * @module
  */
@@ -14,8 +14,8 @@ import {
   listNotebooks,
   notebookToHtml,
   readNotebook,
-} from "../notebook_runner.ts";
-import { NOTEBOOK_OUT, PROJECT_DIR } from "../notebook_data.ts";
+} from "../notebook/runner.ts";
+import { NOTEBOOK_OUT, PROJECT_DIR } from "../notebook/data.ts";
 import { escapeHtml } from "../report/html.ts";
 import { runMain, UsageError } from "./args.ts";
 

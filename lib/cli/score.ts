@@ -4,17 +4,17 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { runScoreJob } from "../score_job.ts";
+import { runScoreJob } from "../score/job.ts";
 import {
   DEFAULT_HEURISTICS,
   HEURISTICS,
   MODEL_HEURISTICS,
   resolveHeuristics,
 } from "../heuristics/registry.ts";
-import { DEFAULT_MIN_CONFIDENCE, DETECTOR_NAMES, isDetectorName } from "../faces/detector.ts";
+import { DEFAULT_MIN_CONFIDENCE, DETECTOR_NAMES, isDetectorName } from "../models/faces/detector.ts";
 import { DEFAULT_FACE_DETECTOR } from "../heuristics/faces.ts";
-import { defaultRules, loadThresholds, type ThresholdRule } from "../thresholds.ts";
-import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../image.ts";
+import { defaultRules, loadThresholds, type ThresholdRule } from "../score/rules.ts";
+import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../core/image.ts";
 import { boxOption, intOption, mergeSettings, parseSetOptions, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow score — score images with the heuristic registry, one row per image.

@@ -1,5 +1,5 @@
 /**
- * `deno task validity [files or folders…]` — thin entry point; the work is in lib/validity.ts.
+ * `deno task validity [files or folders…]` — thin entry point; the work is in lib/calibrate/validity.ts.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import {
   validityHeuristics,
   validityMarkdown,
   writeValidity,
-} from "../validity.ts";
+} from "../calibrate/validity.ts";
 import { intOption, parseSetOptions, runMain, UsageError } from "./args.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
 

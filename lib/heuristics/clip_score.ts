@@ -17,7 +17,7 @@
  * Settings (`settings: { clip_score: { … } }`):
  * - `prompt`: the prompt of every image; or `prompts`: a file mapping image → prompt (a
  *   generation `manifest.jsonl`, any JSONL or CSV with `file` and `prompt`, or a JSON object);
- *   see `lib/models/prompts.ts`. One of them is required.
+ *   see `lib/core/prompts.ts`. One of them is required.
  * - `model`: hub id in the model store, short name or folder (default
  *   `Xenova/clip-vit-base-patch32`; fetch it with `deno task models pull clip-vit-base-patch32`).
  * - `modelsDir`: the model store (default `$WINNOW_MODELS`, else `~/.cache/winnow/models`).
@@ -29,16 +29,16 @@
  * ```ts ignore
  * import { ImageContext } from "./types.ts";
  * import { clipScore } from "./clip_score.ts";
- * import { decodeImage } from "../image.ts";
+ * import { decodeImage } from "../core/image.ts";
  * const ctx = new ImageContext(await decodeImage("fox.png"), { settings: { clip_score: { prompt: "a red fox in snow" } } });
  * console.log(await clipScore.compute(ctx));   // { clip_score: 31.2, clip_cosine: 0.312, … }
  * ```
  * @module
  */
-import type { RgbImage } from "../image.ts";
+import type { RgbImage } from "../core/image.ts";
 import type { Heuristic, OutputSpec, Value } from "./types.ts";
 import type { Clip } from "../models/clip.ts";
-import { promptFor, type PromptSettings, promptSettings } from "../models/prompts.ts";
+import { promptFor, type PromptSettings, promptSettings } from "../core/prompts.ts";
 import { DEFAULT_CLIP_MODEL, DTYPE_SUFFIX } from "../models/store.ts";
 
 /**

@@ -13,7 +13,7 @@
  * @module
  */
 import type { PureHeuristic } from "./types.ts";
-import type { RgbImage } from "../image.ts";
+import type { RgbImage } from "../core/image.ts";
 
 /**
  * `sqrt(σ_rg² + σ_yb²) + 0.3 · sqrt(μ_rg² + μ_yb²)` with `rg = R − G`, `yb = (R + G)/2 − B` and

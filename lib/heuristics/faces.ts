@@ -1,5 +1,5 @@
 /**
- * Faces: detect them with a face detector (`lib/faces/`) and measure how small and how
+ * Faces: detect them with a face detector (`lib/models/faces/`) and measure how small and how
  * confidently detected they are. Two cheap signals practitioners found for generated people:
  * faces that cover a small area are usually malformed (too few pixels for eyes and mouth), and an
  * off-the-shelf detector is less confident on a malformed face.
@@ -30,7 +30,7 @@
  * ```ts ignore
  * import { ImageContext } from "./types.ts";
  * import { faces } from "./faces.ts";
- * import { decodeImage } from "../image.ts";
+ * import { decodeImage } from "../core/image.ts";
  * const ctx = new ImageContext(await decodeImage("group.jpg"), { settings: { faces: { detector: "ssd" } } });
  * console.log(await faces.compute(ctx), ctx.details.get("faces"));
  * ```
@@ -38,7 +38,7 @@
  */
 import { basename, extname, join } from "node:path";
 import sharp from "sharp";
-import type { RgbImage } from "../image.ts";
+import type { RgbImage } from "../core/image.ts";
 import type { Box, DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
 import { skinInRegion } from "./skin.ts";
 import {
@@ -48,7 +48,7 @@ import {
   type Face,
   getDetector,
   isDetectorName,
-} from "../faces/detector.ts";
+} from "../models/faces/detector.ts";
 
 /** Settings of the `faces` heuristic, after defaults (see the module doc). */
 export interface FacesSettings {

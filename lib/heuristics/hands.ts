@@ -1,7 +1,7 @@
 /**
  * Hands: `@vladmandic/human`'s hand tracker (`handtrack` boxes, then `handlandmark-lite`: 21
  * keypoints per hand and one skeleton score for them) on the shared Human instance
- * (`lib/faces/human_shared.ts`). Generated hands fail in ways these catch: the landmark model is
+ * (`lib/models/faces/human_shared.ts`). Generated hands fail in ways these catch: the landmark model is
  * unsure of a malformed hand (low skeleton score, or no skeleton at all: score 0), and fused or
  * missing fingers collapse to short fingers.
  *
@@ -26,15 +26,15 @@
  * ```ts ignore
  * import { ImageContext } from "./types.ts";
  * import { hands } from "./hands.ts";
- * import { decodeImage } from "../image.ts";
+ * import { decodeImage } from "../core/image.ts";
  * const ctx = new ImageContext(await decodeImage("group.jpg"));
  * console.log(await hands.compute(ctx), ctx.details.get("hands"));
  * ```
  * @module
  */
 import type { DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
-import { scaledForDetection } from "../faces/detector.ts";
-import { getSharedHuman } from "../faces/human_shared.ts";
+import { scaledForDetection } from "../models/faces/detector.ts";
+import { getSharedHuman } from "../models/faces/human_shared.ts";
 
 /** One detected hand, in pixels of the original image. */
 export interface Hand {

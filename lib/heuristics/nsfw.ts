@@ -20,7 +20,7 @@
  * ```ts ignore
  * import { ImageContext } from "./types.ts";
  * import { nsfw } from "./nsfw.ts";
- * import { decodeImage } from "../image.ts";
+ * import { decodeImage } from "../core/image.ts";
  * console.log(await nsfw.compute(new ImageContext(await decodeImage("photo.jpg"))));
  * ```
  * @module
@@ -30,7 +30,7 @@ import sharp from "sharp";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Heuristic, ImageContext, OutputSpec } from "./types.ts";
-import { ensureWasmBackend, FaceModelError, requireFiles, WASM_DIR } from "../faces/detector.ts";
+import { ensureWasmBackend, FaceModelError, requireFiles, WASM_DIR } from "../models/faces/detector.ts";
 import { checkSettings } from "./hands.ts";
 
 /** Default folder of the MobileNetV2 files inside the installed `nsfwjs` package. */

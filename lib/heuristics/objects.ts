@@ -1,11 +1,11 @@
 /**
  * Objects: COCO detections (80 classes) from the CenterNet model that ships in
- * `@vladmandic/human` (shared instance, `lib/faces/human_shared.ts`). Two checks:
+ * `@vladmandic/human` (shared instance, `lib/models/faces/human_shared.ts`). Two checks:
  *
  * - **prompt mismatch** (`prompt_mismatch`): the prompt's nouns that are COCO class names (plural
  *   forms and a few synonyms, {@link COCO_SYNONYMS}, e.g. "woman" → person, "sofa" → couch) must
  *   be detected; `prompt_missing` counts those that are not. The prompt comes from the `prompt` /
- *   `prompts` settings shared with `clip_score` (`lib/models/prompts.ts`); without either, the
+ *   `prompts` settings shared with `clip_score` (`lib/core/prompts.ts`); without either, the
  *   prompt outputs are empty. A prompts file without an entry for the image is an error of that
  *   image's row.
  * - **merged / duplicated objects** (`merged_objects`): Human's class-agnostic suppression is
@@ -25,17 +25,17 @@
  * ```ts ignore
  * import { ImageContext } from "./types.ts";
  * import { objects } from "./objects.ts";
- * import { decodeImage } from "../image.ts";
+ * import { decodeImage } from "../core/image.ts";
  * const ctx = new ImageContext(await decodeImage("dog.jpg"), { settings: { objects: { prompt: "two dogs on a sofa" } } });
  * console.log(await objects.compute(ctx)); // prompt_missing 1 when no couch is found
  * ```
  * @module
  */
 import type { Box, DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
-import { scaledForDetection } from "../faces/detector.ts";
-import { getSharedHuman } from "../faces/human_shared.ts";
+import { scaledForDetection } from "../models/faces/detector.ts";
+import { getSharedHuman } from "../models/faces/human_shared.ts";
 import { checkSettings } from "./hands.ts";
-import { promptFor, promptSettings } from "../models/prompts.ts";
+import { promptFor, promptSettings } from "../core/prompts.ts";
 
 /** The 80 COCO class names CenterNet reports, in class order. */
 export const COCO_CLASSES: readonly string[] = [

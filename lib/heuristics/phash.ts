@@ -20,7 +20,7 @@
  * @module
  */
 import type { ImageContext, PureHeuristic, Value } from "./types.ts";
-import { resizeArea } from "../resize.ts";
+import { resizeArea } from "../core/resize.ts";
 
 /** Side of the square the DCT is taken on. */
 const SIZE = 32;

@@ -1,6 +1,6 @@
 /**
  * Bodies: 17 COCO keypoints per person from MoveNet Lightning (`@vladmandic/human`, shared
- * instance in `lib/faces/human_shared.ts`). MoveNet Lightning sees one person, so each person is
+ * instance in `lib/models/faces/human_shared.ts`). MoveNet Lightning sees one person, so each person is
  * found first by their face (the `faces` heuristic's detector, BlazeFace by default, memoised
  * and shared with `faces` when both use the same detector) and MoveNet runs on a crop around
  * them: {@link PERSON_CROP} face widths wide, from one face height above the face to seven
@@ -31,19 +31,19 @@
  * ```ts ignore
  * import { ImageContext } from "./types.ts";
  * import { pose } from "./pose.ts";
- * import { decodeImage } from "../image.ts";
+ * import { decodeImage } from "../core/image.ts";
  * const ctx = new ImageContext(await decodeImage("group.jpg"));
  * console.log(await pose.compute(ctx), ctx.details.get("bodies"));
  * ```
  * @module
  */
 import sharp from "sharp";
-import type { RgbImage } from "../image.ts";
+import type { RgbImage } from "../core/image.ts";
 import type { Box, DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
 import { clipBox } from "./skin.ts";
 import { detectFaces, facesSettings } from "./faces.ts";
 import { checkSettings, detectHands, DetectorSettingsError, type Hand, handsSettings } from "./hands.ts";
-import { getSharedHuman } from "../faces/human_shared.ts";
+import { getSharedHuman } from "../models/faces/human_shared.ts";
 
 /** MoveNet's 17 keypoint names (COCO order). */
 export const BODY_PARTS = [

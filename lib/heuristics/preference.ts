@@ -36,9 +36,9 @@
  */
 import type * as Ort from "onnxruntime-node";
 import { isAbsolute, join } from "node:path";
-import type { RgbImage } from "../image.ts";
+import type { RgbImage } from "../core/image.ts";
 import type { Heuristic, OutputSpec } from "./types.ts";
-import { promptFor } from "../models/prompts.ts";
+import { promptFor } from "../core/prompts.ts";
 import { loadingFile, ModelFileError, ModelNotFoundError, modelsDir } from "../models/store.ts";
 import {
   clipModule,

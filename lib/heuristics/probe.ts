@@ -46,9 +46,9 @@
  * @module
  */
 import sharp from "sharp";
-import type { RgbImage } from "../image.ts";
+import type { RgbImage } from "../core/image.ts";
 import type { DetailRow, Heuristic, OutputSpec } from "./types.ts";
-import { promptFor, promptSettings } from "../models/prompts.ts";
+import { promptFor, promptSettings } from "../core/prompts.ts";
 
 /** The error types probed, in output order. */
 export const PROBE_ERROR_TYPES = [

@@ -21,8 +21,8 @@ import { paddedGray } from "./sharpness.ts";
 import type { Box, PureHeuristic, Value } from "./types.ts";
 import { ImageContext } from "./types.ts";
 import { paddedGray } from "./sharpness.ts";
-import { linearTab, resizeArea, resizeBilinear } from "../resize.ts";
-import { boxBlur, gaussianBlur, laplacian3, padReflect101 } from "../filters.ts";
+import { linearTab, resizeArea, resizeBilinear } from "../core/resize.ts";
+import { boxBlur, gaussianBlur, laplacian3, padReflect101 } from "../core/filters.ts";
 
 /** Side of the square the spectral residual is computed on (OpenCV's `resImWidth/resImHeight`). */
 export const SALIENCY_SIZE = 64;

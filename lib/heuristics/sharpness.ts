@@ -15,7 +15,7 @@
  * @module
  */
 import type { ImageContext, PureHeuristic } from "./types.ts";
-import { padReflect101 } from "../filters.ts";
+import { padReflect101 } from "../core/filters.ts";
 
 /** Statistics of the 3×3 Laplacian and Sobel responses of a gray plane. */
 export interface EdgeStats {

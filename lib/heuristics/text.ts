@@ -1,6 +1,6 @@
 /**
  * Text: find and read the text in an image with PaddleOCR (PP-OCRv4 detection + recognition,
- * `lib/ocr/paddle.ts`) and say how garbled it looks. Text-to-image models often paint letter-like
+ * `lib/models/ocr/paddle.ts`) and say how garbled it looks. Text-to-image models often paint letter-like
  * shapes that spell nothing; the recogniser is unsure of such glyphs, the words it reads are not
  * English, and their letter sequences are implausible.
  *
@@ -46,7 +46,7 @@
  * ```ts ignore
  * import { ImageContext } from "./types.ts";
  * import { text } from "./text.ts";
- * import { decodeImage } from "../image.ts";
+ * import { decodeImage } from "../core/image.ts";
  * const ctx = new ImageContext(await decodeImage("poster.jpg"));
  * console.log(await text.compute(ctx), ctx.details.get("text"));
  * ```
@@ -54,7 +54,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { Heuristic, ImageContext, OutputSpec, Value } from "./types.ts";
-import { DEFAULT_DET_OPTIONS, type DetOptions, getPaddleOcr, type TextLine } from "../ocr/paddle.ts";
+import { DEFAULT_DET_OPTIONS, type DetOptions, getPaddleOcr, type TextLine } from "../models/ocr/paddle.ts";
 
 /**
  * Detection resize of the `text` heuristic: enlarge so the short side is at least 736 px

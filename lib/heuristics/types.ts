@@ -5,11 +5,11 @@
  * listed once in `registry.ts`. It declares what it measures, its output columns (name, unit,
  * direction), its default thresholds with their source, and the error type an image that fails
  * them is counted under. `compute` turns an image into values; thresholds are applied outside it
- * (`lib/thresholds.ts`), so calibration can replace them without touching the heuristic.
+ * (`lib/score/rules.ts`), so calibration can replace them without touching the heuristic.
  *
  * @module
  */
-import { type RgbImage, toGray } from "../image.ts";
+import { type RgbImage, toGray } from "../core/image.ts";
 
 /** Which way an output is better. `neither` for descriptive values (counts, coordinates). */
 export type Direction = "higher_is_better" | "lower_is_better" | "neither";

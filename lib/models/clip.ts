@@ -30,7 +30,7 @@ import {
   Tensor,
 } from "@huggingface/transformers";
 import { join } from "node:path";
-import type { RgbImage } from "../image.ts";
+import type { RgbImage } from "../core/image.ts";
 import {
   checkModelFiles,
   DEFAULT_CLIP_MODEL,

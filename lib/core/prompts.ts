@@ -1,0 +1,169 @@
+/**
+ * The prompt each image was generated from, for scorers that compare an image with its prompt
+ * (`clip_score`, `pick_score`, the `prompt_mismatch` probe). Shared settings of those heuristics:
+ *
+ * - `prompt`: one prompt for every image;
+ * - `prompts`: a file mapping image → prompt, one of
+ *   - a generation manifest or any JSONL with a `file` (or `path`) and a `prompt` field per line
+ *     (`deno task generate` writes `manifest.jsonl` like this),
+ *   - a CSV with `file` (or `path`) and `prompt` columns,
+ *   - a JSON object `{ "<file>": "<prompt>", … }`.
+ *   Relative file names are resolved against the prompts file's folder (a manifest's `file` is
+ *   relative to its run folder); an image is matched by its resolved path, else by its file name
+ *   when that is unique in the file. A file entry wins over `prompt`, which then serves as the
+ *   fallback for images the file does not list.
+ *
+ * An image without a prompt, or with an empty one, is an error naming the image and where the
+ * prompt was looked for.
+ *
+ * @module
+ */
+import { basename, dirname, resolve } from "node:path";
+import { parseCsv } from "./csv.ts";
+
+/** No usable prompt for an image, or an unreadable prompts file. */
+export class PromptError extends Error {
+  override name = "PromptError";
+}
+
+/** Prompts by absolute image path, and by file name when unique. */
+export interface PromptTable {
+  file: string;
+  byPath: Map<string, string>;
+  byName: Map<string, string | null>;
+}
+
+function table(file: string, entries: [string, unknown][]): PromptTable {
+  const base = dirname(resolve(file));
+  const byPath = new Map<string, string>();
+  const byName = new Map<string, string | null>();
+  for (const [f, p] of entries) {
+    if (typeof f !== "string" || !f || typeof p !== "string") continue;
+    byPath.set(resolve(base, f), p);
+    const n = basename(f);
+    byName.set(n, byName.has(n) && byName.get(n) !== p ? null : p);
+  }
+  return { file, byPath, byName };
+}
+
+/**
+ * Parses a prompts file's text (JSONL, CSV or JSON object; see the module doc).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parsePrompts, lookupPrompt } from "./prompts.ts";
+ * const t = parsePrompts("/run/manifest.jsonl", '{"file":"00000_0.png","prompt":"a red fox"}\n');
+ * assert.equal(lookupPrompt(t, "/run/00000_0.png"), "a red fox");
+ * ```
+ */
+export function parsePrompts(file: string, text: string): PromptTable {
+  const name = file.toLowerCase();
+  if (name.endsWith(".csv")) {
+    const [head, ...rows] = parseCsv(text, file);
+    const cols = head?.fields.map((f) => f.trim()) ?? [];
+    const fi = cols.indexOf("file") >= 0 ? cols.indexOf("file") : cols.indexOf("path");
+    const pi = cols.indexOf("prompt");
+    if (fi < 0 || pi < 0) throw new PromptError(`${file}: needs a "file" (or "path") and a "prompt" column`);
+    return table(file, rows.map((r) => [r.fields[fi], r.fields[pi]]));
+  }
+  const trimmed = text.trim();
+  if (name.endsWith(".json") && trimmed.startsWith("{")) {
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(trimmed);
+    } catch (e) {
+      throw new PromptError(`${file}: not valid JSON (${(e as Error).message})`);
+    }
+    return table(file, Object.entries(obj));
+  }
+  const entries: [string, unknown][] = [];
+  const lines = text.split("\n");
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      if (i === lines.length - 1 || lines.slice(i + 1).every((l) => !l.trim())) continue; // a torn last line
+      throw new PromptError(`${file}:${i + 1}: not a JSON object`);
+    }
+    entries.push([(row.file ?? row.path) as string, row.prompt]);
+  }
+  return table(file, entries);
+}
+
+/** The prompt of `imagePath` in `t`, or undefined. */
+export function lookupPrompt(t: PromptTable, imagePath: string): string | undefined {
+  return t.byPath.get(resolve(imagePath)) ?? t.byName.get(basename(imagePath)) ?? undefined;
+}
+
+const loaded = new Map<string, Promise<PromptTable>>();
+
+/** Reads a prompts file once per process. */
+export function loadPrompts(file: string): Promise<PromptTable> {
+  const key = resolve(file);
+  let p = loaded.get(key);
+  if (!p) {
+    p = Deno.readTextFile(file).then((text) => parsePrompts(file, text), (e) => {
+      throw new PromptError(`prompts file ${file}: ${(e as Error).message}`);
+    });
+    loaded.set(key, p);
+    p.catch(() => loaded.delete(key));
+  }
+  return p;
+}
+
+/** The `prompt` / `prompts` settings of a heuristic. */
+export interface PromptSettings {
+  prompt?: string;
+  prompts?: string;
+}
+
+/**
+ * Checks `prompt` / `prompts` settings of heuristic `name`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { promptSettings } from "./prompts.ts";
+ * assert.deepEqual(promptSettings("clip_score", { prompt: "a cat" }), { prompt: "a cat" });
+ * assert.throws(() => promptSettings("clip_score", { prompts: 3 }), /prompts must be a file/);
+ * ```
+ */
+export function promptSettings(name: string, raw: Record<string, unknown>): PromptSettings {
+  if (raw.prompt !== undefined && typeof raw.prompt !== "string") {
+    throw new PromptError(`${name}: prompt must be a string, got ${typeof raw.prompt}`);
+  }
+  if (raw.prompts !== undefined && (typeof raw.prompts !== "string" || !raw.prompts)) {
+    throw new PromptError(
+      `${name}: prompts must be a file (JSONL manifest, CSV or JSON), got ${raw.prompts}`,
+    );
+  }
+  return {
+    ...(raw.prompt !== undefined ? { prompt: raw.prompt as string } : {}),
+    ...(raw.prompts ? { prompts: raw.prompts as string } : {}),
+  };
+}
+
+/**
+ * The prompt of the image at `imagePath` under settings `s` (the file entry first, then
+ * `prompt`). Throws {@link PromptError} naming the image when there is none or it is empty.
+ */
+export async function promptFor(name: string, s: PromptSettings, imagePath?: string): Promise<string> {
+  let p: string | undefined;
+  if (s.prompts && imagePath) p = lookupPrompt(await loadPrompts(s.prompts), imagePath);
+  p ??= s.prompt;
+  const what = imagePath ?? "the image";
+  if (p === undefined) {
+    throw new PromptError(
+      s.prompts
+        ? `${name}: no prompt for ${what} in ${s.prompts}${
+          imagePath ? "" : " (the image has no path)"
+        } and no "prompt" setting`
+        : `${name}: no prompt: set the "prompt" setting (one prompt for all images) or "prompts" (a file mapping image → prompt)`,
+    );
+  }
+  if (!p.trim()) throw new PromptError(`${name}: the prompt for ${what} is empty`);
+  return p;
+}

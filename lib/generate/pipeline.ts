@@ -1,0 +1,671 @@
+/**
+ * The generation pipeline: send requests to a backend (several endpoints round-robin, a few in
+ * flight per endpoint), write every image to the run folder the moment it arrives, score it on the
+ * score pool, judge it with threshold rules, and keep the best — best-of-N, or generate until an
+ * image passes within a budget of requests and time.
+ *
+ * Run folder (`out`):
+ * - `00000_0.png`, `00000_1.png`, … — request number, image number within the request; written
+ *   atomically (temporary file + rename), so a file with this name is always complete.
+ * - `manifest.jsonl` — one line per image, appended after the request's images are on disk:
+ *   `file, prompt, negative_prompt, seed, backend, params, scores, kept, reasons` (CONTRACTS) and
+ *   `index, image, of, endpoint, width, height, format, bytes, error, tries, timings, created_at,
+ *   text, prompt_source`. `file` is relative to the run folder; `reasons` is a list of error types.
+ * - `run.json` (settings, written first) and `summary.json` (best image, counts; written last).
+ *
+ * Resuming: running again with the same `out` reads the manifest, drops a torn last line and
+ * lines of requests that did not finish, deletes image files no line refers to, and generates only
+ * the requests that are missing. Request `i` always has the same seed (when a seed is given) and
+ * the same file names, so nothing is duplicated.
+ *
+ * Failures: 5xx, 429 (honouring `Retry-After`), timeouts, refused connections, malformed JSON and
+ * payloads that are not images are retried with exponential backoff, the next try going to the
+ * next endpoint. When a request runs out of retries the run stops with a {@link PipelineError}
+ * naming the cause; every image received before is on disk and in the manifest. Secrets never
+ * reach the manifest, events or errors (see `maskSecrets`).
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { decodeBytes, ImageDecodeError } from "../core/image.ts";
+import { ScorePool } from "../score/pool.ts";
+import { applyRules, defaultRules, type ThresholdRule } from "../score/rules.ts";
+import { DEFAULT_HEURISTICS, HEURISTICS, outputsOf, resolveHeuristics } from "../heuristics/registry.ts";
+import type { Value } from "../heuristics/types.ts";
+import {
+  type Backend,
+  BackendError,
+  type GeneratedImage,
+  type GenerationRequest,
+  maskSecrets,
+  retrying,
+  type RetryPolicy,
+} from "../backends/types.ts";
+
+/** Manifest file name inside the run folder. */
+export const MANIFEST = "manifest.jsonl";
+
+/** Manifest columns, in order. The first nine are the CONTRACTS columns. */
+export const MANIFEST_COLUMNS = [
+  "file",
+  "prompt",
+  "negative_prompt",
+  "seed",
+  "backend",
+  "params",
+  "scores",
+  "kept",
+  "reasons",
+  "index",
+  "image",
+  "of",
+  "endpoint",
+  "width",
+  "height",
+  "format",
+  "bytes",
+  "error",
+  "tries",
+  "timings",
+  "created_at",
+  "text",
+  "prompt_source",
+] as const;
+
+/** One manifest line. */
+export interface ManifestRow {
+  file: string;
+  prompt: string;
+  negative_prompt: string;
+  seed: number | null;
+  backend: string;
+  params: Record<string, unknown>;
+  scores: Record<string, Value>;
+  kept: boolean;
+  reasons: string[];
+  /** Request number. */
+  index: number;
+  /** Image number within the request. */
+  image: number;
+  /** Images the request returned. */
+  of: number;
+  endpoint: string;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  bytes: number;
+  /** Scoring error (the file is kept on disk), or null. */
+  error: string | null;
+  /** Tries the request needed (1 = no retry). */
+  tries: number;
+  /** Milliseconds: `request` (incl. retries), `write`, `score`. */
+  timings: Record<string, number>;
+  created_at: string;
+  text: string | null;
+  prompt_source: string | null;
+}
+
+/** Something that happened during a run, for progress displays and logs (messages are masked). */
+export type PipelineEvent =
+  | { type: "image"; row: ManifestRow }
+  | { type: "retry"; index: number; attempt: number; waitMs: number; message: string }
+  | { type: "progress"; index: number; fraction: number }
+  | { type: "request_failed"; index: number; message: string }
+  | { type: "resumed"; rows: number; dropped: number };
+
+/** Options of {@link runPipeline}. */
+export interface PipelineOptions {
+  /** One backend object per endpoint (all of the same kind); requests go round-robin. */
+  backends: Backend[];
+  /** The request; `seed` ≥ 0 makes request `i` use `seed + i × batchSize`, else the server chooses. */
+  request: GenerationRequest;
+  /** Run folder (created). */
+  out: string;
+  /** Best-of-N: images wanted. Default 4. */
+  n?: number;
+  /** Generate until an image passes the rules (then `maxAttempts` requests at most). */
+  untilPass?: boolean;
+  /** Until-pass: most requests. Default 10. */
+  maxAttempts?: number;
+  /** Whole-run time budget in seconds (in-flight requests are cancelled at the end). */
+  maxSeconds?: number;
+  /** Requests in flight per endpoint. Default 1. */
+  concurrency?: number;
+  retry?: RetryPolicy;
+  /** Threshold rules; default: the defaults of the heuristics run. */
+  rules?: ThresholdRule[];
+  /** Heuristics to score with; default every one without a model. */
+  heuristics?: readonly string[];
+  /**
+   * Settings per heuristic (e.g. `{ clip_score: { model, modelsDir } }`). Prompt-aware scorers
+   * (clip_score, pick_score, probe) also get this run's prompt unless one is set here.
+   */
+  settings?: Record<string, Record<string, unknown>>;
+  /** A pool to score on (kept open); by default one is started and closed here. */
+  pool?: ScorePool;
+  /** Score workers when the pool is started here. Default min(2, cores). */
+  scoreJobs?: number;
+  /** Column that ranks images (with its declared direction) after kept/fewest reasons. Default `laplacian_var`. */
+  rankBy?: string;
+  /** Where the prompt came from, recorded per line. */
+  text?: { text: string; source: string };
+  /** Pixel limit for images from the server. */
+  maxPixels?: number;
+  onEvent?: (e: PipelineEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** What a run did. */
+export interface PipelineResult {
+  out: string;
+  manifest: string;
+  /** Every manifest line (resumed and new). */
+  rows: ManifestRow[];
+  /** Lines found in the manifest at the start. */
+  resumed: number;
+  /** Images received in this run. */
+  received: number;
+  /** Requests sent (successful or not) and retries made in this run. */
+  requests: number;
+  retries: number;
+  /** The best image (kept first, fewest reasons, then `rankBy`), or null. */
+  best: ManifestRow | null;
+  /** True when at least one image was kept. */
+  passed: boolean;
+  seconds: number;
+  /** `complete` (best-of-N has its N), `passed`, `max_attempts`, `max_time`, `failed`, `cancelled`. */
+  stop: "complete" | "passed" | "max_attempts" | "max_time" | "failed" | "cancelled";
+}
+
+/** A run that stopped early; `result` says what is on disk. The message names the cause. */
+export class PipelineError extends Error {
+  override name = "PipelineError";
+  constructor(message: string, readonly result?: PipelineResult) {
+    super(maskSecrets(message));
+  }
+}
+
+const FILE_RE = /^\d{5,}_\d+\.[a-z0-9]+$/;
+const EXT: Record<string, string> = { jpeg: "jpg", heif: "avif", svg: "svg" };
+
+class Semaphore {
+  #free: number;
+  #waiters: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+  async acquire() {
+    if (this.#free > 0) return void this.#free--;
+    await new Promise<void>((r) => this.#waiters.push(r));
+  }
+  release() {
+    const w = this.#waiters.shift();
+    if (w) w();
+    else this.#free++;
+  }
+}
+
+interface Resumed {
+  rows: ManifestRow[];
+  dropped: number;
+}
+
+/** Reads a manifest back, dropping a torn last line and the lines of unfinished requests. */
+export async function readManifest(out: string): Promise<Resumed> {
+  const path = join(out, MANIFEST);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { rows: [], dropped: 0 };
+    throw e;
+  }
+  const lines = text.split("\n");
+  const torn = !text.endsWith("\n") && text.length > 0 ? 1 : 0;
+  const complete = lines.slice(0, lines.length - 1).filter((l) => l.trim());
+  const rows = complete.map((l, i) => {
+    try {
+      return JSON.parse(l) as ManifestRow;
+    } catch {
+      throw new PipelineError(`${path}:${i + 1}: not a JSON line; fix or remove that line to resume`);
+    }
+  });
+  const byIndex = new Map<number, ManifestRow[]>();
+  for (const r of rows) byIndex.set(r.index, [...byIndex.get(r.index) ?? [], r]);
+  const good = rows.filter((r) => byIndex.get(r.index)!.length === r.of);
+  const dropped = rows.length - good.length + torn;
+  if (dropped) {
+    const tmp = `${path}.tmp-${Deno.pid}`;
+    await Deno.writeTextFile(tmp, good.map((r) => JSON.stringify(r) + "\n").join(""));
+    await Deno.rename(tmp, path);
+  }
+  return { rows: good, dropped };
+}
+
+/** Gives prompt-aware scorers this run's prompt unless their settings name one. */
+function withRunPrompt(settings: Record<string, Record<string, unknown>>, prompt: string) {
+  const out = { ...settings };
+  for (const h of ["clip_score", "pick_score", "probe"]) {
+    const own = out[h] ?? {};
+    out[h] = own.prompt !== undefined || own.prompts !== undefined ? own : { ...own, prompt };
+  }
+  return out;
+}
+
+/** Sorts rows best first: kept, then fewest reasons, then `rankBy` in its direction, then order. */
+export function rankRows(rows: readonly ManifestRow[], rankBy = "laplacian_var"): ManifestRow[] {
+  const spec = outputsOf(HEURISTICS).find((o) => o.name === rankBy);
+  const sign = spec?.direction === "lower_is_better" ? -1 : 1;
+  const v = (r: ManifestRow) => {
+    const x = r.scores?.[rankBy];
+    return typeof x === "number" && Number.isFinite(x) ? sign * x : -Infinity;
+  };
+  return [...rows].filter((r) => !r.error).sort((a, b) =>
+    Number(b.kept) - Number(a.kept) || a.reasons.length - b.reasons.length || v(b) - v(a) ||
+    a.index - b.index || a.image - b.image
+  );
+}
+
+function requestFor(base: GenerationRequest, index: number): GenerationRequest {
+  const batch = base.batchSize ?? 1;
+  const seed = base.seed !== undefined && base.seed >= 0 ? base.seed + index * batch : -1;
+  return { ...base, seed };
+}
+
+function requestedParams(r: GenerationRequest): Record<string, unknown> {
+  const p: Record<string, unknown> = {};
+  if (r.width !== undefined) p.width = r.width;
+  if (r.height !== undefined) p.height = r.height;
+  if (r.steps !== undefined) p.steps = r.steps;
+  if (r.sampler !== undefined) p.sampler = r.sampler;
+  if (r.cfgScale !== undefined) p.cfg_scale = r.cfgScale;
+  p.batch_size = r.batchSize ?? 1;
+  p.requested_seed = r.seed ?? -1;
+  if (r.model) p.model = r.model;
+  if (r.loras?.length) p.loras = r.loras;
+  if (r.init) {
+    p.init_image_bytes = r.init.image.length;
+    if (r.init.mask) p.mask_bytes = r.init.mask.length;
+    p.denoising_strength = r.init.denoisingStrength ?? 0.75;
+    if (r.init.mask) {
+      p.mask_blur = r.init.maskBlur ?? 4;
+      p.inpaint_area = r.init.inpaintArea ?? "whole";
+    }
+  }
+  if (r.controls?.length) {
+    p.controls = r.controls.map((c) => ({
+      model: c.model,
+      module: c.module ?? "none",
+      weight: c.weight ?? 1,
+    }));
+  }
+  return p;
+}
+
+async function cleanFolder(out: string, keep: ReadonlySet<string>) {
+  for await (const e of Deno.readDir(out)) {
+    if (!e.isFile) continue;
+    const stale = /\.tmp-\d+$/.test(e.name) || (FILE_RE.test(e.name) && !keep.has(e.name));
+    if (stale) await Deno.remove(join(out, e.name)).catch(() => {});
+  }
+}
+
+/**
+ * Runs best-of-N or generate-until-pass into the run folder `out` (resuming it when it exists).
+ * Throws {@link PipelineError} when a request fails for good or the time budget ends a best-of-N
+ * run early; the error's `result` lists what is on disk.
+ *
+ * @example
+ * ```ts ignore
+ * import { runPipeline } from "./pipeline.ts";
+ * import { FolderBackend } from "../backends/folder.ts";
+ * const r = await runPipeline({ backends: [new FolderBackend({ dir: "out/samples" })], request: { prompt: "a photo" }, out: "out/run1", n: 4 });
+ * console.log(r.best?.file, r.rows.length);
+ * ```
+ */
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  const t0 = performance.now();
+  if (o.backends.length === 0) throw new PipelineError("no backend endpoints given");
+  const out = resolve(o.out);
+  await Deno.mkdir(out, { recursive: true });
+  const heuristicNames = o.heuristics ?? DEFAULT_HEURISTICS;
+  const heuristics = resolveHeuristics(heuristicNames);
+  const rules = o.rules ?? defaultRules(heuristics);
+  const rankBy = o.rankBy ?? "laplacian_var";
+  if (o.rankBy && !outputsOf(heuristics).some((x) => x.name === o.rankBy)) {
+    throw new PipelineError(
+      `rank-by column "${o.rankBy}" is not an output of the heuristics run (${
+        outputsOf(heuristics).map((x) => x.name).join(", ")
+      })`,
+    );
+  }
+  const n = o.n ?? 4;
+  const batch = Math.max(1, o.request.batchSize ?? 1);
+  const untilPass = o.untilPass ?? false;
+  const maxAttempts = o.maxAttempts ?? 10;
+
+  // Settings of the run; a resumed run must ask for the same prompt.
+  const runFile = join(out, "run.json");
+  const settings = {
+    winnow: "generate-run",
+    version: 1,
+    backend: o.backends[0].name,
+    endpoints: o.backends.map((b) => b.endpoint),
+    prompt: o.request.prompt,
+    negative_prompt: o.request.negativePrompt ?? "",
+    mode: untilPass ? "until-pass" : "best-of-n",
+    n: untilPass ? undefined : n,
+    max_attempts: untilPass ? maxAttempts : undefined,
+    params: requestedParams(o.request),
+    rules,
+  };
+  const previous = await Deno.readTextFile(runFile).then(JSON.parse).catch(() => null);
+  if (previous && previous.prompt !== settings.prompt) {
+    throw new PipelineError(
+      `${out} holds a run for another prompt ("${String(previous.prompt).slice(0, 60)}…"); ` +
+        "choose another --out, or delete that folder to start afresh",
+    );
+  }
+  await Deno.writeTextFile(
+    `${runFile}.tmp-${Deno.pid}`,
+    maskSecrets(JSON.stringify(settings, null, 2)) + "\n",
+  );
+  await Deno.rename(`${runFile}.tmp-${Deno.pid}`, runFile);
+
+  const resumed = await readManifest(out);
+  const rows = [...resumed.rows];
+  await cleanFolder(out, new Set(rows.map((r) => r.file)));
+  if (resumed.rows.length || resumed.dropped) {
+    o.onEvent?.({ type: "resumed", rows: resumed.rows.length, dropped: resumed.dropped });
+  }
+  const doneIdx = new Set(rows.map((r) => r.index));
+
+  // Which requests to send.
+  const total = untilPass ? maxAttempts : Math.ceil(n / batch);
+  const todo: number[] = [];
+  for (let i = 0; i < total; i++) if (!doneIdx.has(i)) todo.push(i);
+  const alreadyPassed = untilPass && rows.some((r) => r.kept);
+
+  const ctl = new AbortController();
+  const onOuterAbort = () => ctl.abort();
+  o.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  let timedOut = false;
+  const deadline = o.maxSeconds !== undefined ? Date.now() + o.maxSeconds * 1000 : undefined;
+  const budgetTimer = deadline !== undefined
+    ? setTimeout(() => {
+      timedOut = true;
+      ctl.abort();
+    }, Math.max(0, deadline - Date.now()))
+    : undefined;
+
+  const ownPool = !o.pool;
+  const pool = o.pool ??
+    new ScorePool({
+      heuristics: heuristicNames,
+      jobs: o.scoreJobs ?? Math.min(2, navigator.hardwareConcurrency ?? 1),
+      decode: { maxPixels: o.maxPixels },
+      // Scorers that compare an image with its prompt (clip_score, pick_score, probe) get this run's.
+      settings: withRunPrompt(o.settings ?? {}, o.request.prompt),
+    });
+  const manifestFile = await Deno.open(join(out, MANIFEST), { append: true, create: true });
+  let writeChain = Promise.resolve();
+  const appendLines = (lines: string) => {
+    writeChain = writeChain.then(async () => {
+      const bytes = new TextEncoder().encode(lines);
+      let off = 0;
+      while (off < bytes.length) off += await manifestFile.write(bytes.subarray(off));
+    });
+    return writeChain;
+  };
+
+  let stop = alreadyPassed;
+  let fatal: BackendError | null = null;
+  let requests = 0, retries = 0, received = 0;
+  const sems = o.backends.map(() => new Semaphore(Math.max(1, o.concurrency ?? 1)));
+  const queue = [...todo];
+
+  const runRequest = async (index: number) => {
+    const req = requestFor(o.request, index);
+    const started = performance.now();
+    let tries = 0;
+    const got = await retrying(async (attempt) => {
+      tries = attempt + 1;
+      const e = (index + attempt) % o.backends.length;
+      const backend = o.backends[e];
+      await sems[e].acquire();
+      requests++;
+      try {
+        const images = await backend.generate(req, {
+          signal: ctl.signal,
+          index,
+          attempt,
+          onProgress: (p) => o.onEvent?.({ type: "progress", index, fraction: p.fraction }),
+        });
+        if (images.length === 0) {
+          throw new BackendError(`${backend.endpoint}: request ${index} returned no images`, "bad_reply");
+        }
+        const checked = [];
+        for (const [k, img] of images.entries()) {
+          try {
+            const d = await decodeBytes(img.bytes, {
+              maxPixels: o.maxPixels,
+              name: `${backend.name} reply ${index}/${k}`,
+            });
+            checked.push({ img, width: d.width, height: d.height, format: d.format });
+          } catch (err) {
+            if (err instanceof ImageDecodeError) {
+              // A too large image is no glitch (asking again gives the same); other decode failures are retried.
+              throw new BackendError(
+                `${backend.endpoint}: request ${index} image ${k} is not a usable image: ${err.message}`,
+                err.kind === "too_many_pixels" ? "config" : "not_image",
+              );
+            }
+            throw err;
+          }
+        }
+        return { backend, checked };
+      } finally {
+        sems[e].release();
+      }
+    }, {
+      ...o.retry,
+      deadline,
+      signal: ctl.signal,
+      onRetry: (err, attempt, waitMs) => {
+        retries++;
+        o.onEvent?.({ type: "retry", index, attempt, waitMs, message: err.message });
+      },
+    });
+    const requestMs = performance.now() - started;
+    const lines: ManifestRow[] = [];
+    for (const [k, c] of got.checked.entries()) {
+      const tw = performance.now();
+      const file = `${String(index).padStart(5, "0")}_${k}.${EXT[c.format] ?? c.format}`;
+      const path = join(out, file);
+      const tmp = join(out, `.${file}.tmp-${Deno.pid}`);
+      await Deno.writeFile(tmp, c.img.bytes);
+      await Deno.rename(tmp, path);
+      const ts = performance.now();
+      const reply = await pool.score(path);
+      const scoreMs = performance.now() - ts;
+      const values = "error" in reply ? {} : reply.values;
+      const verdict = applyRules("error" in reply ? { error: reply.error } : values, rules);
+      lines.push(makeRow(o, req, got.backend, c.img, {
+        file,
+        index,
+        image: k,
+        of: got.checked.length,
+        width: c.width,
+        height: c.height,
+        format: c.format,
+        scores: values,
+        kept: verdict.kept,
+        reasons: verdict.reasons,
+        error: "error" in reply ? reply.error : null,
+        tries,
+        timings: { request: Math.round(requestMs), write: Math.round(ts - tw), score: Math.round(scoreMs) },
+      }));
+    }
+    // All lines of a request in one append: a resumed run sees the request whole or not at all.
+    await appendLines(lines.map((r) => maskSecrets(JSON.stringify(r)) + "\n").join(""));
+    for (const r of lines) {
+      rows.push(r);
+      received++;
+      o.onEvent?.({ type: "image", row: r });
+      if (untilPass && r.kept) stop = true;
+    }
+  };
+
+  const runner = async () => {
+    while (!stop && !ctl.signal.aborted) {
+      const index = queue.shift();
+      if (index === undefined) return;
+      try {
+        await runRequest(index);
+      } catch (err) {
+        if (ctl.signal.aborted && (err as BackendError)?.kind === "aborted") return;
+        const e = err instanceof BackendError
+          ? err
+          : new BackendError(String((err as Error)?.stack ?? err), "http");
+        o.onEvent?.({ type: "request_failed", index, message: e.message });
+        fatal ??= e;
+        stop = true;
+        return;
+      }
+    }
+  };
+
+  try {
+    const preflight = o.backends.find((b) => b.check);
+    if (!stop && todo.length && preflight?.check && (o.request.model || o.request.loras?.length)) {
+      try {
+        await retrying(() => preflight.check!(o.request, ctl.signal), {
+          ...o.retry,
+          deadline,
+          signal: ctl.signal,
+        });
+      } catch (e) {
+        fatal = e instanceof BackendError ? e : new BackendError(String(e), "http");
+        stop = true;
+      }
+    }
+    const workers = o.backends.length * Math.max(1, o.concurrency ?? 1);
+    await Promise.all(Array.from({ length: Math.min(workers, Math.max(1, todo.length)) }, runner));
+    await writeChain;
+  } finally {
+    clearTimeout(budgetTimer);
+    o.signal?.removeEventListener("abort", onOuterAbort);
+    manifestFile.close();
+    if (ownPool) pool.close();
+    for (const b of o.backends) b.close?.();
+  }
+
+  rows.sort((a, b) => a.index - b.index || a.image - b.image);
+  const ranked = rankRows(rows, rankBy);
+  const best = ranked[0] ?? null;
+  const passed = rows.some((r) => r.kept);
+  const have = rows.length;
+  let stopReason: PipelineResult["stop"];
+  if (fatal) stopReason = "failed";
+  else if (timedOut) stopReason = "max_time";
+  else if (o.signal?.aborted) stopReason = "cancelled";
+  else if (untilPass) stopReason = passed ? "passed" : "max_attempts";
+  else stopReason = "complete";
+  const result: PipelineResult = {
+    out,
+    manifest: join(out, MANIFEST),
+    rows,
+    resumed: resumed.rows.length,
+    received,
+    requests,
+    retries,
+    best,
+    passed,
+    seconds: (performance.now() - t0) / 1000,
+    stop: stopReason,
+  };
+  const summary = {
+    stop: stopReason,
+    best: best?.file ?? null,
+    best_reasons: best?.reasons ?? null,
+    rank_by: rankBy,
+    images: have,
+    kept: rows.filter((r) => r.kept).map((r) => r.file),
+    rejected: rows.filter((r) => !r.kept).map((r) => ({ file: r.file, reasons: r.reasons })),
+    received,
+    resumed: resumed.rows.length,
+    requests,
+    retries,
+    seconds: Math.round(result.seconds * 10) / 10,
+    error: fatal?.message ?? null,
+  };
+  await Deno.writeTextFile(join(out, "summary.json"), maskSecrets(JSON.stringify(summary, null, 2)) + "\n");
+  const resumeHint = `; run again with the same --out to resume`;
+  if (fatal) {
+    throw new PipelineError(
+      `${fatal.message}; ${have} image${have === 1 ? "" : "s"} on disk in ${out}${resumeHint}`,
+      result,
+    );
+  }
+  if (stopReason === "max_time" && !untilPass && have < n) {
+    throw new PipelineError(
+      `time budget of ${o.maxSeconds} s used up with ${have} of ${n} images in ${out}${resumeHint}`,
+      result,
+    );
+  }
+  if (stopReason === "cancelled" && !untilPass && have < n) {
+    throw new PipelineError(`cancelled with ${have} of ${n} images in ${out}${resumeHint}`, result);
+  }
+  return result;
+}
+
+function makeRow(
+  o: PipelineOptions,
+  req: GenerationRequest,
+  backend: Backend,
+  img: GeneratedImage,
+  r: Pick<
+    ManifestRow,
+    | "file"
+    | "index"
+    | "image"
+    | "of"
+    | "width"
+    | "height"
+    | "format"
+    | "scores"
+    | "kept"
+    | "reasons"
+    | "error"
+    | "tries"
+    | "timings"
+  >,
+): ManifestRow {
+  const row: ManifestRow = {
+    file: r.file,
+    prompt: req.prompt,
+    negative_prompt: req.negativePrompt ?? "",
+    seed: img.seed,
+    backend: backend.name,
+    params: { ...requestedParams(req), ...img.params },
+    scores: r.scores,
+    kept: r.kept,
+    reasons: r.reasons,
+    index: r.index,
+    image: r.image,
+    of: r.of,
+    endpoint: backend.endpoint,
+    width: r.width,
+    height: r.height,
+    format: r.format,
+    bytes: img.bytes.length,
+    error: r.error,
+    tries: r.tries,
+    timings: r.timings,
+    created_at: new Date().toISOString(),
+    text: o.text?.text ?? null,
+    prompt_source: o.text?.source ?? null,
+  };
+  // Keep the documented column order.
+  return Object.fromEntries(MANIFEST_COLUMNS.map((c) => [c, row[c]])) as unknown as ManifestRow;
+}

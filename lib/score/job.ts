@@ -1,0 +1,133 @@
+/**
+ * The score job end to end, as `deno task score` and the demo run it: find images, open (or
+ * resume) the result file, score in parallel with progress, and summarise the whole table.
+ *
+ * @module
+ */
+import { listImages } from "../core/files.ts";
+import { openResults, readResults, writeResults } from "./results.ts";
+import { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "./batch.ts";
+import { outputsOf, resolveHeuristics } from "../heuristics/registry.ts";
+import { Progress } from "../core/progress.ts";
+import { summarizeRows } from "./summary.ts";
+import { csvLine } from "../core/csv.ts";
+import { type DuplicateGroupEntry, groupNearDuplicates } from "../heuristics/phash.ts";
+import type { Column, ResultTable, Row } from "./results.ts";
+import type { DetailTableSpec, Value } from "../heuristics/types.ts";
+
+/** Columns of a per-item table: `path`, then the table's declared columns. */
+export function detailColumns(spec: DetailTableSpec): Column[] {
+  return [
+    { name: "path", type: "string" },
+    ...spec.columns.map((c): Column => ({ name: c.name, type: c.type ?? "number" })),
+  ];
+}
+
+/** Options of {@link runScoreJob}. */
+export interface ScoreJobOptions extends Omit<BatchOptions, "onProgress" | "details"> {
+  /** Write near-duplicate groups (from the `phash` column) to this CSV file. */
+  duplicatesOut?: string;
+  /** Largest Hamming distance between hashes of near-duplicates. Default 10 (of 64 bits). */
+  duplicateDistance?: number;
+  /** Files for per-item tables by table name, e.g. `{ faces: "faces.csv" }` (see `detailColumns`). */
+  details?: Record<string, string>;
+  /** Start the output afresh instead of resuming it. */
+  restart?: boolean;
+  /** No progress line. */
+  quiet?: boolean;
+}
+
+/** What {@link runScoreJob} did. */
+export interface ScoreJobResult extends BatchSummary {
+  /** Images found in the inputs. */
+  found: number;
+  /** Files in folders skipped for not being images. */
+  skippedNonImages: string[];
+  /** Every row of the output file after the run (earlier runs' too). */
+  rows: Row[];
+  /** Text summary of all rows. */
+  summary: string;
+  /** Near-duplicate groups of two or more images (when `phash` ran), largest first. */
+  duplicateGroups: DuplicateGroupEntry[][];
+}
+
+/**
+ * Scores files and folders into `out` (.csv, .jsonl or .parquet).
+ *
+ * @example
+ * ```ts ignore
+ * import { runScoreJob } from "./job.ts";
+ * const r = await runScoreJob(["images/"], "scores.csv", { heuristics: ["sharpness"] });
+ * console.log(r.summary);
+ * ```
+ */
+export async function runScoreJob(
+  inputs: readonly string[],
+  out: string,
+  options: ScoreJobOptions = {},
+): Promise<ScoreJobResult> {
+  const heuristics = resolveHeuristics(options.heuristics);
+  const columns = scoreColumns(heuristics, options.rules !== undefined);
+  const { files, skipped } = await listImages(inputs);
+  const table = await openResults(out, columns, { resume: !options.restart });
+  const details: Record<string, ResultTable> = {};
+  for (const [name, file] of Object.entries(options.details ?? {})) {
+    const spec = heuristics.flatMap((h) => h.details ?? []).find((d) => d.name === name);
+    if (!spec) {
+      throw new Error(
+        `no heuristic among ${heuristics.map((h) => h.name).join(", ")} writes a "${name}" table`,
+      );
+    }
+    details[name] = await openResults(file, detailColumns(spec), { resume: !options.restart });
+  }
+  const progress = new Progress(files.filter((f) => !table.done.has(f)).length, { quiet: options.quiet });
+  let batch: BatchSummary;
+  try {
+    batch = await scoreFiles(files, table, { ...options, details, onProgress: (s) => progress.update(s) });
+  } finally {
+    await table.close();
+    for (const t of Object.values(details)) await t.close();
+  }
+  if (batch.scored) progress.finish();
+  let rows = await readResults(out, columns);
+  // Batch-level steps (e.g. rank among the images of one prompt) need every row: fill and rewrite.
+  const steps = heuristics.flatMap((h) => h.batch ? [h.batch] : []);
+  if (steps.length && rows.length) {
+    for (const step of steps) rows = step.apply(rows as Record<string, Value>[]) as Row[];
+    await writeResults(out, columns, rows);
+  }
+  let summary = summarizeRows(rows, outputsOf(heuristics).map((o) => o.name));
+  const duplicateGroups = nearDuplicateGroups(rows, options.duplicateDistance);
+  if (heuristics.some((h) => h.name === "phash")) {
+    summary += `\nnear-duplicate groups: ${duplicateGroups.length}` +
+      (duplicateGroups.length ? ` (${duplicateGroups.reduce((n, g) => n + g.length, 0)} images)` : "");
+  }
+  if (options.duplicatesOut) await writeDuplicates(options.duplicatesOut, duplicateGroups);
+  return { ...batch, found: files.length, skippedNonImages: skipped, rows, summary, duplicateGroups };
+}
+
+/**
+ * Groups rows whose `phash` values are within `maxDistance` bits; returns groups of two or more,
+ * largest first, each in path order (the first member is the group's representative).
+ */
+export function nearDuplicateGroups(rows: readonly Row[], maxDistance = 10): DuplicateGroupEntry[][] {
+  const items = rows.filter((r) => typeof r.phash === "string" && r.phash)
+    .map((r) => ({ path: String(r.path), hash: String(r.phash) }))
+    .sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const byGroup = new Map<number, DuplicateGroupEntry[]>();
+  for (const e of groupNearDuplicates(items, maxDistance)) {
+    byGroup.set(e.group, [...(byGroup.get(e.group) ?? []), e]);
+  }
+  return [...byGroup.values()].filter((g) => g.length > 1).sort((a, b) => b.length - a.length);
+}
+
+/** Writes groups as CSV: `path, group, group_size, distance, representative` (atomically). */
+async function writeDuplicates(path: string, groups: DuplicateGroupEntry[][]): Promise<void> {
+  const lines = [csvLine(["path", "group", "group_size", "distance", "representative"])];
+  groups.forEach((g, i) => {
+    for (const e of g) lines.push(csvLine([e.path, i + 1, g.length, e.distance, g[0].path]));
+  });
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, lines.join(""));
+  await Deno.rename(tmp, path);
+}

@@ -1,0 +1,289 @@
+/**
+ * Result tables written as results arrive: CSV, JSON Lines or Parquet, chosen by the file's
+ * ending. A killed run loses at most the row being written; opening the same file again resumes,
+ * reporting which keys (paths) are already done.
+ *
+ * - CSV and JSONL: one append per row; a torn last line (from a kill mid-write) is cut off on resume.
+ * - Parquet cannot be appended to, so rows go to a journal `FILE.partial.jsonl` first and the
+ *   Parquet file is rewritten atomically (temporary file + rename) on `close()`; a resumed run
+ *   reads both.
+ *
+ * @module
+ */
+import { csvLine, parseCsv } from "../core/csv.ts";
+
+/** A column of a result table. */
+export interface Column {
+  name: string;
+  type: "number" | "string" | "boolean";
+}
+
+/** A row: column name → value (`null` or missing = empty). */
+export type Row = Record<string, string | number | boolean | null | undefined>;
+
+/** An open result table. */
+export interface ResultTable {
+  /** Output format. */
+  readonly format: "csv" | "jsonl" | "parquet";
+  /** Keys already present before this run (resume). */
+  readonly done: ReadonlySet<string>;
+  /** Appends one row durably. */
+  write(row: Row): Promise<void>;
+  /** Finishes the file (Parquet is written here). */
+  close(): Promise<void>;
+}
+
+/** A result file that cannot be opened or resumed; the message says why and what to do. */
+export class ResultsError extends Error {
+  override name = "ResultsError";
+}
+
+/** Options of {@link openResults}. */
+export interface OpenOptions {
+  /** Column whose values identify rows for resuming. Default `path`. */
+  key?: string;
+  /** Keep existing rows and skip their keys (default), or start the file afresh. */
+  resume?: boolean;
+}
+
+/** Output format for a file name, or a ResultsError listing the endings understood. */
+export function formatOf(path: string): "csv" | "jsonl" | "parquet" {
+  const p = path.toLowerCase();
+  if (p.endsWith(".csv")) return "csv";
+  if (p.endsWith(".jsonl") || p.endsWith(".ndjson")) return "jsonl";
+  if (p.endsWith(".parquet")) return "parquet";
+  throw new ResultsError(`${path}: unknown output format; use a name ending in .csv, .jsonl or .parquet`);
+}
+
+async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Cuts a torn last line (no trailing newline) off a file left by a killed run. */
+async function dropTornLine(path: string, text: string): Promise<string> {
+  if (text === "" || text.endsWith("\n")) return text;
+  const keep = text.slice(0, text.lastIndexOf("\n") + 1);
+  await Deno.truncate(path, new TextEncoder().encode(keep).length);
+  return keep;
+}
+
+async function appender(path: string): Promise<{ append(s: string): Promise<void>; close(): void }> {
+  const file = await Deno.open(path, { append: true, create: true });
+  const enc = new TextEncoder();
+  return {
+    async append(s: string) {
+      const bytes = enc.encode(s);
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    },
+    close: () => file.close(),
+  };
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function mismatch(path: string, found: readonly string[], wanted: readonly string[]): ResultsError {
+  const missing = wanted.filter((c) => !found.includes(c));
+  const extra = found.filter((c) => !wanted.includes(c));
+  return new ResultsError(
+    `${path}: this file has other columns than this run writes` +
+      (missing.length ? ` (missing: ${missing.join(", ")})` : "") +
+      (extra.length ? ` (not written now: ${extra.join(", ")})` : "") +
+      "; resume with the same options, or choose another output file",
+  );
+}
+
+/**
+ * Opens (or resumes) a result table at `path`.
+ *
+ * @example
+ * ```ts ignore
+ * import { openResults } from "./results.ts";
+ * const t = await openResults("out.csv", [{ name: "path", type: "string" }, { name: "v", type: "number" }]);
+ * if (!t.done.has("/a.png")) await t.write({ path: "/a.png", v: 1 });
+ * await t.close();
+ * ```
+ */
+export async function openResults(
+  path: string,
+  columns: readonly Column[],
+  options: OpenOptions = {},
+): Promise<ResultTable> {
+  const format = formatOf(path);
+  const key = options.key ?? "path";
+  const names = columns.map((c) => c.name);
+  const resume = options.resume ?? true;
+  if (format === "csv") return await openCsv(path, names, key, resume);
+  if (format === "jsonl") return await openJsonl(path, names, key, resume);
+  return await openParquet(path, columns, key, resume);
+}
+
+async function openCsv(path: string, names: string[], key: string, resume: boolean): Promise<ResultTable> {
+  const done = new Set<string>();
+  let text = resume ? await readIfExists(path) : null;
+  if (text !== null) text = await dropTornLine(path, text);
+  if (text) {
+    const records = parseCsv(text, path);
+    const header = records[0].fields;
+    if (!sameColumns(header, names)) throw mismatch(path, header, names);
+    const k = header.indexOf(key);
+    for (const r of records.slice(1)) done.add(r.fields[k]);
+  } else {
+    await Deno.writeTextFile(path, csvLine(names));
+  }
+  const out = await appender(path);
+  return {
+    format: "csv",
+    done,
+    write: (row) => out.append(csvLine(names.map((n) => row[n]))),
+    close: () => Promise.resolve(out.close()),
+  };
+}
+
+function parseJsonLines(text: string, file: string): Row[] {
+  return text.split("\n").filter((l) => l.trim()).map((l, i) => {
+    try {
+      return JSON.parse(l) as Row;
+    } catch {
+      throw new ResultsError(`${file}:${i + 1}: not a JSON object; fix or remove that line to resume`);
+    }
+  });
+}
+
+function jsonRow(names: readonly string[], row: Row): string {
+  const o: Row = {};
+  for (const n of names) o[n] = row[n] ?? null;
+  return JSON.stringify(o) + "\n";
+}
+
+async function openJsonl(path: string, names: string[], key: string, resume: boolean): Promise<ResultTable> {
+  const done = new Set<string>();
+  let text = resume ? await readIfExists(path) : null;
+  if (text !== null) text = await dropTornLine(path, text);
+  if (!resume) await Deno.writeTextFile(path, "");
+  for (const r of text ? parseJsonLines(text, path) : []) {
+    const cols = Object.keys(r);
+    if (!sameColumns(cols, names)) throw mismatch(path, cols, names);
+    done.add(String(r[key]));
+  }
+  const out = await appender(path);
+  return {
+    format: "jsonl",
+    done,
+    write: (row) => out.append(jsonRow(names, row)),
+    close: () => Promise.resolve(out.close()),
+  };
+}
+
+async function openParquet(path: string, columns: readonly Column[], key: string, resume: boolean) {
+  const pl = (await import("nodejs-polars")).default;
+  const names = columns.map((c) => c.name);
+  const journal = `${path}.partial.jsonl`;
+  let previous: Row[] = [];
+  if (!resume) await Deno.remove(journal).catch(() => {});
+  if (resume && (await readIfExists(path)) !== null) {
+    const df = pl.readParquet(path);
+    if (!sameColumns(df.columns, names)) throw mismatch(path, df.columns, names);
+    previous = df.toRecords() as Row[];
+  }
+  const inner = await openJsonl(journal, names, key, resume);
+  const done = new Set([...previous.map((r) => String(r[key])), ...inner.done]);
+  return {
+    format: "parquet" as const,
+    done,
+    write: inner.write,
+    async close() {
+      await inner.close();
+      const rows = [...previous, ...parseJsonLines(await Deno.readTextFile(journal), journal)];
+      const dtype = { number: pl.Float64, string: pl.Utf8, boolean: pl.Bool } as const;
+      const df = pl.DataFrame(
+        columns.map((c) => pl.Series(c.name, rows.map((r) => r[c.name] ?? null), dtype[c.type])),
+      );
+      const tmp = `${path}.tmp-${Deno.pid}`;
+      df.writeParquet(tmp);
+      await Deno.rename(tmp, path);
+      await Deno.remove(journal);
+    },
+  };
+}
+
+/**
+ * Reads a whole result table back (any of the three formats). CSV cells are typed by `columns`
+ * when given (empty → `null`, `true`/`false` → boolean, numbers → number); string columns stay strings.
+ *
+ * @example
+ * ```ts ignore
+ * import { readResults } from "./results.ts";
+ * const rows = await readResults("scores.csv");
+ * console.log(rows.length, rows[0].laplacian_var);
+ * ```
+ */
+export async function readResults(path: string, columns: readonly Column[] = []): Promise<Row[]> {
+  const format = formatOf(path);
+  if (format === "parquet") {
+    const pl = (await import("nodejs-polars")).default;
+    return pl.readParquet(path).toRecords() as Row[];
+  }
+  const text = await Deno.readTextFile(path);
+  if (format === "jsonl") {
+    return parseJsonLines(text.endsWith("\n") ? text : text.slice(0, text.lastIndexOf("\n") + 1), path);
+  }
+  const records = parseCsv(text, path);
+  if (records.length === 0) return [];
+  const header = records[0].fields;
+  const types = new Map(columns.map((c) => [c.name, c.type]));
+  return records.slice(1).map((r) => {
+    const row: Row = {};
+    header.forEach((h, i) => {
+      const cell = r.fields[i] ?? "";
+      const type = types.get(h);
+      if (cell === "") row[h] = null;
+      else if (type === "string") row[h] = cell;
+      else if (type === "boolean" || (!type && (cell === "true" || cell === "false"))) {
+        row[h] = cell === "true";
+      } else if (type === "number" || (!type && /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(cell))) {
+        row[h] = Number(cell);
+      } else row[h] = cell;
+    });
+    return row;
+  });
+}
+
+/**
+ * Writes a whole table at once, atomically (temporary file, then rename): used when a batch-level
+ * step has filled columns after every row was scored.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeResults } from "./results.ts";
+ * await writeResults("scores.csv", [{ name: "path", type: "string" }], [{ path: "/a.png" }]);
+ * ```
+ */
+export async function writeResults(
+  path: string,
+  columns: readonly Column[],
+  rows: readonly Row[],
+): Promise<void> {
+  const format = formatOf(path);
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  const names = columns.map((c) => c.name);
+  if (format === "parquet") {
+    const pl = (await import("nodejs-polars")).default;
+    const dtype = { number: pl.Float64, string: pl.Utf8, boolean: pl.Bool } as const;
+    pl.DataFrame(columns.map((c) => pl.Series(c.name, rows.map((r) => r[c.name] ?? null), dtype[c.type])))
+      .writeParquet(tmp);
+  } else {
+    const text = format === "csv"
+      ? csvLine(names) + rows.map((r) => csvLine(names.map((n) => r[n]))).join("")
+      : rows.map((r) => jsonRow(names, r)).join("");
+    await Deno.writeTextFile(tmp, text);
+  }
+  await Deno.rename(tmp, path);
+}
