@@ -105,3 +105,31 @@ export {
   runCalibration,
 } from "./calibrate/run.ts";
 export { buildSyntheticSet, type SyntheticSet } from "./calibrate/synthetic.ts";
+
+// Evaluation: people as the judge (A/B preferences) and counting statistics.
+export {
+  binomialTest,
+  type ChiSquareResult,
+  chiSquareSurvival,
+  chiSquareTest,
+  logGamma,
+  StatsError,
+  wilsonInterval,
+  Z95,
+} from "./evaluate/stats.ts";
+export {
+  bootstrapBradleyTerry,
+  bradleyTerry,
+  type BradleyTerryFit,
+  type BradleyTerryIntervals,
+  type BradleyTerryOptions,
+  type Comparison,
+  type CoverageStudy,
+  coverageStudy,
+  fitBradleyTerry,
+  type PairRecord,
+  type PreferenceCounts,
+  preferenceCounts,
+  simulateComparisons,
+  type SystemRecord,
+} from "./evaluate/preference.ts";
