@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { runScoreJob } from "../score/job.ts";
+import { parseShard, prepareScaleOut } from "../score/shard.ts";
 import {
   DEFAULT_HEURISTICS,
   HEURISTICS,
@@ -88,12 +89,27 @@ Learned scorers and probing (run only when named in --heuristics; see docs/model
                           parses), e.g. --set probe.baseUrl=http://127.0.0.1:11434/v1
                           --set probe.model=llava --set faces.cropMargin=0.4
 
+Scale-out (one machine of many; see README "Scoring millions of images"):
+  --shard I/N             score only shard I (0-based) of N: a stable hash of each file's path as
+                          listed relative to the input given. --out is then a folder and the shard
+                          writes part-IIIII-of-NNNNN.parquet in it (a rerun resumes and replaces
+                          it); \`deno task merge\` joins the parts
+  --shard auto/N          I from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
+                          AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)
+  --from-list FILE        also score the files listed in FILE, one per line (relative lines are
+                          relative to FILE's folder; # comments and blank lines skipped)
+  s3://bucket/prefix      works for inputs, --out and --from-list (endpoint from
+                          AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, credentials from the AWS SDK's
+                          chain); an s3:// --out is checkpointed to OUT.partial while it runs
+  --checkpoint-every S    seconds between those checkpoints (default 30)
+
 Examples:
   deno task score out/demo/images --out scores.csv
   deno task score gens/ --out scores.parquet --heuristics sharpness,exposure --thresholds defaults
   deno task score inpainted/ --masks masks/ --heuristics skin --out skin.csv
   deno task score gens/ --out scores.csv --faces faces.csv --thresholds defaults
   deno task score run/ --out scores.csv --heuristics clip_score --prompts run/manifest.jsonl
+  deno task score s3://gens/2026/ --shard auto/64 --out s3://gens/scores/ --quiet
 `;
 
 function listHeuristics(): string {
@@ -188,6 +204,9 @@ await runMain(async () => {
       hands: { type: "string" },
       bodies: { type: "string" },
       objects: { type: "string" },
+      shard: { type: "string" },
+      "from-list": { type: "string" },
+      "checkpoint-every": { type: "string" },
       restart: { type: "boolean" },
       quiet: { type: "boolean" },
       "list-heuristics": { type: "boolean" },
@@ -197,7 +216,9 @@ await runMain(async () => {
   if (o.help) return void console.log(HELP);
   if (o["list-heuristics"]) return void console.log(listHeuristics());
   if (!o.out) throw new UsageError("--out FILE is required (.csv, .jsonl or .parquet)");
-  if (positionals.length === 0) throw new UsageError("give at least one image file or folder to score");
+  if (positionals.length === 0 && !o["from-list"]) {
+    throw new UsageError("give at least one image file or folder to score (or --from-list FILE)");
+  }
   let heuristics = o.heuristics?.split(",").map((s) => s.trim()).filter(Boolean);
   const faceSettings = faceOptions(o);
   if (faceSettings || o.faces !== undefined) {
@@ -222,7 +243,15 @@ await runMain(async () => {
   if (o.thresholds === "defaults") {
     rules = defaultRules(resolveHeuristics(heuristics));
   } else if (o.thresholds) rules = await loadThresholds(o.thresholds);
-  const r = await runScoreJob(positionals, o.out, {
+  const plan = await prepareScaleOut(positionals, o.out, {
+    shard: o.shard === undefined ? undefined : parseShard(o.shard, Deno.env.toObject()),
+    fromList: o["from-list"],
+    checkpointSeconds: intOption("checkpoint-every", o["checkpoint-every"]),
+    restart: o.restart,
+  });
+  const r = await runScoreJob(positionals, plan.out, {
+    files: plan.files,
+    localize: plan.localize,
     heuristics,
     rules,
     region: boxOption("region", o.region),
@@ -242,13 +271,20 @@ await runMain(async () => {
       ...(o.objects !== undefined ? { objects: o.objects } : {}),
     },
     settings,
+  }).catch(async (e) => {
+    await plan.abandon();
+    throw e;
   });
+  await plan.finish();
   console.log(r.summary);
   console.log(
     `scored ${r.scored} in ${r.seconds.toFixed(1)} s` +
       (r.scored ? ` (${(r.scored / r.seconds).toFixed(1)} images/s)` : "") +
-      (r.resumed ? `, ${r.resumed} already in ${o.out}` : "") +
-      (r.skippedNonImages.length ? `, ${r.skippedNonImages.length} non-image files skipped` : "") +
-      ` → ${o.out}`,
+      (r.resumed ? `, ${r.resumed} already in ${plan.target}` : "") +
+      (r.skippedNonImages.length + plan.skipped.length
+        ? `, ${r.skippedNonImages.length + plan.skipped.length} non-image files skipped`
+        : "") +
+      (plan.files && o.shard ? `, shard ${o.shard} of ${plan.listed} listed` : "") +
+      ` → ${plan.target}`,
   );
 });

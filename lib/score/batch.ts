@@ -11,7 +11,7 @@ import { outputsOf, resolveHeuristics } from "../heuristics/registry.ts";
 import { applyRules, type ThresholdRule } from "./rules.ts";
 import type { Column, ResultTable, Row } from "./results.ts";
 import type { DecodeOptions } from "../core/image.ts";
-import { ScorePool, type WorkerReply } from "./pool.ts";
+import { type FileOptions, ScorePool, type WorkerReply } from "./pool.ts";
 
 /** Columns every score table starts with. */
 export const BASE_COLUMNS: readonly Column[] = [
@@ -76,6 +76,11 @@ export interface BatchOptions {
   masks?: string;
   /** Called after every finished file. */
   onProgress?: (state: { done: number; total: number; errors: number }) => void;
+  /**
+   * Makes a local copy of a file the scorer cannot open itself (an `s3://` object) and releases
+   * it after scoring; error messages then name the original path. Default: paths are local.
+   */
+  localize?: (path: string) => Promise<{ path: string; release(): Promise<void> }>;
   /** Called with every finished row (after it is written). */
   onRow?: (row: Row) => void;
 }
@@ -108,6 +113,28 @@ async function maskResolver(masks: string | undefined): Promise<(path: string) =
     }
   }
   return (path) => byStem.get(basename(path, extname(path)));
+}
+
+/** Scores one file through `pool`, fetching it first with `localize` when given. */
+async function scoreOne(
+  pool: ScorePool,
+  path: string,
+  localize: BatchOptions["localize"],
+  extra: FileOptions,
+): Promise<WorkerReply> {
+  if (!localize) return await pool.score(path, extra);
+  let local;
+  try {
+    local = await localize(path);
+  } catch (e) {
+    return { id: -1, error: `${path}: could not fetch: ${(e as Error).message}`, kind: "fetch_failed" };
+  }
+  try {
+    const reply = await pool.score(local.path, extra);
+    return "error" in reply ? { ...reply, error: reply.error.replaceAll(local.path, path) } : reply;
+  } finally {
+    await local.release();
+  }
 }
 
 /**
@@ -168,7 +195,10 @@ export async function scoreFiles(
       : undefined);
   try {
     await Promise.all(todo.map(async (path) => {
-      const reply = await pool!.score(path, { region: options.region, maskPath: maskFor(path) });
+      const reply = await scoreOne(pool!, path, options.localize, {
+        region: options.region,
+        maskPath: maskFor(path),
+      });
       const row = toRow(path, reply);
       // Rows are appended one at a time, in the order they finish.
       writing = writing.then(async () => {

@@ -35,6 +35,8 @@ export interface ScoreJobOptions extends Omit<BatchOptions, "onProgress" | "deta
   restart?: boolean;
   /** No progress line. */
   quiet?: boolean;
+  /** The files to score, already listed (e.g. one shard's, see `shard.ts`); `inputs` is then ignored. */
+  files?: readonly string[];
 }
 
 /** What {@link runScoreJob} did. */
@@ -68,7 +70,9 @@ export async function runScoreJob(
 ): Promise<ScoreJobResult> {
   const heuristics = resolveHeuristics(options.heuristics);
   const columns = scoreColumns(heuristics, options.rules !== undefined);
-  const { files, skipped } = await listImages(inputs);
+  const { files, skipped } = options.files
+    ? { files: [...options.files], skipped: [] as string[] }
+    : await listImages(inputs);
   const table = await openResults(out, columns, { resume: !options.restart });
   const details: Record<string, ResultTable> = {};
   for (const [name, file] of Object.entries(options.details ?? {})) {
