@@ -12,6 +12,7 @@
  * @module
  */
 export * from "./core/image.ts";
+export { MetricError, WinnowError } from "./core/errors.ts";
 export * from "./heuristics/types.ts";
 export * from "./heuristics/registry.ts";
 export * from "./score/rules.ts";
@@ -41,7 +42,6 @@ export {
 } from "./labels/format.ts";
 export {
   averagePrecisionScore,
-  MetricError,
   type PrCurve,
   precisionRecallCurve,
   rocAucScore,
@@ -101,9 +101,13 @@ export {
 export {
   type CalibrateOptions,
   CalibrationError,
+  type CalibrationResult,
   type CalibrationRun,
+  type ColumnResult,
+  type CombinedJson,
   runCalibration,
 } from "./calibrate/run.ts";
+export { calibrationReport, writeCalibrationReport } from "./report/calibration.ts";
 export { buildSyntheticSet, type SyntheticSet } from "./calibrate/synthetic.ts";
 
 // Evaluation: people as the judge (A/B preferences) and counting statistics.

@@ -6,7 +6,7 @@ import { hands } from "../lib/heuristics/hands.ts";
 import { pose } from "../lib/heuristics/pose.ts";
 import { objects } from "../lib/heuristics/objects.ts";
 import { nsfw, NSFW_MODEL_DIR, NSFW_MODEL_FILES } from "../lib/heuristics/nsfw.ts";
-import { getSharedHuman, HUMAN_MODEL_DIR } from "../lib/models/faces/human_shared.ts";
+import { getSharedHuman, HUMAN_MODEL_DIR } from "../lib/models/human.ts";
 import { FaceModelError } from "../lib/models/faces/detector.ts";
 import { DEFAULT_HEURISTICS, resolveHeuristics } from "../lib/heuristics/registry.ts";
 import { applyRules, defaultRules } from "../lib/score/rules.ts";

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { runCalibration } from "../calibrate/run.ts";
+import { writeCalibrationReport } from "../report/calibration.ts";
 import { STRATEGIES, type Strategy, type StrategyOptions } from "../calibrate/thresholds.ts";
 import { buildSyntheticSet } from "../calibrate/synthetic.ts";
 import { runScoreJob } from "../score/job.ts";
@@ -181,19 +182,13 @@ await runMain(async () => {
     folds,
     seed,
     outThresholds,
-    report,
     faces,
     faceLabels,
   });
+  if (report) await writeCalibrationReport(run, report);
   for (const m of run.labelIssues) console.error(`label problem: ${m}`);
   if (o.json) return void console.log(JSON.stringify(run.result));
-  const r = run.result as {
-    labels: { read: number; kept: number; rejected: number };
-    join: { labeled_and_scored: number; usable: number; not_usable: number; labeled_not_scored: number };
-    bootstrap: { resamples: number };
-    cross_validation: { folds: number };
-    combined?: { out_of_fold_auc: number; in_sample_auc: number; single_pooled_auc: Record<string, number> };
-  };
+  const r = run.result;
   console.log(
     `labels: ${r.labels.kept} of ${r.labels.read} rows kept (${r.labels.rejected} rejected); ` +
       `${r.join.labeled_and_scored} joined to scores (${r.join.usable} usable, ${r.join.not_usable} not)` +

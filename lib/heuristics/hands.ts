@@ -1,7 +1,7 @@
 /**
  * Hands: `@vladmandic/human`'s hand tracker (`handtrack` boxes, then `handlandmark-lite`: 21
  * keypoints per hand and one skeleton score for them) on the shared Human instance
- * (`lib/models/faces/human_shared.ts`). Generated hands fail in ways these catch: the landmark model is
+ * (`lib/models/human.ts`). Generated hands fail in ways these catch: the landmark model is
  * unsure of a malformed hand (low skeleton score, or no skeleton at all: score 0), and fused or
  * missing fingers collapse to short fingers.
  *
@@ -33,8 +33,8 @@
  * @module
  */
 import type { DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
-import { scaledForDetection } from "../models/faces/detector.ts";
-import { getSharedHuman } from "../models/faces/human_shared.ts";
+import { scaledForDetection } from "../models/tfjs.ts";
+import { getSharedHuman } from "../models/human.ts";
 
 /** One detected hand, in pixels of the original image. */
 export interface Hand {

@@ -3,7 +3,7 @@
  * sexy) on the TF.js wasm backend, with the weights that ship inside the `nsfwjs` package as JS
  * modules (`dist/models/mobilenet_v2/model.min.js` and `group1-shard1of1.min.js`: a CommonJS/UMD
  * wrapper around the model JSON and the base64 weights). The files are read and evaluated here
- * (so a missing or corrupt file is a {@link FaceModelError} naming it) and handed to nsfwjs's own
+ * (so a missing or corrupt file is a `ModelFileError` naming it) and handed to nsfwjs's own
  * loader as a model definition. The image is resized to 224×224 (whole image, aspect not kept,
  * lanczos3 — nsfwjs itself resizes bilinearly without anti-aliasing) and classified.
  *
@@ -30,7 +30,7 @@ import sharp from "sharp";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Heuristic, ImageContext, OutputSpec } from "./types.ts";
-import { ensureWasmBackend, FaceModelError, requireFiles, WASM_DIR } from "../models/faces/detector.ts";
+import { ensureWasmBackend, ModelFileError, requireFiles, WASM_DIR } from "../models/tfjs.ts";
 import { checkSettings } from "./hands.ts";
 
 /** Default folder of the MobileNetV2 files inside the installed `nsfwjs` package. */
@@ -64,7 +64,10 @@ async function readCommonJs(dir: string, file: string): Promise<unknown> {
   try {
     new Function("module", "exports", text)(module, module.exports);
   } catch (e) {
-    throw new FaceModelError(`nsfw: model file ${file} in ${dir} is corrupt: ${(e as Error).message}`);
+    throw new ModelFileError(
+      dir,
+      `nsfw: model file ${file} in this folder is corrupt: ${(e as Error).message}`,
+    );
   }
   return module.exports;
 }
@@ -91,13 +94,15 @@ export function getNsfwModel(dir: string = NSFW_MODEL_DIR): Promise<NSFWJS> {
       const json = await readCommonJs(dir, NSFW_MODEL_FILES[0]) as { modelTopology?: unknown };
       const weights = await readCommonJs(dir, NSFW_MODEL_FILES[1]);
       if (!json?.modelTopology) {
-        throw new FaceModelError(
-          `nsfw: model file ${NSFW_MODEL_FILES[0]} in ${dir} is corrupt: no modelTopology`,
+        throw new ModelFileError(
+          dir,
+          `nsfw: model file ${NSFW_MODEL_FILES[0]} in this folder is corrupt: no modelTopology`,
         );
       }
       if (typeof weights !== "string" || !weights.length) {
-        throw new FaceModelError(
-          `nsfw: model file ${NSFW_MODEL_FILES[1]} in ${dir} is corrupt: no weight data`,
+        throw new ModelFileError(
+          dir,
+          `nsfw: model file ${NSFW_MODEL_FILES[1]} in this folder is corrupt: no weight data`,
         );
       }
       const tf = await tfjs();
@@ -119,7 +124,10 @@ export function getNsfwModel(dir: string = NSFW_MODEL_DIR): Promise<NSFWJS> {
       try {
         return await load("MobileNetV2", { modelDefinitions: [definition] } as never);
       } catch (e) {
-        throw new FaceModelError(`nsfw: the model in ${dir} failed to load: ${(e as Error).message}`);
+        throw new ModelFileError(
+          dir,
+          `nsfw: the model in this folder failed to load: ${(e as Error).message}`,
+        );
       } finally {
         console.info = info;
       }

@@ -1,6 +1,6 @@
 /**
  * Objects: COCO detections (80 classes) from the CenterNet model that ships in
- * `@vladmandic/human` (shared instance, `lib/models/faces/human_shared.ts`). Two checks:
+ * `@vladmandic/human` (shared instance, `lib/models/human.ts`). Two checks:
  *
  * - **prompt mismatch** (`prompt_mismatch`): the prompt's nouns that are COCO class names (plural
  *   forms and a few synonyms, {@link COCO_SYNONYMS}, e.g. "woman" → person, "sofa" → couch) must
@@ -32,8 +32,8 @@
  * @module
  */
 import type { Box, DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
-import { scaledForDetection } from "../models/faces/detector.ts";
-import { getSharedHuman } from "../models/faces/human_shared.ts";
+import { scaledForDetection } from "../models/tfjs.ts";
+import { getSharedHuman } from "../models/human.ts";
 import { checkSettings } from "./hands.ts";
 import { promptFor, promptSettings } from "../core/prompts.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Bodies: 17 COCO keypoints per person from MoveNet Lightning (`@vladmandic/human`, shared
- * instance in `lib/models/faces/human_shared.ts`). MoveNet Lightning sees one person, so each person is
+ * instance in `lib/models/human.ts`). MoveNet Lightning sees one person, so each person is
  * found first by their face (the `faces` heuristic's detector, BlazeFace by default, memoised
  * and shared with `faces` when both use the same detector) and MoveNet runs on a crop around
  * them: {@link PERSON_CROP} face widths wide, from one face height above the face to seven
@@ -43,7 +43,7 @@ import type { Box, DetailRow, Heuristic, ImageContext, OutputSpec } from "./type
 import { clipBox } from "./skin.ts";
 import { detectFaces, facesSettings } from "./faces.ts";
 import { checkSettings, detectHands, DetectorSettingsError, type Hand, handsSettings } from "./hands.ts";
-import { getSharedHuman } from "../models/faces/human_shared.ts";
+import { getSharedHuman } from "../models/human.ts";
 
 /** MoveNet's 17 keypoint names (COCO order). */
 export const BODY_PARTS = [

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { MetricError, pairwiseSum } from "../calibrate/metrics.ts";
+import { MetricError } from "../core/errors.ts";
+import { pairwiseSum } from "../core/numeric.ts";
 
 export { MetricError };
 

@@ -24,6 +24,7 @@
  * @module
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { WinnowError } from "../core/errors.ts";
 
 /** Environment variable that sets the model store. */
 export const MODELS_ENV = "WINNOW_MODELS";
@@ -50,9 +51,12 @@ export const KNOWN_MODELS: Readonly<Record<string, { id: string; use: string }>>
   },
 };
 
-/** A model that is not in the store; the message names the folder searched and the fetch command. */
-export class ModelNotFoundError extends Error {
-  override name = "ModelNotFoundError";
+/**
+ * A model that is not in the model store; the message names the folder searched and the command
+ * that fetches it. (A file that is there but unreadable, or a model file outside the store, is a
+ * {@link ModelFileError}.)
+ */
+export class ModelNotFoundError extends WinnowError {
   /**
    * @param id the model asked for; @param searched the folder looked in; @param file the missing
    * file inside it, when the folder exists; @param hint how to get it (default: the pull command).
@@ -68,9 +72,22 @@ export class ModelNotFoundError extends Error {
   }
 }
 
-/** A model file that exists but cannot be read (corrupt, empty, wrong shape); the message names it. */
-export class ModelFileError extends Error {
-  override name = "ModelFileError";
+/**
+ * The one error for a model file that is missing, empty, corrupt or of the wrong shape, whatever
+ * the runtime (TF.js, ONNX, transformers.js); the message starts with the file (or the folder
+ * searched) and says what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ModelFileError } from "./store.ts";
+ * const e = new ModelFileError("models/det.onnx", "the file is empty");
+ * assert.equal(e.message, "models/det.onnx: the file is empty");
+ * assert.equal(e.name, "ModelFileError");
+ * ```
+ */
+export class ModelFileError extends WinnowError {
+  /** @param file the file, or the folder searched; @param detail what is wrong with it. */
   constructor(readonly file: string, detail: string) {
     super(`${file}: ${detail}`);
   }

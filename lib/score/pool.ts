@@ -5,38 +5,18 @@
  *
  * @module
  */
-import type { Box, DetailRow, Value } from "../heuristics/types.ts";
+import type { Box } from "../heuristics/types.ts";
 import type { DecodeOptions } from "../core/image.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
+import type { WorkerReply, WorkerRequest } from "./protocol.ts";
 
-/** Message to a score worker. */
-export interface WorkerRequest {
-  id: number;
-  path: string;
-  heuristics: string[];
-  decode: DecodeOptions;
-  region?: Box;
-  maskPath?: string;
-  settings?: Record<string, Record<string, unknown>>;
-}
-
-/** Reply of a score worker: values, or an error naming the file. */
-export type WorkerReply =
-  | {
-    id: number;
-    width: number;
-    height: number;
-    format: string;
-    values: Record<string, Value>;
-    details: Record<string, DetailRow[]>;
-  }
-  | { id: number; error: string; kind: string };
+export type { WorkerReply, WorkerRequest };
 
 /** Options of {@link ScorePool}. */
 export interface PoolOptions {
   /** Workers; default the number of cores. */
   jobs?: number;
-  /** Heuristic names; default every registered one. */
+  /** Heuristic names; default the ones without a model (`DEFAULT_HEURISTICS`). */
   heuristics?: readonly string[];
   decode?: DecodeOptions;
   /** Settings per heuristic name (see each heuristic's doc). */

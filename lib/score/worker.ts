@@ -1,6 +1,7 @@
 /**
- * Worker side of `lib/score/batch.ts`: decodes and scores one file per message, off the main thread.
- * Replies with values or with the error that names the file. Not imported by anything else.
+ * Worker side of `ScorePool` (`lib/score/pool.ts`, which starts it): decodes and scores one file per
+ * message, off the main thread. Replies with values or with the error that names the file. Not
+ * imported by anything; the messages are typed in `protocol.ts`.
  *
  * @module
  */
@@ -8,7 +9,7 @@
 import sharp from "sharp";
 import { decodeImage, ImageDecodeError, toGray } from "../core/image.ts";
 import { scoreImage } from "./score_image.ts";
-import type { WorkerReply, WorkerRequest } from "./pool.ts";
+import type { WorkerReply, WorkerRequest } from "./protocol.ts";
 
 // Parallelism comes from one worker per core; libvips threads inside each would oversubscribe.
 sharp.concurrency(1);

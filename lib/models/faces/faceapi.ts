@@ -6,17 +6,8 @@
  * @module
  */
 import * as faceapi from "@vladmandic/face-api/dist/face-api.node-wasm.js";
-import {
-  DEFAULT_MIN_CONFIDENCE,
-  ensureWasmBackend,
-  type Face,
-  type FaceDetector,
-  mapBack,
-  requireFiles,
-  scaledForDetection,
-  sortFaces,
-  type TfWasmApi,
-} from "./detector.ts";
+import { ensureWasmBackend, mapBack, requireFiles, scaledForDetection, type TfWasmApi } from "../tfjs.ts";
+import { DEFAULT_MIN_CONFIDENCE, type Face, type FaceDetector, sortFaces } from "./types.ts";
 
 /** Weight files each detector needs in its model folder. */
 export const FACEAPI_MODEL_FILES = {

@@ -14,17 +14,14 @@
 import { Human } from "../../../node_modules/@vladmandic/human/dist/human.node-wasm.js";
 import { pathToFileURL } from "node:url";
 import {
-  DEFAULT_MIN_CONFIDENCE,
   ensureWasmBackend,
-  type Face,
-  type FaceDetector,
   mapBack,
   requireFiles,
   scaledForDetection,
-  sortFaces,
   type TfWasmApi,
   WASM_DIR,
-} from "./detector.ts";
+} from "../tfjs.ts";
+import { DEFAULT_MIN_CONFIDENCE, type Face, type FaceDetector, sortFaces } from "./types.ts";
 
 /** Model files BlazeFace needs in its model folder. */
 export const BLAZEFACE_MODEL_FILES = ["blazeface.json", "blazeface.bin"] as const;

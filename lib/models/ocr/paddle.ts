@@ -41,6 +41,7 @@ import { fileURLToPath } from "node:url";
 import type * as Ort from "onnxruntime-node";
 import type { RgbImage } from "../../core/image.ts";
 import { resizeBilinear } from "../../core/resize.ts";
+import { ModelFileError } from "../store.ts";
 
 /** File names inside the model folder. */
 export const PADDLE_FILES = {
@@ -56,14 +57,6 @@ export const DEFAULT_PADDLE_DIR: string = fileURLToPath(
 
 /** Widest recognition input, in pixels (48 × 40): longer lines are squeezed to this width. */
 export const MAX_REC_WIDTH = 1920;
-
-/** A model file that is missing, empty or cannot be loaded; the message names the file. */
-export class OcrModelError extends Error {
-  override name = "OcrModelError";
-  constructor(readonly file: string, detail: string) {
-    super(`${file}: ${detail}`);
-  }
-}
 
 /** A point `[x, y]` in pixels. */
 export type Point = [number, number];
@@ -142,7 +135,7 @@ const loaded = new Map<string, Promise<PaddleOcr>>();
 
 /**
  * The PaddleOCR pipeline for `modelDir`, loaded on first call and cached for the process (per
- * worker). Throws {@link OcrModelError} naming the file when one is missing, empty or not a
+ * worker). Throws {@link ModelFileError} naming the file when one is missing, empty or not a
  * loadable model; a failed load is not cached.
  *
  * @example
@@ -173,8 +166,8 @@ function defaultThreads(): number {
 
 async function checkFile(file: string): Promise<void> {
   const st = await Deno.stat(file).catch(() => null);
-  if (!st?.isFile) throw new OcrModelError(file, "model file not found (set the text heuristic's modelDir)");
-  if (st.size === 0) throw new OcrModelError(file, "the file is empty");
+  if (!st?.isFile) throw new ModelFileError(file, "model file not found (set the text heuristic's modelDir)");
+  if (st.size === 0) throw new ModelFileError(file, "the file is empty");
 }
 
 async function loadPaddle(dir: string, threads: number): Promise<PaddleOcr> {
@@ -190,7 +183,7 @@ async function loadPaddle(dir: string, threads: number): Promise<PaddleOcr> {
       return await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1 });
     } catch (e) {
       const msg = ((e as Error).message ?? String(e)).split("\n")[0];
-      throw new OcrModelError(file, `cannot be loaded as a model (corrupt or not ONNX?): ${msg}`);
+      throw new ModelFileError(file, `cannot be loaded as a model (corrupt or not ONNX?): ${msg}`);
     }
   };
   const det = await session(files.det);
@@ -221,7 +214,7 @@ class PaddleSessions implements PaddleOcr {
     );
     const dims = out.dims;
     if (dims.length !== 4 || dims[2] !== height || dims[3] !== width) {
-      throw new OcrModelError(
+      throw new ModelFileError(
         file,
         `expected a 1×1×${height}×${width} probability map, got ${dims.join("×")}`,
       );
@@ -235,7 +228,7 @@ class PaddleSessions implements PaddleOcr {
     const out = await this.runModel(this.rec, file, new this.ort.Tensor("float32", data, [1, 3, 48, width]));
     const [, steps, classes] = out.dims;
     if (classes !== this.characters.length) {
-      throw new OcrModelError(
+      throw new ModelFileError(
         file,
         `has ${classes} output classes but the keys file gives ${this.characters.length} (blank + keys + space)`,
       );
@@ -259,7 +252,7 @@ class PaddleSessions implements PaddleOcr {
       return out[s.outputNames[0]];
     } catch (e) {
       const msg = ((e as Error).message ?? String(e)).split("\n")[0];
-      throw new OcrModelError(file, `inference failed: ${msg}`);
+      throw new ModelFileError(file, `inference failed: ${msg}`);
     }
   }
 }

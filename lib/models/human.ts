@@ -1,14 +1,12 @@
 /**
- * One `@vladmandic/human` instance shared by the hand, body, object and face-mesh heuristics
- * (`hands`, `pose`, `objects`, `face_mesh`), on the TF.js wasm backend, with weights from the
- * package's `models/` folder:
+ * One `@vladmandic/human` instance shared by the hand, body and object heuristics (`hands`,
+ * `pose`, `objects`), on the TF.js wasm backend, with weights from the package's `models/` folder:
  *
  * | module   | model files                                   | what it gives                          |
  * | -------- | --------------------------------------------- | -------------------------------------- |
  * | `hand`   | `handtrack` + `handlandmark-lite`             | hand boxes, 21 keypoints, finger score |
  * | `body`   | `movenet-lightning`                           | 17 COCO keypoints of one person        |
  * | `object` | `centernet`                                   | COCO boxes (80 classes)                |
- * | `mesh`   | `blazeface` + `facemesh` + `faceres`          | 468-point mesh, mesh and face scores   |
  *
  * Each module's models load on its first use, once per process (per worker); every call names its
  * module and runs with only that module switched on. Human keeps the last call's configuration
@@ -18,35 +16,34 @@
  *
  * Model files are checked before Human sees them (Human only logs a load failure and then
  * returns nothing): a missing file, a JSON file that does not parse, or a weights file whose
- * size does not match its manifest is a {@link FaceModelError} naming the file.
+ * size does not match its manifest is a {@link ModelFileError} naming the file.
  *
  * @module
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { RgbImage } from "../../core/image.ts";
+import type { RgbImage } from "../core/image.ts";
 import {
-  DEFAULT_MODEL_DIRS,
   ensureWasmBackend,
-  FaceModelError,
+  ModelFileError,
+  NODE_MODULES,
   requireFiles,
   type TfWasmApi,
   WASM_DIR,
-} from "./detector.ts";
+} from "./tfjs.ts";
 
 /** The Human modules this project uses. */
-export type HumanModule = "hand" | "body" | "object" | "mesh";
+export type HumanModule = "hand" | "body" | "object";
 
 /** Model files of each module (JSON graph + weights), in its model folder. */
 export const HUMAN_MODULE_FILES: Readonly<Record<HumanModule, readonly string[]>> = {
   hand: ["handtrack.json", "handtrack.bin", "handlandmark-lite.json", "handlandmark-lite.bin"],
   body: ["movenet-lightning.json", "movenet-lightning.bin"],
   object: ["centernet.json", "centernet.bin"],
-  mesh: ["blazeface.json", "blazeface.bin", "facemesh.json", "facemesh.bin", "faceres.json", "faceres.bin"],
 };
 
 /** Default model folder: `@vladmandic/human/models/` in this project's `node_modules`. */
-export const HUMAN_MODEL_DIR = DEFAULT_MODEL_DIRS.blazeface;
+export const HUMAN_MODEL_DIR: string = join(NODE_MODULES, "@vladmandic/human/models/");
 
 const off = { enabled: false };
 const noCache = { skipFrames: 0, skipTime: 0 };
@@ -76,7 +73,7 @@ function moduleConfig(m: HumanModule, opts: Record<string, unknown> = {}): Recor
       ...noCache,
       ...opts,
     };
-  } else if (m === "object") {
+  } else {
     base.object = {
       enabled: true,
       modelPath: "centernet.json",
@@ -85,28 +82,6 @@ function moduleConfig(m: HumanModule, opts: Record<string, unknown> = {}): Recor
       iouThreshold: 0.95,
       ...noCache,
       ...opts,
-    };
-  } else {
-    base.face = {
-      enabled: true,
-      detector: {
-        enabled: true,
-        modelPath: "blazeface.json",
-        rotation: false,
-        maxDetected: 100,
-        minConfidence: 0.5,
-        return: false,
-        ...noCache,
-        ...opts,
-      },
-      mesh: { enabled: true, modelPath: "facemesh.json", keepInvalid: true },
-      description: { enabled: true, modelPath: "faceres.json", ...noCache },
-      iris: off,
-      emotion: off,
-      antispoof: off,
-      liveness: off,
-      attention: off,
-      gear: off,
     };
   }
   return base;
@@ -122,12 +97,12 @@ const DTYPE_BYTES: Record<string, number> = {
 };
 
 /**
- * Throws {@link FaceModelError} naming the file when a TF.js graph model's JSON does not parse or
+ * Throws {@link ModelFileError} naming the file when a TF.js graph model's JSON does not parse or
  * its weight files do not hold the bytes its manifest declares (a truncated or corrupt download).
  *
  * @example
  * ```ts ignore
- * import { checkGraphModel } from "./human_shared.ts";
+ * import { checkGraphModel } from "./human.ts";
  * await checkGraphModel("node_modules/@vladmandic/human/models/", "centernet.json");
  * ```
  */
@@ -137,7 +112,10 @@ export async function checkGraphModel(dir: string, jsonFile: string): Promise<vo
   try {
     json = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
-    throw new FaceModelError(`model file ${jsonFile} in ${dir} is corrupt: ${(e as Error).message}`);
+    throw new ModelFileError(
+      dir,
+      `model file ${jsonFile} in this folder is corrupt: ${(e as Error).message}`,
+    );
   }
   for (const group of json.weightsManifest ?? []) {
     let expected = 0;
@@ -150,14 +128,16 @@ export async function checkGraphModel(dir: string, jsonFile: string): Promise<vo
     let actual = 0;
     for (const p of group.paths) {
       const st = await Deno.stat(join(dir, p)).catch(() => null);
-      if (!st?.isFile) throw new FaceModelError(`model file ${p} (named in ${jsonFile}) not found in ${dir}`);
+      if (!st?.isFile) {
+        throw new ModelFileError(dir, `model file ${p} (named in ${jsonFile}) not found in this folder`);
+      }
       actual += st.size;
     }
     if (actual !== expected) {
-      throw new FaceModelError(
-        `model file ${
-          group.paths.join(", ")
-        } in ${dir} is corrupt: ${actual} bytes, ${jsonFile} declares ${expected}`,
+      throw new ModelFileError(
+        dir,
+        `model file ${group.paths.join(", ")} in this folder is corrupt: ${actual} bytes, ` +
+          `${jsonFile} declares ${expected}`,
       );
     }
   }
@@ -197,8 +177,8 @@ const instances = new Map<string, Promise<SharedHuman>>();
  *
  * @example
  * ```ts ignore
- * import { getSharedHuman } from "./human_shared.ts";
- * import { decodeImage } from "../../core/image.ts";
+ * import { getSharedHuman } from "./human.ts";
+ * import { decodeImage } from "../core/image.ts";
  * const human = await getSharedHuman();
  * const r = await human.detect("object", await decodeImage("street.jpg"));
  * console.log(r.object.map((o) => `${o.label} ${o.score}`));
@@ -217,7 +197,7 @@ export function getSharedHuman(modelDir: string = HUMAN_MODEL_DIR): Promise<Shar
 
 async function createShared(dir: string): Promise<SharedHuman> {
   // Imported on first use, so that importing the registry does not load TF.js.
-  const { Human } = await import("../../../node_modules/@vladmandic/human/dist/human.node-wasm.js");
+  const { Human } = await import("../../node_modules/@vladmandic/human/dist/human.node-wasm.js");
   const human = new Human({
     backend: "wasm",
     wasmPath: WASM_DIR,
