@@ -137,3 +137,31 @@ export {
   simulateComparisons,
   type SystemRecord,
 } from "./evaluate/preference.ts";
+export {
+  type AbAnalysis,
+  type AbAnalysisOptions,
+  abComparisons,
+  type AbSystem,
+  analyseAb,
+  loadScores,
+  type RepeatAgreement,
+  repeatAgreement,
+  type ScoreAgreement,
+  scoreAgreement,
+  type Share,
+  simulateAbRows,
+} from "./evaluate/ab.ts";
+export {
+  AB_COLUMNS,
+  AB_EXTRA_COLUMNS,
+  type AbChoice,
+  abCsv,
+  AbFormatError,
+  type AbRecord,
+  type AbRow,
+  loadAbFiles,
+  parseAbCsv,
+} from "./labels/ab_format.ts";
+export { strengthPlot, type WinRateCell, winRateMatrixPlot } from "./report/plots/preference.ts";
+export { abReport, winRateCells } from "./report/ab_report.ts";
+export { formatShare, pct } from "./report/format.ts";
