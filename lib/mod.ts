@@ -39,6 +39,9 @@ export {
   matchFaces,
   parseFaceLabels,
   parseImageLabels,
+  SHIPPED_FACE_LABELS,
+  SHIPPED_IMAGE_LABELS,
+  SHIPPED_LABELS_DIR,
 } from "./labels/format.ts";
 export {
   averagePrecisionScore,

@@ -7,7 +7,7 @@ import type { Value } from "../lib/heuristics/types.ts";
 import { runCli } from "./cli.ts";
 import { hasChromium, withChromium } from "./browser.ts";
 
-const SHARED = fileURLToPath(new URL("../../shared/data/", import.meta.url));
+const SHIPPED = fileURLToPath(new URL("../data/labels/", import.meta.url));
 
 interface Column {
   column: string;
@@ -116,16 +116,11 @@ Deno.test("the HTML report exists and embeds every plot", async () => {
   assert.doesNotMatch(html, /<script/);
 });
 
-Deno.test("the real labeled set: score its images, calibrate laplacian_var", async () => {
-  const labels = join(SHARED, "labels", "images.csv");
-  if (!(await Deno.stat(labels).then(() => true, () => false))) {
-    console.log(`skipped: ${labels} not present`);
-    return;
-  }
+Deno.test("the shipped real labeled set: score its images, calibrate laplacian_var on the default labels", async () => {
   const tmp = await Deno.makeTempDir();
   const scores = join(tmp, "real.csv");
   const s = await runCli("score", [
-    join(SHARED, "images"),
+    join(SHIPPED, "images"),
     "--out",
     scores,
     "--heuristics",
@@ -133,9 +128,8 @@ Deno.test("the real labeled set: score its images, calibrate laplacian_var", asy
     "--quiet",
   ]);
   assert.equal(s.code, 0, s.stderr);
+  // no --labels: calibrate defaults to data/labels/images.csv
   const r = await runCli("calibrate", [
-    "--labels",
-    labels,
     "--scores",
     scores,
     "--heuristic",
@@ -148,9 +142,10 @@ Deno.test("the real labeled set: score its images, calibrate laplacian_var", asy
   ]);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
-  assert.equal(j.labels.read, 329);
+  const rows = (await Deno.readTextFile(join(SHIPPED, "images.csv"))).trimEnd().split("\n").slice(1);
+  assert.equal(j.labels.read, rows.length);
   assert.equal(j.join.labeled_and_scored, j.labels.kept);
-  assert.equal(j.join.not_usable, 30);
+  assert.equal(j.join.not_usable, rows.filter((l) => l.split(",")[1] === "no").length);
   assert.ok(j.auc_ci[0] <= j.auc && j.auc <= j.auc_ci[1]);
   assert.ok(j.auc > 0 && j.auc < 1);
   assert.equal((await loadThresholds(join(tmp, "t.json")))[0].column, "laplacian_var");
@@ -159,13 +154,13 @@ Deno.test("the real labeled set: score its images, calibrate laplacian_var", asy
   );
 });
 
-Deno.test("calibrate --help shows examples; a missing --labels is a usage error", async () => {
+Deno.test("calibrate --help shows examples; a missing --scores is a usage error", async () => {
   const h = await runCli("calibrate", ["--help"]);
   assert.equal(h.code, 0);
   assert.match(h.stdout, /Examples:\n {2}deno task calibrate --synthetic/);
-  const e = await runCli("calibrate", ["--scores", "x.csv", "--heuristic", "laplacian_var"]);
+  const e = await runCli("calibrate", ["--labels", "x.csv", "--heuristic", "laplacian_var"]);
   assert.equal(e.code, 2);
-  assert.match(e.stderr, /--labels FILE is required/);
+  assert.match(e.stderr, /--scores FILE is required/);
 });
 
 Deno.test({

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseCsv } from "../lib/core/csv.ts";
 import {
   ERROR_TYPES,
   type FaceLabel,
@@ -13,9 +14,9 @@ import {
   parseImageLabels,
 } from "../lib/labels/format.ts";
 
-const DATA_DIR = fileURLToPath(new URL("../../shared/data/", import.meta.url));
-const LABEL_DIR = join(DATA_DIR, "labels");
-const README = await Deno.readTextFile(join(DATA_DIR, "README.md"));
+// The shipped real set: data/labels/ (images.csv, faces.csv, images/, sources.csv, licenses/).
+const LABEL_DIR = fileURLToPath(new URL("../data/labels/", import.meta.url));
+const README = await Deno.readTextFile(join(LABEL_DIR, "README.md"));
 
 /** A number the data README states, found by a pattern with one capture group. */
 function readmeNumber(re: RegExp): number {
@@ -24,13 +25,13 @@ function readmeNumber(re: RegExp): number {
   return Number(m[1]);
 }
 
-Deno.test("real images.csv: counts as the data README states, every row kept, every image exists", async () => {
+Deno.test("shipped images.csv: counts as its README states, every row kept, every image exists", async () => {
   const r = await loadImageLabels(join(LABEL_DIR, "images.csv"));
   assert.deepEqual(r.issues, []);
-  const images = readmeNumber(/`labels\/images\.csv`: (\d+) images/);
+  const images = readmeNumber(/`images\.csv` \| (\d+) images/);
   const unusable = readmeNumber(/`usable` yes\/no \((\d+) no\)/);
-  assert.equal(images, 329);
-  assert.equal(unusable, 30);
+  assert.equal(images, 262);
+  assert.equal(unusable, 27);
   assert.deepEqual([r.read, r.kept, r.rejected], [images, images, 0]);
   assert.equal(r.rows.filter((x) => !x.usable).length, unusable);
   // error vocabulary counts named in the README
@@ -44,8 +45,8 @@ Deno.test("real images.csv: counts as the data README states, every row kept, ev
 
   assert.deepEqual(r.extraColumns, ["usable_a", "usable_b", "quality_a", "quality_b"]);
   for (const row of r.rows) {
-    assert.ok(row.rawPath.startsWith("../images/"));
-    assert.equal(row.path, join(DATA_DIR, "images", row.rawPath.slice("../images/".length)));
+    assert.ok(row.rawPath.startsWith("images/"));
+    assert.equal(row.path, join(LABEL_DIR, row.rawPath));
     assert.ok((await Deno.stat(row.path)).isFile, row.path);
     assert.ok(Number.isInteger(row.quality) && row.quality >= 1 && row.quality <= 5);
   }
@@ -58,19 +59,50 @@ Deno.test("real images.csv: counts as the data README states, every row kept, ev
   assert.deepEqual(r.rows.map((x) => x.extra.quality_b), lines.map((l) => l.split(",")[7]));
 });
 
-Deno.test("real faces.csv: 438 faces, 16 at quality 2 or below, every image exists", async () => {
+Deno.test("shipped faces.csv: 346 faces, 6 at quality 2 or below, every image exists", async () => {
   const r = await loadFaceLabels(join(LABEL_DIR, "faces.csv"), { checkFiles: true });
   assert.deepEqual(r.issues, []);
-  const faces = readmeNumber(/`labels\/faces\.csv`: (\d+) faces/);
-  assert.equal(faces, 438);
+  const faces = readmeNumber(/`faces\.csv` \| (\d+) faces/);
+  assert.equal(faces, 346);
   assert.deepEqual([r.read, r.kept, r.rejected], [faces, faces, 0]);
-  assert.equal(r.rows.filter((f) => f.quality <= 2).length, readmeNumber(/\((\d+) at 2 or below\)/));
+  assert.equal(r.rows.filter((f) => f.quality <= 2).length, readmeNumber(/\((\d+) at 2 or below,/));
   const lines = (await Deno.readTextFile(join(LABEL_DIR, "faces.csv"))).trimEnd().split(/\r?\n/).slice(1);
   assert.deepEqual(
     r.rows.map((f) => [f.x, f.y, f.width, f.height, f.quality]),
     lines.map((l) => l.split(",").slice(1, 6).map(Number)),
   );
   for (const f of r.rows) assert.ok((await Deno.stat(f.path)).isFile);
+});
+
+Deno.test("shipped sources.csv: every image has one source row with a repository, commit and licence file", async () => {
+  const sources = parseCsv(await Deno.readTextFile(join(LABEL_DIR, "sources.csv"))).map((r) => r.fields);
+  const header = sources[0];
+  for (const c of ["path", "repo", "commit", "source_path", "license", "license_file"]) {
+    assert.ok(header.includes(c), `sources.csv lacks ${c}`);
+  }
+  const col = (row: string[], name: string) => row[header.indexOf(name)];
+  const rows = sources.slice(1);
+  const named = new Set([
+    ...(await loadImageLabels(join(LABEL_DIR, "images.csv"))).rows.map((r) => r.rawPath),
+    ...(await loadFaceLabels(join(LABEL_DIR, "faces.csv"))).rows.map((r) => r.rawPath),
+  ]);
+  assert.deepEqual(new Set(rows.map((r) => col(r, "path"))), named);
+  assert.equal(rows.length, named.size);
+  const images = [...Deno.readDirSync(join(LABEL_DIR, "images"))].map((e) => `images/${e.name}`);
+  assert.deepEqual(new Set(images), named, "images/ holds exactly the labeled images");
+  for (const r of rows) {
+    assert.match(col(r, "commit"), /^[0-9a-f]{40}$/);
+    assert.match(col(r, "repo"), /^[\w.-]+\/[\w.-]+$/);
+    assert.ok(col(r, "license").length > 0);
+    assert.ok((await Deno.stat(join(LABEL_DIR, col(r, "license_file")))).isFile, col(r, "license_file"));
+  }
+  // the README's count of left-out images and its list of repositories agree with the table
+  const kept = new Set(rows.map((r) => col(r, "repo")));
+  for (const repo of ["lllyasviel/ControlNet-v1-1-nightly", "Tencent/HunyuanDiT", "openai/dalle-2-preview"]) {
+    assert.ok(!kept.has(repo), `${repo} is left out for its licence`);
+    assert.match(README, new RegExp(repo.replace(/[/.-]/g, "\\$&")));
+  }
+  assert.equal(readmeNumber(/\*\*(\d+) images \(of 4 repositories\) are left out\*\*/) + rows.length, 385);
 });
 
 const BAD_IMAGES = [

@@ -22,7 +22,7 @@
 import { dirname, resolve } from "node:path";
 import { runScoreJob } from "../score/job.ts";
 import { readResults, type Row } from "../score/results.ts";
-import { loadImageLabels } from "../labels/format.ts";
+import { loadImageLabels, SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
 import { DEFAULT_HEURISTICS, HEURISTICS, MODEL_HEURISTICS } from "../heuristics/registry.ts";
 import type { Direction, Heuristic } from "../heuristics/types.ts";
 import { bootstrapCalibration, seededRandom } from "./bootstrap.ts";
@@ -44,8 +44,8 @@ export const RELATED_ERROR_TYPES: Readonly<Record<string, string>> = {
   extra_fingers: "bad_hands",
 };
 
-/** Default labels, relative to the working directory (the repository root). */
-export const DEFAULT_LABELS = "../shared/data/labels/images.csv";
+/** Default labels: the shipped set's `images.csv` (`data/labels/images.csv` of the project). */
+export const DEFAULT_LABELS: string = SHIPPED_IMAGE_LABELS;
 
 /** Options of {@link runValidity}. */
 export interface ValidityOptions {
@@ -178,7 +178,7 @@ function subset<T extends { errors: readonly string[] }>(rows: T[], limit: numbe
  * @example
  * ```ts ignore
  * import { runValidity, validityMarkdown } from "./validity.ts";
- * const report = await runValidity({ labels: "../shared/data/labels/images.csv" });
+ * const report = await runValidity({ labels: "data/labels/images.csv" });
  * console.log(validityMarkdown(report));
  * ```
  */

@@ -12,6 +12,7 @@ import { STRATEGIES, type Strategy, type StrategyOptions } from "../calibrate/th
 import { buildSyntheticSet } from "../calibrate/synthetic.ts";
 import { runScoreJob } from "../score/job.ts";
 import { DEFAULT_HEURISTICS } from "../heuristics/registry.ts";
+import { SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
 import { intOption, runMain, UsageError } from "./args.ts";
 
 /** Columns calibrated by `--synthetic` when no --heuristic is given: pure and face heuristics. */
@@ -28,7 +29,7 @@ const SYNTHETIC_COLUMNS = [
 const HELP = `winnow calibrate — choose heuristic thresholds against hand labels, with honest uncertainty.
 
 Usage:
-  deno task calibrate --labels FILE --scores FILE --heuristic COLUMN [--heuristic COLUMN …] [options]
+  deno task calibrate [--labels FILE] --scores FILE --heuristic COLUMN [--heuristic COLUMN …] [options]
   deno task calibrate --synthetic DIR [options]
 
 Labels (images.csv: path, usable, quality, errors) join the score table (from \`deno task score\`)
@@ -37,7 +38,8 @@ and line and left out; the good rows are used. The positive class is usable = ye
 registry direction is lower-is-better is negated before ranking, and its rule is a max.
 
 Options:
-  --labels FILE             hand labels (images.csv)
+  --labels FILE             hand labels (images.csv; default: the shipped real set,
+                            data/labels/images.csv)
   --scores FILE             score table (.csv, .jsonl, .parquet)
   --heuristic COLUMN        score column to calibrate (repeatable; the first is the JSON headline)
   --strategy NAME           ${STRATEGIES.join(" | ")} (default youden):
@@ -69,9 +71,8 @@ Options:
 
 Examples:
   deno task calibrate --synthetic out/synthetic
-  deno task score ../shared/data/images --out scores.csv
-  deno task calibrate --labels ../shared/data/labels/images.csv --scores scores.csv \\
-      --heuristic laplacian_var --json
+  deno task score data/labels/images --out scores.csv
+  deno task calibrate --scores scores.csv --heuristic laplacian_var --json
   deno task calibrate --labels labels/images.csv --scores scores.csv --heuristic laplacian_var \\
       --heuristic colorfulness --strategy precision --target 0.95 --combine \\
       --out-thresholds thresholds.json --report calibration.html
@@ -163,7 +164,7 @@ await runMain(async () => {
     report ??= join(dir, "report.html");
     combine = true;
   }
-  if (!labels) throw new UsageError("--labels FILE is required (images.csv hand labels), or --synthetic DIR");
+  labels ??= SHIPPED_IMAGE_LABELS;
   if (!scores) throw new UsageError("--scores FILE is required (a table from `deno task score`)");
   if (heuristics.length === 0) {
     throw new UsageError("give at least one --heuristic COLUMN (e.g. laplacian_var)");

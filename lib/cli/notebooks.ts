@@ -36,8 +36,8 @@ Output rule: committed notebooks carry NO outputs (outputs: [], execution_count:
 cell has an id, and the kernel is deno. The run refuses notebooks that break the rule.
   --check    only check the rule (no Jupyter needed)
   --strip    rewrite the notebooks so that they obey it (after saving one from Jupyter Lab)
-  --data     which data the notebooks use (sets WINNOW_NOTEBOOK_DATA; default: ../shared/data
-             when it exists, else the offline synthetic set)
+  --data     which data the notebooks use (sets WINNOW_NOTEBOOK_DATA; default: the real
+             hand-labeled set shipped in data/labels/, else the offline synthetic set)
 
 Needs Debian's jupyter-nbconvert and jupyter-client (see notebooks/README.md).
 `;

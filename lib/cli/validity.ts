@@ -4,13 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  DEFAULT_LABELS,
-  runValidity,
-  validityHeuristics,
-  validityMarkdown,
-  writeValidity,
-} from "../calibrate/validity.ts";
+import { runValidity, validityHeuristics, validityMarkdown, writeValidity } from "../calibrate/validity.ts";
 import { intOption, parseSetOptions, runMain, UsageError } from "./args.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
 
@@ -27,7 +21,7 @@ logistic combination of an error type's signals evaluated out of fold. Writes va
 validity.md to --out.
 
 Options:
-  --labels FILE       images.csv labels (default ${DEFAULT_LABELS})
+  --labels FILE       images.csv labels (default: the shipped set, data/labels/images.csv)
   --out DIR           where validity.json and validity.md go (default out/validity)
   --heuristics A,B    heuristics to run (default: the list above)
   --scores FILE       read an existing score table instead of scoring

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CsvError, parseCsv } from "../core/csv.ts";
 import type { Box } from "../heuristics/types.ts";
 
@@ -29,6 +30,26 @@ export const ERROR_TYPES = [
 
 /** One error type of {@link ERROR_TYPES}. */
 export type ErrorType = typeof ERROR_TYPES[number];
+
+/**
+ * The hand-labeled set shipped with winnow: `data/labels/` of the project (real generated images,
+ * `images.csv`, `faces.csv`, `sources.csv`; see its README). Absolute path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SHIPPED_FACE_LABELS, SHIPPED_IMAGE_LABELS, SHIPPED_LABELS_DIR } from "./format.ts";
+ * assert.ok(SHIPPED_IMAGE_LABELS.startsWith(SHIPPED_LABELS_DIR));
+ * assert.ok(SHIPPED_FACE_LABELS.endsWith("faces.csv"));
+ * ```
+ */
+export const SHIPPED_LABELS_DIR: string = fileURLToPath(new URL("../../data/labels/", import.meta.url));
+
+/** `images.csv` of the shipped set ({@link SHIPPED_LABELS_DIR}). */
+export const SHIPPED_IMAGE_LABELS: string = join(SHIPPED_LABELS_DIR, "images.csv");
+
+/** `faces.csv` of the shipped set ({@link SHIPPED_LABELS_DIR}). */
+export const SHIPPED_FACE_LABELS: string = join(SHIPPED_LABELS_DIR, "faces.csv");
 
 /** Required columns of `images.csv`, in the contract's order. */
 export const IMAGE_COLUMNS = ["path", "usable", "quality", "errors"] as const;

@@ -1,11 +1,11 @@
 /**
  * The data the notebooks run on, and the cached work they share.
  *
- * Every notebook runs on `../shared/data/` (real generated images with hand labels) when that
- * folder exists next to the project, and otherwise on the offline synthetic set
+ * Every notebook runs on the real hand-labeled set shipped in `data/labels/` (real generated images,
+ * two raters' labels; see its README), or on the offline synthetic set when asked
  * (`lib/calibrate/synthetic.ts`: the photos shipped in `@vladmandic/face-api` with simulated
  * defects, labels known by construction), and says which one it used. Both are in the hand-label
- * format of `../shared/CONTRACTS.md`, so the rest of a notebook does not care which it got.
+ * format of `data/labels/README.md`, so the rest of a notebook does not care which it got.
  *
  * Scoring is cached in `out/notebooks/cache/`: {@link cachedScores} runs the score job into a file
  * named after the heuristics and settings, and the score job resumes, so a second notebook that needs
@@ -14,7 +14,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { detailColumns, runScoreJob } from "../score/job.ts";
 import { readResults, type Row } from "../score/results.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
@@ -24,6 +24,7 @@ import {
   loadFaceLabels,
   loadImageLabels,
   matchFaces,
+  SHIPPED_LABELS_DIR,
 } from "../labels/format.ts";
 import { buildSyntheticSet } from "../calibrate/synthetic.ts";
 import { columnDirection } from "../calibrate/thresholds.ts";
@@ -34,15 +35,18 @@ export const PROJECT_DIR: string = fileURLToPath(new URL("../../", import.meta.u
 /** Where notebook runs put their files: `out/notebooks/` of the project. */
 export const NOTEBOOK_OUT: string = join(PROJECT_DIR, "out", "notebooks");
 
-/** Default location of the shared hand-labeled set: `../shared/data/` beside the project folder. */
-export const SHARED_DATA_DIR: string = resolve(PROJECT_DIR, "..", "shared", "data");
+/** Default real hand-labeled set: the one shipped in `data/labels/` of the project. */
+export const SHARED_DATA_DIR: string = SHIPPED_LABELS_DIR;
 
-/** Environment variable that forces a data set: `shared`, `synthetic`, or a folder in the same layout. */
+/**
+ * Environment variable that forces a data set: `shared` (the shipped real set), `synthetic`, or a
+ * folder holding `images.csv` and `faces.csv` (or `labels/images.csv` and `labels/faces.csv`).
+ */
 export const DATA_ENV = "WINNOW_NOTEBOOK_DATA";
 
 /** A labeled image set in the hand-label layout (`images/`, `labels/images.csv`, `labels/faces.csv`). */
 export interface NotebookDataset {
-  /** `shared`: real generated images with hand labels; `synthetic`: the offline stand-in. */
+  /** `shared`: real generated images with hand labels (`data/labels/`); `synthetic`: the offline stand-in. */
   kind: "shared" | "synthetic";
   /** The set's folder. */
   dir: string;
@@ -55,7 +59,7 @@ export interface NotebookDataset {
 
 /** Options of {@link notebookDataset}. */
 export interface DatasetOptions {
-  /** Shared set folder. Default {@link SHARED_DATA_DIR}. */
+  /** Real set folder. Default {@link SHARED_DATA_DIR} (`data/labels/`). */
   sharedDir?: string;
   /** Where the synthetic set is built when needed. Default `out/notebooks/synthetic`. */
   syntheticDir?: string;
@@ -70,9 +74,9 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * The data set a notebook should use: the shared hand-labeled set when it exists, else the
- * synthetic set (built on first use, reused afterwards). `prefer: "shared"` fails with a clear
- * message when the shared set is missing.
+ * The data set a notebook should use: the real hand-labeled set (shipped in `data/labels/`) when it
+ * is there, else the synthetic set (built on first use, reused afterwards). `prefer: "shared"` fails
+ * with a clear message when the real set is missing.
  *
  * @example
  * ```ts ignore
@@ -93,38 +97,65 @@ export async function notebookDataset(options: DatasetOptions = {}): Promise<Not
       prefer = "shared";
     }
   }
-  const shared = layout(sharedDir);
+  const shared = await layout(sharedDir);
   if (prefer !== "synthetic" && await isFile(shared.imagesCsv)) {
     return {
       kind: "shared",
       ...shared,
-      description: `the shared hand-labeled set at ${sharedDir}: real images from text-to-image models, ` +
+      description:
+        `the real hand-labeled set at ${projectPath(sharedDir)}: images from text-to-image models, ` +
         "each rated usable or not by two people, with the faces rated 1–5",
     };
   }
   if (prefer === "shared") {
     throw new Error(
-      `the shared data set is not there: ${shared.imagesCsv} is missing (unset ${DATA_ENV} to fall back to the synthetic set)`,
+      `the real labeled set is not there: ${
+        projectPath(shared.imagesCsv)
+      } is missing (unset ${DATA_ENV} to fall back to the synthetic set)`,
     );
   }
   const dir = resolve(options.syntheticDir ?? join(NOTEBOOK_OUT, "synthetic"));
-  const synth = layout(dir);
+  const synth = await layout(dir);
   if (!(await isFile(synth.imagesCsv) && await isFile(synth.facesCsv))) await buildSyntheticSet(dir);
   return {
     kind: "synthetic",
     ...synth,
-    description: `the offline SYNTHETIC set at ${dir} (${sharedDir} was not found): the six photos shipped ` +
+    description:
+      `the offline SYNTHETIC set at ${projectPath(dir)}${
+        prefer === "synthetic" ? "" : ` (${projectPath(sharedDir)} was not found)`
+      }: the six photos shipped ` +
       "in @vladmandic/face-api with simulated defects, labels known by construction. It shows the " +
       "machinery working; its numbers say nothing about a real generator",
   };
 }
 
-function layout(dir: string): Omit<NotebookDataset, "kind" | "description"> {
+/**
+ * A path as reports and notebooks print it: relative to the project folder when it is inside it
+ * (`data/labels`), else as given, so no machine's absolute path ends up in a saved notebook.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { PROJECT_DIR, projectPath } from "./data.ts";
+ * assert.equal(projectPath(join(PROJECT_DIR, "data", "labels")), "data/labels");
+ * assert.equal(projectPath("/elsewhere/x.csv"), "/elsewhere/x.csv");
+ * ```
+ */
+export function projectPath(path: string): string {
+  const r = relative(PROJECT_DIR, resolve(path));
+  return r === "" ? "." : r.startsWith("..") ? path : r;
+}
+
+/** The files of a labeled set in one of the two layouts: `DIR/images.csv` (as `data/labels/`) or `DIR/labels/images.csv`. */
+async function layout(dir: string): Promise<Omit<NotebookDataset, "kind" | "description">> {
+  const flat = await isFile(join(dir, "images.csv"));
+  const labels = flat ? dir : join(dir, "labels");
   return {
     dir,
     imagesDir: join(dir, "images"),
-    imagesCsv: join(dir, "labels", "images.csv"),
-    facesCsv: join(dir, "labels", "faces.csv"),
+    imagesCsv: join(labels, "images.csv"),
+    facesCsv: join(labels, "faces.csv"),
   };
 }
 
