@@ -132,17 +132,10 @@ const jpeg = new Uint8Array(
 );
 const decoded: RgbImage = await decodeBytes(jpeg);
 
-// CLIP preprocessing as clip_score runs it (transformers.js CLIPImageProcessor on the decoded pixels).
-const { AutoProcessor, RawImage } = await import("@huggingface/transformers");
-const { tinyClipJsonFiles } = await import("../tests/fixtures_models.ts");
-const procDir = await Deno.makeTempDir();
-const pre = tinyClipJsonFiles()["preprocessor_config.json"] as Record<string, unknown>;
-await Deno.writeTextFile(
-  join(procDir, "preprocessor_config.json"),
-  JSON.stringify({ ...pre, size: { shortest_edge: SIDE }, crop_size: { height: SIDE, width: SIDE } }),
-);
-const processor = await AutoProcessor.from_pretrained(procDir, { local_files_only: true });
-const preprocess = () => processor(new RawImage(decoded.data, decoded.width, decoded.height, 3));
+// CLIP preprocessing as clip_score runs it (clipPixels: CLIPImageProcessor's steps, Pillow bicubic).
+const { clipPixels, OPENAI_CLIP_PREPROCESSOR } = await import("../lib/models/clip_pixels.ts");
+const pre = { ...OPENAI_CLIP_PREPROCESSOR, shortestEdge: SIDE, cropHeight: SIDE, cropWidth: SIDE };
+const preprocess = () => Promise.resolve(clipPixels(decoded, pre));
 
 const times: Record<string, number[]> = { embed1: [], embed8: [], decode: [], preprocess: [] };
 const timed = async (k: string, f: () => Promise<unknown>) => {

@@ -168,3 +168,13 @@ export {
 export { strengthPlot, type WinRateCell, winRateMatrixPlot } from "./report/plots/preference.ts";
 export { abReport, winRateCells } from "./report/ab_report.ts";
 export { formatShare, pct } from "./report/format.ts";
+
+// Generator evaluation: Pillow-exact resizing and CLIP inputs as the reference makes them.
+export { resizePil, resizePilFloat } from "./core/resize_pil.ts";
+export {
+  clipPixels,
+  type ClipPreprocessor,
+  OPENAI_CLIP_PREPROCESSOR,
+  parsePreprocessorConfig,
+  readPreprocessorConfig,
+} from "./models/clip_pixels.ts";

@@ -9,17 +9,20 @@ import sharp from "sharp";
 import type { RgbImage } from "../lib/core/image.ts";
 import { ImageContext } from "../lib/heuristics/types.ts";
 import { clipScore, clipScores, promptKey, withinPromptColumns } from "../lib/heuristics/clip_score.ts";
-import { loadClip } from "../lib/models/clip.ts";
+import { clipPixels, loadClip } from "../lib/models/clip.ts";
+import { decodeImage } from "../lib/core/image.ts";
+import { EVAL_DIR, GOLDEN_EVAL, readF32, REFERENCE_DIR } from "./golden.ts";
 import { ModelFileError, ModelNotFoundError } from "../lib/models/store.ts";
 import { ScorePool } from "../lib/score/pool.ts";
 import { DEFAULT_HEURISTICS, MODEL_HEURISTICS } from "../lib/heuristics/registry.ts";
 import {
-  TINY,
   TINY_BOS,
+  TINY_CLIP_224_ID,
   TINY_CLIP_ID,
   TINY_EOS,
   tinyClipJsonFiles,
   tinyClipOnnxFiles,
+  writeTinyClip224,
   writeTinyModels,
 } from "./fixtures_models.ts";
 import { runCli } from "./cli.ts";
@@ -27,6 +30,7 @@ import { readResults } from "../lib/score/results.ts";
 
 const MODELS = await Deno.makeTempDir({ prefix: "winnow-models-" });
 await writeTinyModels(MODELS);
+await writeTinyClip224(MODELS);
 const TINY_SETTINGS = { model: TINY_CLIP_ID, modelsDir: MODELS };
 
 /** Four different 48×40 test images: gradients and blocks in different colours. */
@@ -74,42 +78,92 @@ Deno.test("tokenizer: the hub tokenizer.json is read by transformers.js: ids, st
   assert.deepEqual([t.count, t.truncated], [4, false]);
 });
 
-Deno.test("clip_score = 100·max(cos, 0) of embeddings computed independently with onnxruntime-node", async () => {
-  const prompt = "the cat on the mat";
-  const clip = await loadClip(TINY_CLIP_ID, { modelsDir: MODELS });
-  const ids = clip.tokenize(prompt).ids;
-  const dir = join(MODELS, TINY_CLIP_ID, "onnx");
-  const text = await ort.InferenceSession.create(join(dir, "text_model.onnx"));
-  const vision = await ort.InferenceSession.create(join(dir, "vision_model.onnx"));
-  const tOut = await text.run({
-    input_ids: new ort.Tensor("int64", BigInt64Array.from(ids), [1, ids.length]),
-    attention_mask: new ort.Tensor("int64", new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
-  });
-  const tEmb = tOut.text_embeds.data as Float32Array;
-  for (const img of IMAGES) {
-    const px = await clip.pixelValues([img]);
-    assert.deepEqual(px.dims, [1, 3, TINY.imageSize, TINY.imageSize]);
-    const vOut = await vision.run({
-      pixel_values: new ort.Tensor("float32", px.data as Float32Array, px.dims),
-    });
-    const iEmb = vOut.image_embeds.data as Float32Array;
-    let dot = 0, a = 0, b = 0;
-    for (let i = 0; i < tEmb.length; i++) {
-      dot += tEmb[i] * iEmb[i];
-      a += tEmb[i] ** 2;
-      b += iEmb[i] ** 2;
-    }
-    const cos = dot / Math.sqrt(a * b);
-    const v = await score(img, { ...TINY_SETTINGS, prompt });
-    close(v.clip_cosine as number, cos, 1e-6, "cosine");
-    close(v.clip_score as number, 100 * Math.max(cos, 0), 1e-4, "clip_score");
-    assert.deepEqual([v.clip_prompt_tokens, v.clip_prompt_truncated, v.clip_prompt_key], [
-      ids.length,
-      0,
-      promptKey(prompt),
-    ]);
+/** Token ids of lowercase words from the fixture vocabulary itself (not winnow's tokenizer). */
+function idsOf(words: string[]): bigint[] {
+  const v = vocab();
+  return [TINY_BOS, ...words.map((w) => v[`${w}</w>`]), TINY_EOS].map(BigInt);
+}
+
+/** The golden CLIP inputs (Hugging Face CLIPImageProcessor, openai/clip-vit-base-patch32) of two photos. */
+const GOLDEN_PIXELS = await Promise.all(
+  (GOLDEN_EVAL.clip_pixels as { image: string; expected: string }[]).map(async (c) => ({
+    image: c.image,
+    img: await decodeImage(`${REFERENCE_DIR}images/${c.image}`),
+    pixels: await readF32(EVAL_DIR + c.expected),
+  })),
+);
+
+function cos(a: Float32Array, b: Float32Array): number {
+  let dot = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    aa += a[i] ** 2;
+    bb += b[i] ** 2;
   }
-  // The fixture gives both signs, so the max(·, 0) clamp is exercised.
+  return dot / Math.sqrt(aa * bb);
+}
+
+Deno.test("clipPixels matches CLIPImageProcessor's arrays (≤ 1e-5), directly and from the model's preprocessor file", async () => {
+  const clip = await loadClip(TINY_CLIP_224_ID, { modelsDir: MODELS });
+  for (const [k, g] of GOLDEN_PIXELS.entries()) {
+    const c = GOLDEN_EVAL.clip_pixels[k];
+    const direct = clipPixels(g.img);
+    const viaModel = (await clip.pixelValues([g.img])).data as Float32Array;
+    for (const [what, got] of [["clipPixels", direct], ["Clip.pixelValues", viaModel]] as const) {
+      assert.equal(got.length, 3 * 224 * 224);
+      let max = 0, sum = 0;
+      for (let i = 0; i < got.length; i++) {
+        max = Math.max(max, Math.abs(got[i] - g.pixels[i]));
+        sum += got[i];
+      }
+      assert.ok(max <= 1e-5, `${what} ${g.image}: max abs difference ${max}`);
+      assert.ok(
+        Math.abs(sum - c.sum) <= 1e-3 * Math.abs(c.sum),
+        `${what} ${g.image}: sum ${sum} vs ${c.sum}`,
+      );
+    }
+  }
+});
+
+Deno.test("clip_score = 100·max(cos, 0) of the ONNX towers run directly on the golden pixels and fixture token ids", async () => {
+  const dir = join(MODELS, TINY_CLIP_224_ID, "onnx");
+  for (const dtype of ["fp32", "q8", "fp32"]) {
+    // q8 after fp32 in one process: the text-embedding cache must not hand back fp32 embeddings.
+    const suffix = dtype === "q8" ? "_quantized" : "";
+    const text = await ort.InferenceSession.create(join(dir, `text_model${suffix}.onnx`));
+    const vision = await ort.InferenceSession.create(join(dir, `vision_model${suffix}.onnx`));
+    for (const words of [["the", "cat"], ["a", "dog"]]) {
+      const ids = idsOf(words);
+      const tOut = await text.run({
+        input_ids: new ort.Tensor("int64", BigInt64Array.from(ids), [1, ids.length]),
+        attention_mask: new ort.Tensor("int64", new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+      });
+      for (const g of GOLDEN_PIXELS) {
+        const vOut = await vision.run({
+          pixel_values: new ort.Tensor("float32", g.pixels, [1, 3, 224, 224]),
+        });
+        const want = cos(tOut.text_embeds.data as Float32Array, vOut.image_embeds.data as Float32Array);
+        const v = await score(g.img, {
+          model: TINY_CLIP_224_ID,
+          modelsDir: MODELS,
+          dtype,
+          prompt: words.join(" "),
+        });
+        close(v.clip_cosine as number, want, 1e-5, `${dtype} ${words} ${g.image} cosine`);
+        close(
+          v.clip_score as number,
+          100 * Math.max(want, 0),
+          1e-3,
+          `${dtype} ${words} ${g.image} clip_score`,
+        );
+        assert.equal(v.clip_prompt_tokens, ids.length);
+      }
+    }
+  }
+});
+
+Deno.test("clip_score: both signs of the cosine occur, and the max(·, 0) clamp applies", async () => {
+  const prompt = "the cat on the mat";
   const all = await clipScores(IMAGES, IMAGES.map(() => prompt), TINY_SETTINGS);
   const scores = await Promise.all(
     ["a dog", "the cat on the mat", "xyz 123"].flatMap((p) =>

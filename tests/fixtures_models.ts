@@ -262,14 +262,25 @@ interface Weights {
   visionProj: Float32Array;
 }
 
-function tinyWeights(seed: number): Weights {
+/** Image side and patch of a tiny CLIP's image tower. */
+export interface TinyGeometry {
+  imageSize: number;
+  patch: number;
+}
+
+/** The default geometry (32-px inputs) and the real CLIP ViT-B/32 one (224-px inputs, 32-px patches). */
+export const TINY_GEOMETRY: TinyGeometry = { imageSize: TINY.imageSize, patch: TINY.patch };
+export const B32_GEOMETRY: TinyGeometry = { imageSize: 224, patch: 32 };
+
+function tinyWeights(seed: number, geo: TinyGeometry = TINY_GEOMETRY): Weights {
   const r = rng(seed);
-  const { textDim: D, visionDim: V, projDim: P, patch: k } = TINY;
+  const { textDim: D, visionDim: V, projDim: P } = TINY;
+  const k = geo.patch;
   return {
     tokEmb: uniform(r, TINY_VOCAB * D, 1),
     posEmb: uniform(r, TINY.maxPositions * D, 0.3),
     textProj: uniform(r, D * P, 0.5),
-    patchW: uniform(r, V * 3 * k * k, 0.1),
+    patchW: uniform(r, V * 3 * k * k, 0.8 / k),
     patchB: uniform(r, V, 0.1),
     visionProj: uniform(r, V * P, 0.5),
   };
@@ -304,8 +315,9 @@ function textTower(g: OnnxGraph, w: Weights): string {
 }
 
 /** Image tower nodes: `pixel_values` → unnormalised `[batch, proj]` embedding. */
-function visionTower(g: OnnxGraph, w: Weights): string {
-  const { visionDim: V, projDim: P, patch: k } = TINY;
+function visionTower(g: OnnxGraph, w: Weights, geo: TinyGeometry): string {
+  const { visionDim: V, projDim: P } = TINY;
+  const k = geo.patch;
   const conv = g.op("Conv", [
     "pixel_values",
     g.weight("patch_w", [V, 3, k, k], w.patchW),
@@ -322,10 +334,10 @@ const textIn = (batch = "batch_size"): IoSpec[] => [
   { name: "input_ids", type: INT64, dims: [batch, "sequence_length"] },
   { name: "attention_mask", type: INT64, dims: [batch, "sequence_length"] },
 ];
-const pixelsIn = (batch = "batch_size"): IoSpec => ({
+const pixelsIn = (batch: string, geo: TinyGeometry): IoSpec => ({
   name: "pixel_values",
   type: FLOAT,
-  dims: [batch, 3, TINY.imageSize, TINY.imageSize],
+  dims: [batch, 3, geo.imageSize, geo.imageSize],
 });
 
 function textModel(w: Weights): Uint8Array {
@@ -334,19 +346,23 @@ function textModel(w: Weights): Uint8Array {
   return g.encode(textIn(), [{ name: "text_embeds", type: FLOAT, dims: ["batch_size", TINY.projDim] }]);
 }
 
-function visionModel(w: Weights): Uint8Array {
+function visionModel(w: Weights, geo: TinyGeometry): Uint8Array {
   const g = onnxGraph();
-  g.op("Identity", [visionTower(g, w)], {}, "image_embeds");
-  return g.encode([pixelsIn()], [{ name: "image_embeds", type: FLOAT, dims: ["batch_size", TINY.projDim] }]);
+  g.op("Identity", [visionTower(g, w, geo)], {}, "image_embeds");
+  return g.encode([pixelsIn("batch_size", geo)], [{
+    name: "image_embeds",
+    type: FLOAT,
+    dims: ["batch_size", TINY.projDim],
+  }]);
 }
 
 /** The combined model, as Optimum exports `CLIPModel`: normalised embeddings and both logits. */
-function combinedModel(w: Weights): Uint8Array {
+function combinedModel(w: Weights, geo: TinyGeometry): Uint8Array {
   const g = onnxGraph();
   const norm = (x: string, out: string) =>
     g.op("Div", [x, g.op("ReduceL2", [x], { axes: { ints: [-1] }, keepdims: { i: 1 } })], {}, out);
   const t = norm(textTower(g, w), "text_embeds");
-  const i = norm(visionTower(g, w), "image_embeds");
+  const i = norm(visionTower(g, w, geo), "image_embeds");
   const scale = g.weight("logit_scale_exp", [], new Float32Array([TINY.logitScale]));
   const lpt = g.op(
     "Mul",
@@ -355,7 +371,7 @@ function combinedModel(w: Weights): Uint8Array {
     "logits_per_text",
   );
   g.op("Transpose", [lpt], { perm: { ints: [1, 0] } }, "logits_per_image");
-  return g.encode([...textIn("text_batch_size"), pixelsIn("image_batch_size")], [
+  return g.encode([...textIn("text_batch_size"), pixelsIn("image_batch_size", geo)], [
     { name: "logits_per_image", type: FLOAT, dims: ["image_batch_size", "text_batch_size"] },
     { name: "logits_per_text", type: FLOAT, dims: ["text_batch_size", "image_batch_size"] },
     { name: "text_embeds", type: FLOAT, dims: ["text_batch_size", TINY.projDim] },
@@ -392,14 +408,51 @@ export const TINY_CLIP_ID = "winnow-test/tiny-clip";
 /** Id of the tiny aesthetic head folder inside a models folder (its file is `model.onnx`). */
 export const TINY_AESTHETIC_ID = "winnow-test/tiny-aesthetic";
 
+/** Id of the tiny CLIP with CLIP ViT-B/32's input geometry (224 px) and OpenAI's preprocessor file. */
+export const TINY_CLIP_224_ID = "winnow-test/tiny-clip-224";
+
+/** `openai/clip-vit-base-patch32`'s `preprocessor_config.json` as on the hub (the old integer form). */
+export const OPENAI_PREPROCESSOR_JSON = {
+  crop_size: 224,
+  do_center_crop: true,
+  do_normalize: true,
+  do_resize: true,
+  feature_extractor_type: "CLIPFeatureExtractor",
+  image_mean: [0.48145466, 0.4578275, 0.40821073],
+  image_std: [0.26862954, 0.26130258, 0.27577711],
+  resample: 3,
+  size: 224,
+};
+
+/**
+ * Writes the tiny CLIP with 224-px inputs (32-px patches, OpenAI's preprocessor file) into
+ * `modelsDir` as {@link TINY_CLIP_224_ID}, plus `*_quantized.onnx` files built from other
+ * weights (`seed + 1`), so a `q8` run gives different embeddings. Returns its folder.
+ */
+export async function writeTinyClip224(modelsDir: string, seed = 1): Promise<string> {
+  const dir = join(modelsDir, TINY_CLIP_224_ID);
+  await Deno.mkdir(join(dir, "onnx"), { recursive: true });
+  for (const [name, v] of Object.entries(tinyClipJsonFiles(B32_GEOMETRY))) {
+    await writeJson(join(dir, name), v);
+  }
+  for (const [name, bytes] of Object.entries(tinyClipOnnxFiles(seed, B32_GEOMETRY))) {
+    await Deno.writeFile(join(dir, name), bytes);
+  }
+  for (const [name, bytes] of Object.entries(tinyClipOnnxFiles(seed + 1, B32_GEOMETRY))) {
+    await Deno.writeFile(join(dir, name.replace(".onnx", "_quantized.onnx")), bytes);
+  }
+  return dir;
+}
+
 /** Writes a JSON file, pretty-printed like the hub's. */
 async function writeJson(path: string, v: unknown): Promise<void> {
   await Deno.writeTextFile(path, JSON.stringify(v, null, 2) + "\n");
 }
 
 /** The JSON files of the tiny CLIP folder (config, preprocessor, tokenizer files). */
-export function tinyClipJsonFiles(): Record<string, unknown> {
-  const { imageSize, patch, textDim, visionDim, projDim, maxPositions } = TINY;
+export function tinyClipJsonFiles(geo: TinyGeometry = TINY_GEOMETRY): Record<string, unknown> {
+  const { textDim, visionDim, projDim, maxPositions } = TINY;
+  const { imageSize, patch } = geo;
   return {
     "config.json": {
       model_type: "clip",
@@ -422,7 +475,7 @@ export function tinyClipJsonFiles(): Record<string, unknown> {
         patch_size: patch,
       },
     },
-    "preprocessor_config.json": {
+    "preprocessor_config.json": geo === B32_GEOMETRY ? OPENAI_PREPROCESSOR_JSON : {
       crop_size: { height: imageSize, width: imageSize },
       do_center_crop: true,
       do_convert_rgb: true,
@@ -442,12 +495,12 @@ export function tinyClipJsonFiles(): Record<string, unknown> {
 }
 
 /** The ONNX files of the tiny CLIP folder, by path inside it. */
-export function tinyClipOnnxFiles(seed = 1): Record<string, Uint8Array> {
-  const w = tinyWeights(seed);
+export function tinyClipOnnxFiles(seed = 1, geo: TinyGeometry = TINY_GEOMETRY): Record<string, Uint8Array> {
+  const w = tinyWeights(seed, geo);
   return {
     "onnx/text_model.onnx": textModel(w),
-    "onnx/vision_model.onnx": visionModel(w),
-    "onnx/model.onnx": combinedModel(w),
+    "onnx/vision_model.onnx": visionModel(w, geo),
+    "onnx/model.onnx": combinedModel(w, geo),
   };
 }
 

@@ -40,3 +40,18 @@ export const GOLDEN_AGREEMENT = GOLDEN.agreement as {
   usable_kappa: number;
   quality_spearman: number;
 };
+
+/** Folder of the evaluation golden files (`golden_eval.json` and the PNG/float32 arrays beside it). */
+export const EVAL_DIR = `${REFERENCE_DIR}eval/`;
+
+/** The parsed `eval/golden_eval.json` (its `definitions` say what each number is). */
+export const GOLDEN_EVAL = JSON.parse(
+  await Deno.readTextFile(`${EVAL_DIR}golden_eval.json`),
+  // deno-lint-ignore no-explicit-any
+) as Record<string, any>;
+
+/** A little-endian float32 array file from the golden folder. */
+export async function readF32(path: string): Promise<Float32Array> {
+  const b = await Deno.readFile(path);
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+}

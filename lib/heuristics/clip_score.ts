@@ -206,18 +206,27 @@ export function promptKey(prompt: string): string {
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, "0");
 }
 
-/** Text embeddings cached per model and prompt (a batch of images usually shares a few prompts). */
-const textCache = new Map<string, Promise<{ embedding: Float32Array; count: number; truncated: boolean }>>();
+/**
+ * Text embeddings cached per loaded model and prompt (a batch of images usually shares a few
+ * prompts). The cache hangs on the {@link Clip} instance, and a `Clip` is one folder, component set,
+ * dtype and thread count (`loadClip`'s own cache key), so everything that changes an embedding
+ * (model, dtype: `q8` after `fp32` in one process) gets its own entries.
+ */
+const textCache = new WeakMap<
+  Clip,
+  Map<string, Promise<{ embedding: Float32Array; count: number; truncated: boolean }>>
+>();
 const TEXT_CACHE_MAX = 2048;
 
 function textEmbedding(clip: Clip, prompt: string) {
-  const key = `${clip.folder}\n${prompt}`;
-  let p = textCache.get(key);
+  let cache = textCache.get(clip);
+  if (!cache) textCache.set(clip, cache = new Map());
+  let p = cache.get(prompt);
   if (!p) {
-    if (textCache.size >= TEXT_CACHE_MAX) textCache.delete(textCache.keys().next().value!);
+    if (cache.size >= TEXT_CACHE_MAX) cache.delete(cache.keys().next().value!);
     p = clip.textEmbeddings([prompt]).then(([t]) => t);
-    textCache.set(key, p);
-    p.catch(() => textCache.delete(key));
+    cache.set(prompt, p);
+    p.catch(() => cache.delete(prompt));
   }
   return p;
 }

@@ -1,7 +1,10 @@
 /**
- * A CLIP model from the model store, run with `@huggingface/transformers` on pixels decoded by
- * winnow's image core (`RawImage` built from the `RgbImage` bytes; transformers.js never reads a
- * file itself).
+ * A CLIP model from the model store, run with `@huggingface/transformers` (tokenizer, ONNX
+ * sessions) on pixels prepared by winnow itself: {@link clipPixels} (`clip_pixels.ts`) makes the
+ * image input exactly as Hugging Face's Python `CLIPImageProcessor` does, Pillow-bicubic and all,
+ * from the model's `preprocessor_config.json`. (transformers.js' own processor is not used: under
+ * Node/Deno it resizes with sharp without antialiasing, measured 0.041 mean / 1.10 max absolute
+ * difference in normalised units on a 640-px photo.)
  *
  * Files read from the model folder (hub layout, see `store.ts`): `config.json`,
  * `preprocessor_config.json`, `tokenizer.json` + `tokenizer_config.json`, and the ONNX
@@ -20,17 +23,16 @@
  * @module
  */
 import {
-  AutoProcessor,
   AutoTokenizer,
   CLIPModel,
   CLIPTextModelWithProjection,
   CLIPVisionModelWithProjection,
   env,
-  RawImage,
   Tensor,
 } from "@huggingface/transformers";
 import { join } from "node:path";
 import type { RgbImage } from "../core/image.ts";
+import { clipPixels, type ClipPreprocessor, readPreprocessorConfig } from "./clip_pixels.ts";
 import {
   checkModelFiles,
   DEFAULT_CLIP_MODEL,
@@ -42,6 +44,13 @@ import {
 } from "./store.ts";
 
 export { DEFAULT_CLIP_MODEL } from "./store.ts";
+export {
+  clipPixels,
+  type ClipPreprocessor,
+  OPENAI_CLIP_PREPROCESSOR,
+  parsePreprocessorConfig,
+  readPreprocessorConfig,
+} from "./clip_pixels.ts";
 
 /** An empty (or whitespace-only) prompt: CLIP would score it, meaninglessly. */
 export class EmptyPromptError extends Error {
@@ -107,7 +116,8 @@ export class Clip {
     readonly folder: string,
     readonly maxTokens: number,
     private readonly tokenizer: Loaded,
-    private readonly processor: Loaded,
+    /** The image processor settings read from `preprocessor_config.json`. */
+    readonly preprocessor: ClipPreprocessor,
     private readonly models: Partial<Record<ClipComponent, Loaded>>,
   ) {}
 
@@ -143,11 +153,15 @@ export class Clip {
     return m;
   }
 
-  /** The preprocessed `pixel_values` tensor `[n, 3, H, W]` of `images` (the processor's resize, crop, normalise). */
-  async pixelValues(images: readonly RgbImage[]): Promise<Tensor> {
-    const raws = images.map((im) => new RawImage(im.data, im.width, im.height, 3));
-    const { pixel_values } = await this.processor(raws);
-    return pixel_values;
+  /**
+   * The `pixel_values` tensor `[n, 3, H, W]` of `images`: {@link clipPixels} of each with the
+   * model's processor settings (shortest-edge Pillow bicubic, center crop, rescale, normalise).
+   */
+  pixelValues(images: readonly RgbImage[]): Promise<Tensor> {
+    const { cropHeight: h, cropWidth: w } = this.preprocessor;
+    const data = new Float32Array(images.length * 3 * h * w);
+    images.forEach((im, i) => data.set(clipPixels(im, this.preprocessor), i * 3 * h * w));
+    return Promise.resolve(new Tensor("float32", data, [images.length, 3, h, w]));
   }
 
   /** Text embeddings (projected, not normalised), one per prompt, with their token counts. */
@@ -247,10 +261,7 @@ async function load(
     join(folder, "tokenizer.json"),
     () => AutoTokenizer.from_pretrained(folder, opts),
   );
-  const processor = await loadingFile(
-    join(folder, "preprocessor_config.json"),
-    () => AutoProcessor.from_pretrained(folder, opts),
-  );
+  const preprocessor = await readPreprocessorConfig(folder);
   const classes = {
     text: CLIPTextModelWithProjection,
     vision: CLIPVisionModelWithProjection,
@@ -279,5 +290,5 @@ async function load(
       `text_config.max_position_embeddings is not usable (${maxTokens})`,
     );
   }
-  return new Clip(id, folder, maxTokens, tokenizer, processor, models);
+  return new Clip(id, folder, maxTokens, tokenizer, preprocessor, models);
 }
