@@ -11,7 +11,7 @@
 import { dirname } from "node:path";
 
 type S3Module = typeof import("@aws-sdk/client-s3");
-let client: { sdk: S3Module; s3: InstanceType<S3Module["S3Client"]> } | undefined;
+let client: { sdk: S3Module; s3: InstanceType<S3Module["S3Client"]>; settings: string } | undefined;
 
 /** An `s3://` location that cannot be parsed or reached; names it. */
 export class StorageError extends Error {
@@ -35,18 +35,20 @@ export function parseUrl(url: string): { bucket: string; key: string } {
   return { bucket: m[1], key: m[2] };
 }
 
-/** The S3 client, made once from the environment's AWS settings. */
+/** The S3 client, made from the environment's AWS settings (again only when they change). */
 async function s3Client() {
-  if (client) return client;
-  const sdk = await import("@aws-sdk/client-s3");
   const endpoint = Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL") || undefined;
+  const region = Deno.env.get("AWS_REGION") || Deno.env.get("AWS_DEFAULT_REGION") || "us-east-1";
+  const settings = `${endpoint} ${region}`;
+  if (client?.settings === settings) return client;
+  const sdk = await import("@aws-sdk/client-s3");
   const s3 = new sdk.S3Client({
-    region: Deno.env.get("AWS_REGION") || Deno.env.get("AWS_DEFAULT_REGION") || "us-east-1",
+    region,
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     maxAttempts: Number(Deno.env.get("AWS_MAX_ATTEMPTS")) || 6,
     retryMode: "standard",
   });
-  client = { sdk, s3 };
+  client = { sdk, s3, settings };
   return client;
 }
 

@@ -91,7 +91,7 @@ export async function mergeParts(inputs: readonly string[], out: string): Promis
       } catch (e) {
         throw new MergeError(`${part}: cannot be read as ${format}: ${(e as Error).message}`);
       }
-      if (df.height === 0) continue;
+      if (df.shape.height === 0) continue;
       if (!df.columns.includes("path")) throw new MergeError(`${part}: no "path" column`);
       frames.push(
         df.withColumns(
@@ -102,7 +102,8 @@ export async function mergeParts(inputs: readonly string[], out: string): Promis
         ),
       );
     }
-    const rowsIn = frames.reduce((n, f) => n + f.height, 0);
+    // Row counts from `shape.height`: a column named `height` shadows the DataFrame's `height`.
+    const rowsIn = frames.reduce((n, f) => n + f.shape.height, 0);
     let merged = frames.length ? unify(pl, frames) : pl.DataFrame({ path: [] as string[] });
     if (frames.length) {
       merged = merged.sort(["__decoded", "__part"])
@@ -118,9 +119,10 @@ export async function mergeParts(inputs: readonly string[], out: string): Promis
     if (isRemote(out)) await upload(local, out);
     else await Deno.rename(local, out);
     const errors = merged.columns.includes("error")
-      ? merged.filter(pl.col("error").isNotNull().and(pl.col("error").cast(pl.Utf8).neq(pl.lit("")))).height
+      ? merged.filter(pl.col("error").isNotNull().and(pl.col("error").cast(pl.Utf8).neq(pl.lit("")))).shape
+        .height
       : 0;
-    return { parts, rowsIn, rowsOut: merged.height, errors };
+    return { parts, rowsIn, rowsOut: merged.shape.height, errors };
   } finally {
     if (staging) await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
