@@ -11,7 +11,7 @@
  */
 import { basename, relative, resolve } from "node:path";
 import { listImages } from "../core/files.ts";
-import { decodeBytes } from "../core/image.ts";
+import { decodeBytes, readImageFile } from "../core/image.ts";
 import {
   type Backend,
   BackendError,
@@ -102,7 +102,7 @@ export class FolderBackend implements Backend {
     if (known !== undefined) return known;
     let ok = true;
     try {
-      await decodeBytes(await Deno.readFile(file), { name: basename(file) });
+      await decodeBytes(await readImageFile(file), { name: basename(file) });
     } catch (e) {
       ok = false;
       this.skipped.push({ file, error: (e as Error).message });

@@ -24,7 +24,11 @@ Usage:
   deno task score <files or folders…> --out FILE [options]
 
 Inputs are image files or folders (searched recursively for .jpg .jpeg .png .webp .avif .heic
-.gif .tif .tiff .svg). Files named explicitly are always scored, whatever their ending.
+.gif .tif .tiff .svg .bmp .dib .ico .cur .pbm .pgm .ppm .pnm). Files named explicitly are always
+scored, whatever their ending. Every entry with an image ending gets a row, even one that cannot
+be read: error_kind says why (broken_link, not_a_file, unreadable, not_found, empty, not_an_image,
+truncated, corrupt, too_many_pixels, timeout, worker_crashed, …). Other files are skipped and
+counted; --verbose names them.
 
 Output (--out, required): .csv, .jsonl or .parquet. Rows are written as images finish, so a
 killed run loses nothing; running again with the same --out scores only the files not yet in it.
@@ -51,6 +55,7 @@ Options:
   --duplicate-distance N  largest Hamming distance (of 64 bits) between near-duplicates (default 10)
   --restart               overwrite --out instead of resuming it
   --quiet                 no progress line
+  --verbose               name every file skipped for not being an image
   --list-heuristics       print every heuristic with its outputs, units and default thresholds
   -h, --help              this text
 
@@ -209,6 +214,7 @@ await runMain(async () => {
       "checkpoint-every": { type: "string" },
       restart: { type: "boolean" },
       quiet: { type: "boolean" },
+      verbose: { type: "boolean" },
       "list-heuristics": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -282,9 +288,15 @@ await runMain(async () => {
       (r.scored ? ` (${(r.scored / r.seconds).toFixed(1)} images/s)` : "") +
       (r.resumed ? `, ${r.resumed} already in ${plan.target}` : "") +
       (r.skippedNonImages.length + plan.skipped.length
-        ? `, ${r.skippedNonImages.length + plan.skipped.length} non-image files skipped`
+        ? `, ${r.skippedNonImages.length + plan.skipped.length} non-image files skipped${
+          o.verbose ? "" : " (--verbose names them)"
+        }`
         : "") +
       (plan.files && o.shard ? `, shard ${o.shard} of ${plan.listed} listed` : "") +
       ` → ${plan.target}`,
   );
+  const skipped = [...plan.skipped, ...r.skippedNonImages].sort();
+  if (o.verbose && skipped.length) {
+    console.log(`skipped (not images):\n${skipped.map((p) => `  ${p}`).join("\n")}`);
+  }
 });

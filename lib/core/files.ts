@@ -20,13 +20,24 @@ export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
   ".tif",
   ".tiff",
   ".svg",
+  ".bmp",
+  ".dib",
+  ".ico",
+  ".cur",
+  ".pbm",
+  ".pgm",
+  ".ppm",
+  ".pnm",
 ]);
 
 /** The result of {@link listImages}. */
 export interface ImageList {
   /** Absolute paths, sorted, each once. */
   files: string[];
-  /** Files inside folders that were skipped because their ending is not an image format. */
+  /**
+   * Entries inside folders that were skipped: files whose ending is not an image format, and
+   * symbolic links to folders (not followed: they could loop). Sorted.
+   */
   skipped: string[];
 }
 
@@ -38,6 +49,9 @@ export class InputNotFoundError extends Error {
 /**
  * Expands files and folders (recursively) into image paths. Files named explicitly are kept
  * whatever their ending, so a mislabelled file gets a row with an error rather than vanishing.
+ * Inside folders, every entry with an image ending is taken even when it cannot be read — a
+ * broken symbolic link, a named pipe, a socket — so that it gets a row saying why; hidden
+ * entries (names starting with `.`) are ignored.
  *
  * @example
  * ```ts ignore
@@ -55,18 +69,20 @@ export async function listImages(inputs: readonly string[]): Promise<ImageList> 
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       const p = join(dir, e.name);
-      let isDir = e.isDirectory, isFile = e.isFile;
+      let isDir = e.isDirectory;
       if (e.isSymlink) {
-        // Follow links to files only: a link to a folder could loop.
+        // Follow links to files only: a link to a folder could loop. A broken link is an entry
+        // like any other: with an image ending it gets a row (error_kind broken_link).
         const st = await Deno.stat(p).catch(() => null);
-        isFile = st?.isFile ?? false;
+        if (st?.isDirectory) {
+          skipped.push(p);
+          continue;
+        }
         isDir = false;
       }
       if (isDir) await walk(p);
-      else if (isFile) {
-        if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) files.add(p);
-        else skipped.push(p);
-      }
+      else if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) files.add(p);
+      else skipped.push(p);
     }
   }
   for (const input of inputs) {
@@ -76,5 +92,5 @@ export async function listImages(inputs: readonly string[]): Promise<ImageList> 
     if (st.isDirectory) await walk(abs);
     else files.add(abs);
   }
-  return { files: [...files].sort(), skipped };
+  return { files: [...files].sort(), skipped: skipped.sort() };
 }

@@ -4,7 +4,9 @@
  *
  * Decoding policy (the same for every entry point):
  * - Formats: JPEG, PNG (1–16-bit, gray, palette, alpha), WebP, AVIF/HEIF, GIF (first frame only),
- *   TIFF (first page), SVG (rasterised at its own size) — whatever sharp/libvips decode.
+ *   TIFF (first page), SVG (rasterised at its own size) — whatever sharp/libvips decode; and BMP
+ *   (1–32-bit, RLE, bit fields, as browsers read it), ICO/CUR (the largest image) and Netpbm
+ *   PBM/PGM/PPM, which `extra_formats.ts` decodes.
  * - EXIF orientation is applied, so `width`/`height` are those of the upright image.
  * - Alpha is composited onto an opaque background, white (`#ffffff`) unless `background` is set.
  * - 16-bit samples become 8-bit by keeping the high byte (`v >> 8`), as libvips casts them.
@@ -19,6 +21,7 @@
  * @module
  */
 import sharp, { type Metadata } from "sharp";
+import { decodeBmp, decodeIco, decodePnm, SimpleFormatError, sniffSimpleFormat } from "./extra_formats.ts";
 
 /** Default pixel limit: 100 megapixels (e.g. 10000 × 10000), far above any generated image. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -38,7 +41,10 @@ export interface RgbImage {
 export interface DecodedImage extends RgbImage {
   /** File the image came from (`"<bytes>"` when decoded from memory). */
   path: string;
-  /** Container format as sharp names it: `jpeg`, `png`, `webp`, `heif`, `gif`, `tiff`, `svg`. */
+  /**
+   * Container format as sharp names it: `jpeg`, `png`, `webp`, `heif`, `gif`, `tiff`, `svg`; or
+   * `bmp`, `ico`, `pnm` for the formats decoded here.
+   */
   format: string;
   /** Bits per sample in the file (8 or 16, 1/2/4 for packed PNG). */
   sourceBitDepth: number;
@@ -55,6 +61,9 @@ export interface DecodedImage extends RgbImage {
 /** Why a file could not be decoded. */
 export type DecodeErrorKind =
   | "not_found"
+  | "broken_link"
+  | "not_a_file"
+  | "unreadable"
   | "empty"
   | "not_an_image"
   | "truncated"
@@ -123,6 +132,8 @@ export async function decodeBytes(bytes: Uint8Array, options: DecodeOptions = {}
   const path = options.name ?? "<bytes>";
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (bytes.length === 0) throw new ImageDecodeError(path, "empty", "the file is empty (0 bytes)");
+  const simple = sniffSimpleFormat(bytes);
+  if (simple) return await decodeSimple(bytes, simple, path, maxPixels, options);
   const input = { limitInputPixels: maxPixels, failOn: "error" as const, pages: 1, page: 0 };
   let meta: Metadata;
   try {
@@ -161,6 +172,51 @@ export async function decodeBytes(bytes: Uint8Array, options: DecodeOptions = {}
   }
 }
 
+/** BMP, ICO and Netpbm: decoded to RGBA here, then flattened by sharp like every other image. */
+async function decodeSimple(
+  bytes: Uint8Array,
+  format: "bmp" | "ico" | "pnm",
+  path: string,
+  maxPixels: number,
+  options: DecodeOptions,
+): Promise<DecodedImage> {
+  let px;
+  try {
+    px = format === "bmp"
+      ? decodeBmp(bytes, maxPixels)
+      : format === "ico"
+      ? decodeIco(bytes, maxPixels)
+      : decodePnm(bytes, maxPixels);
+  } catch (e) {
+    if (e instanceof SimpleFormatError) throw new ImageDecodeError(path, e.kind, `${format}: ${e.message}`);
+    throw e;
+  }
+  if (px instanceof Uint8Array) {
+    // A PNG inside an icon.
+    if (sniffSimpleFormat(px)) throw new ImageDecodeError(path, "corrupt", "ico: an icon inside an icon");
+    return { ...await decodeBytes(px, { ...options, name: path }), format };
+  }
+  const { data } = await sharp(px.data, {
+    raw: { width: px.width, height: px.height, channels: 4 },
+    limitInputPixels: maxPixels,
+  })
+    .flatten({ background: options.background ?? DEFAULT_BACKGROUND })
+    .raw({ depth: "uchar" })
+    .toBuffer({ resolveWithObject: true });
+  return {
+    width: px.width,
+    height: px.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    path,
+    format,
+    sourceBitDepth: px.bitDepth,
+    hadAlpha: px.hasAlpha,
+    orientation: 1,
+    hadIccProfile: false,
+    sourceSpace: "srgb",
+  };
+}
+
 function bitDepth(meta: Metadata): number {
   if (meta.bitsPerSample) return meta.bitsPerSample;
   switch (meta.depth) {
@@ -189,17 +245,57 @@ function bitDepth(meta: Metadata): number {
  * ```
  */
 export async function decodeImage(path: string, options: DecodeOptions = {}): Promise<DecodedImage> {
-  let bytes: Uint8Array;
+  return await decodeBytes(await readImageFile(path), { ...options, name: path });
+}
+
+/**
+ * Reads a file's bytes for decoding; every failure is an {@link ImageDecodeError} of a kind that
+ * says why: `broken_link` (a symbolic link to nothing), `not_found` (gone, e.g. deleted after the
+ * folder was listed), `not_a_file` (a folder, pipe, socket or device: never read, so a FIFO
+ * cannot hang the run), `unreadable` (permissions, I/O errors).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readImageFile } from "./image.ts";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.symlinkSync(`${dir}/missing.png`, `${dir}/link.png`);
+ * await assert.rejects(readImageFile(`${dir}/link.png`), /broken_link/);
+ * ```
+ */
+export async function readImageFile(path: string): Promise<Uint8Array> {
+  let st: Deno.FileInfo;
   try {
-    bytes = await Deno.readFile(path);
+    st = await Deno.stat(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new ImageDecodeError(path, "not_found", "no such file");
-    if (e instanceof Deno.errors.IsADirectory) {
-      throw new ImageDecodeError(path, "not_an_image", "is a directory");
+    if (e instanceof Deno.errors.NotFound) {
+      const link = await Deno.lstat(path).catch(() => null);
+      if (link?.isSymlink) {
+        const target = await Deno.readLink(path).catch(() => "?");
+        throw new ImageDecodeError(path, "broken_link", `a symbolic link to ${target}, which does not exist`);
+      }
+      throw new ImageDecodeError(path, "not_found", "no such file (removed after it was listed?)");
     }
-    throw new ImageDecodeError(path, "corrupt", `cannot read: ${(e as Error).message}`);
+    throw new ImageDecodeError(path, "unreadable", `cannot read: ${(e as Error).message}`);
   }
-  return await decodeBytes(bytes, { ...options, name: path });
+  if (!st.isFile) {
+    const what = st.isDirectory
+      ? "a folder"
+      : st.isFifo
+      ? "a named pipe"
+      : st.isSocket
+      ? "a socket"
+      : "a device";
+    throw new ImageDecodeError(path, "not_a_file", `is ${what}, not a regular file`);
+  }
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new ImageDecodeError(path, "not_found", "no such file (removed while being read)");
+    }
+    throw new ImageDecodeError(path, "unreadable", `cannot read: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -85,17 +85,19 @@ export async function* listFiles(input: string, options: ListOptions = {}): Asyn
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       const p = join(dir, e.name);
-      let isDir = e.isDirectory, isFile = e.isFile;
+      let isDir = e.isDirectory;
       if (e.isSymlink) {
-        // Follow links to files only: a link to a folder could loop.
-        isFile = (await Deno.stat(p).catch(() => null))?.isFile ?? false;
+        // Follow links to files only: a link to a folder could loop (it is skipped, by name). A
+        // broken link, like a pipe, is listed by its ending: it gets a row saying why it has no values.
+        if ((await Deno.stat(p).catch(() => null))?.isDirectory) {
+          options.onSkipped?.(p);
+          continue;
+        }
         isDir = false;
       }
       if (isDir) yield* walk(p);
-      else if (isFile) {
-        if (wanted(e.name)) yield { path: p, key: relative(abs, p).split("\\").join("/") };
-        else options.onSkipped?.(p);
-      }
+      else if (wanted(e.name)) yield { path: p, key: relative(abs, p).split("\\").join("/") };
+      else options.onSkipped?.(p);
     }
   }
   yield* walk(abs);

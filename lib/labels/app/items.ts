@@ -91,8 +91,16 @@ export async function buildSession(options: SessionOptions): Promise<Session> {
   const seen = new Set<string>();
   for (const path of (await listImages(options.images)).files) {
     const real = await Deno.realPath(path).catch(() => undefined);
-    const root = real === undefined ? -1 : roots.findIndex((r) => within(r, real));
-    if (real === undefined || root < 0) {
+    if (real === undefined) {
+      warnings.push(`${path}: skipped: a broken link or a file that cannot be reached`);
+      continue;
+    }
+    if (!(await Deno.stat(real).catch(() => null))?.isFile) {
+      warnings.push(`${path}: skipped: not a regular file (a pipe, socket or device)`);
+      continue;
+    }
+    const root = roots.findIndex((r) => within(r, real));
+    if (root < 0) {
       warnings.push(`${path}: skipped: it links outside the folders given`);
       continue;
     }
