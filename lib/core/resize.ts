@@ -193,8 +193,16 @@ export function resizeBilinear(
   // then rounds half up, as OpenCV's ufixedpoint16/ufixedpoint32 arithmetic.
   const tx = exactLinearTab(width, dstWidth);
   const ty = exactLinearTab(height, dstHeight);
+  // Only the source rows the vertical pass reads are resized horizontally (a 1024-row plane shrunk
+  // to 64 rows reads 128 of them).
+  const used = new Uint8Array(height);
+  for (let y = 0; y < dstHeight; y++) {
+    used[ty.ofs[y]] = 1;
+    if (ty.w1[y] !== 0) used[Math.min(ty.ofs[y] + 1, height - 1)] = 1;
+  }
   const rows = new Int32Array(height * dstWidth);
   for (let y = 0; y < height; y++) {
+    if (!used[y]) continue;
     const r = y * width, o = y * dstWidth;
     for (let x = 0; x < dstWidth; x++) {
       const s = r + tx.ofs[x], a1 = tx.w1[x];

@@ -14,6 +14,7 @@
  */
 import type { PureHeuristic } from "./types.ts";
 import type { RgbImage } from "../core/image.ts";
+import type { RgbSums } from "../core/pixel_stats.ts";
 
 /**
  * `sqrt(σ_rg² + σ_yb²) + 0.3 · sqrt(μ_rg² + μ_yb²)` with `rg = R − G`, `yb = (R + G)/2 − B` and
@@ -30,7 +31,25 @@ export function colorfulnessOf(img: RgbImage): number {
     yb += c;
     yb2 += c * c;
   }
-  const n = d.length / 3;
+  return colorfulnessFromMoments({ rg, rg2, yb2x: yb, yb2x2: yb2 }, d.length / 3);
+}
+
+/**
+ * Colourfulness from the sums `rgbSweep` (lib/core/pixel_stats.ts) collects over `n` pixels: `rg` = Σ(R−G),
+ * `rg2` = Σ(R−G)², `yb2x` = Σ(R+G−2B), `yb2x2` = Σ(R+G−2B)².
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { colorfulnessFromMoments } from "./colorfulness.ts";
+ * assert.equal(colorfulnessFromMoments({ rg: 0, rg2: 0, yb2x: 0, yb2x2: 0 }, 4), 0);
+ * ```
+ */
+export function colorfulnessFromMoments(
+  m: Pick<RgbSums, "rg" | "rg2" | "yb2x" | "yb2x2">,
+  n: number,
+): number {
+  const { rg, rg2, yb2x: yb, yb2x2: yb2 } = m;
   const varRg = (rg2 - rg * rg / n) / n;
   const varYb = (yb2 - yb * yb / n) / n / 4;
   const meanRg = rg / n, meanYb = yb / n / 2;
@@ -51,6 +70,7 @@ export const colorfulness: PureHeuristic = {
   }],
   thresholds: [],
   compute(ctx) {
-    return { colorfulness: colorfulnessOf(ctx.image) };
+    // Moments from the fused RGB sweep (lib/core/pixel_stats.ts).
+    return { colorfulness: colorfulnessFromMoments(ctx.rgbSums, ctx.width * ctx.height) };
   },
 };

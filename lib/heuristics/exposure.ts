@@ -49,15 +49,15 @@ export const exposure: PureHeuristic = {
     { output: "bright_frac", max: 0.6, errorType: "overexposed", source: "eyeballed default: calibrate it" },
   ],
   compute(ctx) {
-    const g = ctx.gray;
+    // The gray histogram comes from the fused RGB sweep (lib/core/pixel_stats.ts).
+    const h = ctx.rgbSums.histogram;
     let sum = 0, dark = 0, bright = 0;
-    for (let i = 0; i < g.length; i++) {
-      const v = g[i];
-      sum += v;
-      if (v <= DARK_LEVEL) dark++;
-      else if (v >= BRIGHT_LEVEL) bright++;
+    for (let v = 0; v < 256; v++) {
+      sum += v * h[v];
+      if (v <= DARK_LEVEL) dark += h[v];
+      else if (v >= BRIGHT_LEVEL) bright += h[v];
     }
-    const n = g.length;
+    const n = ctx.width * ctx.height;
     return { gray_mean: sum / n, dark_frac: dark / n, bright_frac: bright / n };
   },
 };

@@ -9,7 +9,6 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { ImageContext } from "./types.ts";
-import { paddedGray } from "./sharpness.ts";
  * import { saliency } from "./saliency.ts";
  * const data = new Uint8Array(32 * 32 * 3).fill(20);
  * for (let y = 4; y < 10; y++) for (let x = 20; x < 26; x++) data.fill(250, (y * 32 + x) * 3, (y * 32 + x) * 3 + 3);
@@ -20,12 +19,27 @@ import { paddedGray } from "./sharpness.ts";
  */
 import type { Box, PureHeuristic, Value } from "./types.ts";
 import { ImageContext } from "./types.ts";
-import { paddedGray } from "./sharpness.ts";
+import { GRID, weightedLaplacianVarOf } from "../core/pixel_stats.ts";
 import { linearTab, resizeArea, resizeBilinear } from "../core/resize.ts";
 import { boxBlur, gaussianBlur, laplacian3, padReflect101 } from "../core/filters.ts";
 
 /** Side of the square the spectral residual is computed on (OpenCV's `resImWidth/resImHeight`). */
-export const SALIENCY_SIZE = 64;
+export const SALIENCY_SIZE = GRID;
+
+/** Twiddle factors `cos/sin(2πk/n)` for k < n/2, per FFT length, computed once. */
+const TWIDDLES = new Map<number, { cos: Float64Array; sin: Float64Array }>();
+function twiddles(n: number): { cos: Float64Array; sin: Float64Array } {
+  let t = TWIDDLES.get(n);
+  if (!t) {
+    t = { cos: new Float64Array(n / 2), sin: new Float64Array(n / 2) };
+    for (let k = 0; k < n / 2; k++) {
+      t.cos[k] = Math.cos((2 * Math.PI * k) / n);
+      t.sin[k] = Math.sin((2 * Math.PI * k) / n);
+    }
+    TWIDDLES.set(n, t);
+  }
+  return t;
+}
 
 /** In-place radix-2 FFT of length-`n` complex vector (`re`, `im`) read/written with a stride. */
 function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n: number, inverse: boolean) {
@@ -35,16 +49,20 @@ function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n
     j ^= bit;
     if (i < j) {
       const a = off + i * stride, b = off + j * stride;
-      [re[a], re[b]] = [re[b], re[a]];
-      [im[a], im[b]] = [im[b], im[a]];
+      const tr = re[a], ti = im[a];
+      re[a] = re[b];
+      im[a] = im[b];
+      re[b] = tr;
+      im[b] = ti;
     }
   }
   const sign = inverse ? 1 : -1;
+  const tw = twiddles(n);
   for (let len = 2; len <= n; len <<= 1) {
-    const half = len >> 1;
+    const half = len >> 1, step = n / len;
     for (let k = 0; k < half; k++) {
-      const ang = (sign * 2 * Math.PI * k) / len;
-      const wr = Math.cos(ang), wi = Math.sin(ang);
+      // cos/sin(sign·2πk/len) = table entry k·n/len.
+      const wr = tw.cos[k * step], wi = sign * tw.sin[k * step];
       for (let s = 0; s < n; s += len) {
         const a = off + (s + k) * stride, b = a + half * stride;
         const xr = re[b] * wr - im[b] * wi, xi = re[b] * wi + im[b] * wr;
@@ -503,7 +521,9 @@ export const saliency: PureHeuristic = {
     const c = field.centroid();
     const crop = field.squareCrop();
     return {
-      saliency_sharpness: field.weightedLaplacianVar(ctx.gray, paddedGray(ctx)),
+      // The Laplacian moments come binned on the map's grid from the fused gray sweep shared with
+      // sharpness (lib/core/pixel_stats.ts): equal to field.weightedLaplacianVar up to summation order.
+      saliency_sharpness: weightedLaplacianVarOf(ctx.edgeSums, map),
       saliency_center_x: c?.x ?? null,
       saliency_center_y: c?.y ?? null,
       crop_x: crop.x,

@@ -88,7 +88,8 @@ export const sharpness: PureHeuristic = {
       "1920 px photos (27–279 on the face-api samples) while their blurred copies score 1.5–5: calibrate it",
   }],
   compute(ctx) {
-    const s = ctx.memo("edgeStats", () => edgeStats(ctx.gray, ctx.width, ctx.height, paddedGray(ctx)));
-    return { laplacian_var: s.laplacianVar, tenengrad: s.tenengrad };
+    // From the fused gray sweep shared with saliency (lib/core/pixel_stats.ts); same sums as edgeStats.
+    const e = ctx.edgeSums, n = ctx.width * ctx.height;
+    return { laplacian_var: (e.lapSq - e.lapSum * (e.lapSum / n)) / n, tenengrad: e.sobelSq / n };
   },
 };

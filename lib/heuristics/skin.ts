@@ -18,10 +18,9 @@
  * @module
  */
 import type { Box, ImageContext, PureHeuristic } from "./types.ts";
+import { skin01, SKIN_CB, SKIN_CR } from "../core/pixel_stats.ts";
 
-/** Cr and Cb bounds of the skin rule (inclusive). */
-export const SKIN_CR = [133, 173] as const;
-export const SKIN_CB = [77, 127] as const;
+export { skin01, SKIN_CB, SKIN_CR } from "../core/pixel_stats.ts";
 
 /**
  * True when an 8-bit RGB pixel is skin-coloured: `133 ≤ Cr ≤ 173` and `77 ≤ Cb ≤ 127`, with Cr
@@ -35,26 +34,9 @@ export function isSkin(r: number, g: number, b: number): boolean {
   return cb >= SKIN_CB[0] && cb <= SKIN_CB[1];
 }
 
-/** Branch-free {@link isSkin} as 0/1: `(v − lo) >>> 0 ≤ span` tests `lo ≤ v ≤ lo + span`. */
-function skin01(r: number, g: number, b: number): number {
-  const y = (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14;
-  const cr = ((r - y) * 11682 + 2105344) >> 14;
-  const cb = ((b - y) * 9241 + 2105344) >> 14;
-  return (((cr - CR_LO) >>> 0) <= CR_SPAN ? 1 : 0) & (((cb - CB_LO) >>> 0) <= CB_SPAN ? 1 : 0);
-}
-const CR_LO = SKIN_CR[0],
-  CR_SPAN = SKIN_CR[1] - SKIN_CR[0],
-  CB_LO = SKIN_CB[0],
-  CB_SPAN = SKIN_CB[1] - SKIN_CB[0];
-
-/** Number of skin pixels in the whole image, computed once per image. */
+/** Number of skin pixels in the whole image, from the fused RGB sweep (computed once per image). */
 export function skinCount(ctx: ImageContext): number {
-  return ctx.memo("skinCount", () => {
-    const d = ctx.image.data;
-    let hits = 0;
-    for (let j = 0; j < d.length; j += 3) hits += skin01(d[j], d[j + 1], d[j + 2]);
-    return hits;
-  });
+  return ctx.rgbSums.skinPixels;
 }
 
 /** A 0/1 plane of skin pixels, computed once per image. */

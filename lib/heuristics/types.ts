@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { type RgbImage, toGray } from "../core/image.ts";
+import type { RgbImage } from "../core/image.ts";
+import { type EdgeSums, edgeSweep, type RgbSums, rgbSweep } from "../core/pixel_stats.ts";
 
 /** Which way an output is better. `neither` for descriptive values (counts, coordinates). */
 export type Direction = "higher_is_better" | "lower_is_better" | "neither";
@@ -77,7 +78,9 @@ export interface DetailTableSpec {
 
 /**
  * One image as heuristics see it, with derived planes computed once and shared between them
- * (the gray plane is used by sharpness, exposure, saliency and hashing).
+ * (the gray plane is used by sharpness, exposure, saliency and hashing). The per-pixel work of the
+ * pure heuristics is done in two fused sweeps ({@link ImageContext.rgbSums},
+ * {@link ImageContext.edgeSums}, see `lib/core/pixel_stats.ts`) that each heuristic reads.
  */
 export class ImageContext {
   #memo = new Map<string, unknown>();
@@ -104,9 +107,19 @@ export class ImageContext {
     return this.image.height;
   }
 
-  /** OpenCV 8-bit luma plane, computed once. */
+  /** OpenCV 8-bit luma plane, computed once (by the RGB sweep). */
   get gray(): Uint8Array {
-    return this.memo("gray", () => toGray(this.image));
+    return this.rgbSums.gray;
+  }
+
+  /** Gray plane, gray histogram, skin count and colour moments: one sweep over the RGB bytes. */
+  get rgbSums(): RgbSums {
+    return this.memo("rgbSums", () => rgbSweep(this.image));
+  }
+
+  /** Laplacian and Sobel sums and grid-binned Laplacian moments: one sweep over the gray plane. */
+  get edgeSums(): EdgeSums {
+    return this.memo("edgeSums", () => edgeSweep(this.gray, this.width, this.height));
   }
 
   /** Computes `make()` once per image under `key` and returns the cached value afterwards. */
