@@ -33,7 +33,7 @@ export function skipWithout(binary: string, install: string): boolean {
   return true;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = l.addr as Deno.NetAddr;
   l.close();
@@ -99,7 +99,7 @@ export function s3Env(s3: Service): Record<string, string> {
 export async function startRedis(): Promise<Service> {
   const bin = findBinary("redis-server");
   if (!bin) throw new Error("redis-server is not installed (apt-get install redis-server)");
-  const port = await freePort();
+  const port = freePort();
   const child = new Deno.Command(bin, {
     args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     stdout: "piped",

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type PipelineEvent, runPipeline } from "../generate/pipeline.ts";
 import { ChatClient, makePrompt, splitKeywords } from "../generate/prompt.ts";
+import { openRunQueue, watchFleet } from "../generate/queue.ts";
 import { BACKEND_NAMES, BACKENDS, createBackends } from "../backends/registry.ts";
 import {
   BackendError,
@@ -88,6 +89,16 @@ Backend and request:
   --retries N             retries per request on 5xx/429/timeouts/refused (default 4)
   --timeout S             deadline per request in seconds (default 600)
   --max-pixels N          refuse server images with more pixels (default ${DEFAULT_MAX_PIXELS})
+
+Fleet (BullMQ on Redis; see README "A generation fleet"):
+  --queue URL             put the requests on the queue at redis://HOST:PORT and wait; workers
+                          (deno task worker --queue URL --backend NAME --url …, any number, any
+                          machine) serve them. Images, scores and the manifest land in --out as
+                          in a local run; a failed try is retried (--retries) on another worker
+                          with backoff; a worker killed mid-image loses nothing. All requests are
+                          queued at once unless --concurrency caps them; --url belongs to the
+                          workers, not here
+  --priority N            BullMQ priority of this run's jobs (1 = served first; default none)
 
 Output:
   --out DIR               run folder (default out/generate/<date-time>)
@@ -195,6 +206,8 @@ await runMain(async () => {
       timeout: { type: "string" },
       "max-pixels": { type: "string" },
       out: { type: "string" },
+      queue: { type: "string" },
+      priority: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -218,6 +231,11 @@ await runMain(async () => {
     throw new UsageError("--control-image needs --control-model");
   }
   const urls = (o.url ?? []).flatMap((u) => u.split(",")).map((u) => u.trim()).filter(Boolean);
+  if (o.queue && urls.length) {
+    throw new UsageError(
+      "--queue: each worker has its endpoint (deno task worker --url …); give no --url here",
+    );
+  }
   if (backendName === "folder" && urls.length) {
     throw new UsageError("--backend folder takes --from DIR, not --url");
   }
@@ -230,7 +248,7 @@ await runMain(async () => {
 
   // Offline default: the folder backend on the sample set.
   let from = o.from;
-  if (backendName === "folder" && !from) {
+  if (backendName === "folder" && !from && !o.queue) {
     from = join("out", "samples");
     await buildSampleSet(from);
   }
@@ -242,7 +260,16 @@ await runMain(async () => {
   } else rules = await loadThresholds(o.thresholds);
 
   const timeoutS = numOption("timeout", o.timeout, 0.001);
-  const backends = await asUsage(() =>
+  const retries = o.retries !== undefined ? numOption("retries", o.retries, 0, 100) : undefined;
+  const queue = o.queue
+    ? await openRunQueue(out, {
+      url: o.queue,
+      backend: backendName,
+      attempts: (retries ?? 4) + 1,
+      priority: intOption("priority", o.priority),
+    })
+    : undefined;
+  const backends = queue ? [queue] : await asUsage(() =>
     createBackends(backendName, {
       urls,
       model: o.model,
@@ -296,7 +323,6 @@ await runMain(async () => {
   const n = intOption("n", o.n, 4)!;
   const batch = intOption("batch-size", o["batch-size"], 1)!;
   const maxAttempts = intOption("max-attempts", o["max-attempts"], 10)!;
-  const retries = o.retries !== undefined ? numOption("retries", o.retries, 0, 100) : undefined;
   const total = o["until-pass"] ? maxAttempts * batch : n;
   const progress = new Progress(total, { quiet: o.quiet });
   let done = 0, errors = 0;
@@ -326,6 +352,7 @@ await runMain(async () => {
   const onSigint = () => ctl.abort();
   Deno.addSignalListener("SIGINT", onSigint);
   console.log(`prompt (${p.source}): ${p.prompt}`);
+  const stopFleet = queue && !o.quiet ? watchFleet(queue, log) : undefined;
   try {
     const r = await runPipeline({
       backends,
@@ -349,8 +376,14 @@ await runMain(async () => {
       untilPass: o["until-pass"],
       maxAttempts,
       maxSeconds: numOption("max-seconds", o["max-seconds"], 0.001),
-      concurrency: intOption("concurrency", o.concurrency, 1),
-      retry: retries !== undefined ? { retries } : undefined,
+      // On a queue every request waits there at once (the workers' own --concurrency limits each endpoint).
+      concurrency: intOption(
+        "concurrency",
+        o.concurrency,
+        queue ? (o["until-pass"] ? maxAttempts : Math.ceil(n / batch)) : 1,
+      ),
+      // On a queue the fleet retries (BullMQ attempts); the pipeline must not multiply them.
+      retry: queue ? { retries: 0 } : retries !== undefined ? { retries } : undefined,
       rules,
       heuristics,
       rankBy: o["rank-by"],
@@ -387,6 +420,7 @@ await runMain(async () => {
       return 3;
     }
   } finally {
+    stopFleet?.();
     Deno.removeSignalListener("SIGINT", onSigint);
   }
 });
