@@ -13,6 +13,9 @@
  */
 export * from "./core/image.ts";
 export { MetricError, WinnowError } from "./core/errors.ts";
+export { type Box, intersection, iou } from "./core/geometry.ts";
+export { type AtomicOptions, writeAtomic } from "./core/atomic.ts";
+export { checkSettings, SettingsError, type SettingSpec, type SettingsSpec } from "./core/settings.ts";
 export * from "./heuristics/types.ts";
 export * from "./heuristics/registry.ts";
 export * from "./score/rules.ts";
@@ -30,7 +33,6 @@ export {
   ERROR_TYPES,
   type FaceLabel,
   type ImageLabel,
-  iou,
   type LabelFile,
   LabelFormatError,
   type LabelIssue,

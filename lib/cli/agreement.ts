@@ -15,7 +15,7 @@ import {
   disagreementsCsv,
   type RaterLabels,
 } from "../labels/consensus.ts";
-import { writeAtomic } from "../labels/app/store.ts";
+import { writeAtomic } from "../core/atomic.ts";
 import { runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow agreement — how well two raters agree, where they differ, and their consensus.

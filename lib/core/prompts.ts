@@ -20,6 +20,7 @@
  */
 import { basename, dirname, resolve } from "node:path";
 import { parseCsv } from "./csv.ts";
+import type { SettingsSpec } from "./settings.ts";
 
 /** No usable prompt for an image, or an unreadable prompts file. */
 export class PromptError extends Error {
@@ -121,30 +122,22 @@ export interface PromptSettings {
 }
 
 /**
- * Checks `prompt` / `prompts` settings of heuristic `name`.
+ * The `prompt` / `prompts` settings of every prompt-aware heuristic, for `checkSettings`
+ * (`core/settings.ts`): spread them into the heuristic's own spec.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { promptSettings } from "./prompts.ts";
- * assert.deepEqual(promptSettings("clip_score", { prompt: "a cat" }), { prompt: "a cat" });
- * assert.throws(() => promptSettings("clip_score", { prompts: 3 }), /prompts must be a file/);
+ * import { PROMPT_SETTINGS } from "./prompts.ts";
+ * import { checkSettings } from "./settings.ts";
+ * assert.deepEqual(checkSettings("clip_score", { prompt: "a cat" }, PROMPT_SETTINGS), { prompt: "a cat" });
+ * assert.throws(() => checkSettings("clip_score", { prompts: 3 }, PROMPT_SETTINGS), /prompts must be a file/);
  * ```
  */
-export function promptSettings(name: string, raw: Record<string, unknown>): PromptSettings {
-  if (raw.prompt !== undefined && typeof raw.prompt !== "string") {
-    throw new PromptError(`${name}: prompt must be a string, got ${typeof raw.prompt}`);
-  }
-  if (raw.prompts !== undefined && (typeof raw.prompts !== "string" || !raw.prompts)) {
-    throw new PromptError(
-      `${name}: prompts must be a file (JSONL manifest, CSV or JSON), got ${raw.prompts}`,
-    );
-  }
-  return {
-    ...(raw.prompt !== undefined ? { prompt: raw.prompt as string } : {}),
-    ...(raw.prompts ? { prompts: raw.prompts as string } : {}),
-  };
-}
+export const PROMPT_SETTINGS = {
+  prompt: { kind: "string", allowEmpty: true },
+  prompts: { kind: "string", what: "a file (JSONL manifest, CSV or JSON)" },
+} as const satisfies SettingsSpec;
 
 /**
  * The prompt of the image at `imagePath` under settings `s` (the file entry first, then

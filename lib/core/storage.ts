@@ -13,6 +13,7 @@
 import { dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { IMAGE_EXTENSIONS, InputNotFoundError } from "./files.ts";
 import * as s3 from "./s3.ts";
+import { writeAtomic } from "./atomic.ts";
 
 /** True for `s3://…` locations. */
 export function isRemote(path: string): boolean {
@@ -183,9 +184,7 @@ export async function upload(localPath: string, path: string): Promise<void> {
   if (isRemote(path)) return await s3.upload(localPath, path);
   if (resolve(localPath) === resolve(path)) return;
   await Deno.mkdir(dirname(resolve(path)), { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.copyFile(localPath, tmp);
-  await Deno.rename(tmp, path);
+  await writeAtomic(path, (tmp) => Deno.copyFile(localPath, tmp));
 }
 
 /** Deletes a file or object; no error when it is already gone. */

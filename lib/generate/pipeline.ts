@@ -41,6 +41,7 @@ import {
   retrying,
   type RetryPolicy,
 } from "../backends/types.ts";
+import { writeAtomic } from "../core/atomic.ts";
 
 /** Manifest file name inside the run folder. */
 export const MANIFEST = "manifest.jsonl";
@@ -235,9 +236,7 @@ export async function readManifest(out: string): Promise<Resumed> {
   const good = rows.filter((r) => byIndex.get(r.index)!.length === r.of);
   const dropped = rows.length - good.length + torn;
   if (dropped) {
-    const tmp = `${path}.tmp-${Deno.pid}`;
-    await Deno.writeTextFile(tmp, good.map((r) => JSON.stringify(r) + "\n").join(""));
-    await Deno.rename(tmp, path);
+    await writeAtomic(path, good.map((r) => JSON.stringify(r) + "\n").join(""));
   }
   return { rows: good, dropped };
 }
@@ -366,11 +365,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         "choose another --out, or delete that folder to start afresh",
     );
   }
-  await Deno.writeTextFile(
-    `${runFile}.tmp-${Deno.pid}`,
-    maskSecrets(JSON.stringify(settings, null, 2)) + "\n",
-  );
-  await Deno.rename(`${runFile}.tmp-${Deno.pid}`, runFile);
+  await writeAtomic(runFile, maskSecrets(JSON.stringify(settings, null, 2)) + "\n");
 
   const resumed = await readManifest(out);
   const rows = [...resumed.rows];
@@ -482,9 +477,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       const tw = performance.now();
       const file = `${String(index).padStart(5, "0")}_${k}.${EXT[c.format] ?? c.format}`;
       const path = join(out, file);
-      const tmp = join(out, `.${file}.tmp-${Deno.pid}`);
-      await Deno.writeFile(tmp, c.img.bytes);
-      await Deno.rename(tmp, path);
+      await writeAtomic(path, c.img.bytes);
       const ts = performance.now();
       const reply = await pool.score(path);
       const scoreMs = performance.now() - ts;

@@ -38,7 +38,8 @@
 import type { RgbImage } from "../core/image.ts";
 import type { Heuristic, OutputSpec, Value } from "./types.ts";
 import type { Clip } from "../models/clip.ts";
-import { promptFor, type PromptSettings, promptSettings } from "../core/prompts.ts";
+import { PROMPT_SETTINGS, promptFor, type PromptSettings } from "../core/prompts.ts";
+import { checkSettings, type SettingsSpec } from "../core/settings.ts";
 import { DEFAULT_CLIP_MODEL, DTYPE_SUFFIX } from "../models/store.ts";
 
 /**
@@ -81,11 +82,6 @@ async function importClip(): Promise<typeof import("../models/clip.ts")> {
   }
 }
 
-/** A bad `clip_score` / `pick_score` / `aesthetic` setting; the message names it. */
-export class ModelSettingsError extends Error {
-  override name = "ModelSettingsError";
-}
-
 /** Settings of a CLIP-based heuristic, after defaults. */
 export interface ClipSettings extends PromptSettings {
   model: string;
@@ -94,8 +90,8 @@ export interface ClipSettings extends PromptSettings {
 }
 
 /**
- * Reads and checks model settings (`model`, `modelsDir`, `dtype`, plus `extra` keys) of heuristic
- * `name`, filling in defaults.
+ * Reads and checks model settings (`model`, `modelsDir`, `dtype`, `prompt`/`prompts` when
+ * `defaults.prompt`, plus the `extra` settings) of heuristic `name`, filling in defaults.
  *
  * @example
  * ```ts
@@ -108,40 +104,18 @@ export interface ClipSettings extends PromptSettings {
 export function modelSettings(
   name: string,
   raw: Record<string, unknown> = {},
-  defaults: { model: string; prompt: boolean; extra?: string[] } = {
+  defaults: { model: string; prompt: boolean; extra?: SettingsSpec } = {
     model: DEFAULT_CLIP_MODEL,
     prompt: true,
   },
 ): ClipSettings {
-  const known = [
-    "model",
-    "modelsDir",
-    "dtype",
-    ...(defaults.prompt ? ["prompt", "prompts"] : []),
-    ...defaults.extra ?? [],
-  ];
-  for (const k of Object.keys(raw)) {
-    if (!known.includes(k)) {
-      throw new ModelSettingsError(`${name}: unknown setting "${k}"; known: ${known.join(", ")}`);
-    }
-  }
-  for (const k of ["model", "modelsDir"]) {
-    if (raw[k] !== undefined && (typeof raw[k] !== "string" || raw[k] === "")) {
-      throw new ModelSettingsError(`${name}: ${k} must be a non-empty string, got ${raw[k]}`);
-    }
-  }
-  const dtype = raw.dtype ?? "fp32";
-  if (typeof dtype !== "string" || !(dtype in DTYPE_SUFFIX)) {
-    throw new ModelSettingsError(
-      `${name}: dtype must be one of ${Object.keys(DTYPE_SUFFIX).join(", ")}, got ${dtype}`,
-    );
-  }
-  return {
-    model: (raw.model as string) ?? defaults.model,
-    ...(raw.modelsDir ? { modelsDir: raw.modelsDir as string } : {}),
-    dtype,
-    ...(defaults.prompt ? promptSettings(name, raw) : {}),
-  };
+  return checkSettings(name, raw, {
+    model: { kind: "string", default: defaults.model },
+    modelsDir: { kind: "string", what: "a folder path" },
+    dtype: { kind: "choice", choices: Object.keys(DTYPE_SUFFIX), default: "fp32" },
+    ...(defaults.prompt ? PROMPT_SETTINGS : {}),
+    ...defaults.extra,
+  }) as unknown as ClipSettings;
 }
 
 /**

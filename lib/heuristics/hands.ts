@@ -35,6 +35,7 @@
 import type { DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
 import { scaledForDetection } from "../models/tfjs.ts";
 import { getSharedHuman } from "../models/human.ts";
+import { checkSettings, type SettingsSpec } from "../core/settings.ts";
 
 /** One detected hand, in pixels of the original image. */
 export interface Hand {
@@ -59,44 +60,15 @@ export interface HandsSettings {
   modelDir?: string;
 }
 
-/** A bad `hands` (or `pose`, `objects`) setting; the message names it. */
-export class DetectorSettingsError extends Error {
-  override name = "DetectorSettingsError";
-}
+/** The `modelDir` setting of every TF.js detector heuristic. */
+export const MODEL_DIR_SETTING = { kind: "string", what: "a folder path" } as const;
 
-/**
- * Checks a heuristic's raw settings against `known`, with numbers in range; shared by the
- * detector heuristics (`hands`, `pose`, `objects`, `nsfw`).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { checkSettings } from "./hands.ts";
- * assert.throws(() => checkSettings("hands", { size: 3 }, { minConfidence: [0, 1] }), /unknown setting "size"/);
- * assert.throws(() => checkSettings("hands", { minConfidence: 2 }, { minConfidence: [0, 1] }), /from 0 to 1/);
- * ```
- */
-export function checkSettings(
-  name: string,
-  raw: Record<string, unknown>,
-  numbers: Record<string, [number, number]>,
-  strings: readonly string[] = ["modelDir"],
-): void {
-  const known = [...Object.keys(numbers), ...strings];
-  for (const [k, v] of Object.entries(raw)) {
-    if (!known.includes(k)) {
-      throw new DetectorSettingsError(`${name}: unknown setting "${k}"; known: ${known.join(", ")}`);
-    }
-    if (k in numbers) {
-      const [lo, hi] = numbers[k];
-      if (typeof v !== "number" || !(v >= lo && v <= hi)) {
-        throw new DetectorSettingsError(`${name}: ${k} must be a number from ${lo} to ${hi}, got ${v}`);
-      }
-    } else if (v !== undefined && typeof v !== "string") {
-      throw new DetectorSettingsError(`${name}: ${k} must be a string, got ${typeof v}`);
-    }
-  }
-}
+/** The settings of `hands`, with their defaults. */
+export const HANDS_SETTINGS = {
+  minConfidence: { kind: "number", min: 0, max: 1, default: 0.5 },
+  inputSize: { kind: "number", min: 64, max: 8192, default: 1024 },
+  modelDir: MODEL_DIR_SETTING,
+} as const satisfies SettingsSpec;
 
 /**
  * Reads the `hands` settings, filling in defaults.
@@ -109,12 +81,7 @@ export function checkSettings(
  * ```
  */
 export function handsSettings(raw: Record<string, unknown> = {}): HandsSettings {
-  checkSettings("hands", raw, { minConfidence: [0, 1], inputSize: [64, 8192] });
-  return {
-    minConfidence: (raw.minConfidence as number | undefined) ?? 0.5,
-    inputSize: (raw.inputSize as number | undefined) ?? 1024,
-    ...(raw.modelDir ? { modelDir: raw.modelDir as string } : {}),
-  };
+  return checkSettings("hands", raw, HANDS_SETTINGS) as unknown as HandsSettings;
 }
 
 /**

@@ -31,7 +31,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Heuristic, ImageContext, OutputSpec } from "./types.ts";
 import { ensureWasmBackend, ModelFileError, requireFiles, WASM_DIR } from "../models/tfjs.ts";
-import { checkSettings } from "./hands.ts";
+import { MODEL_DIR_SETTING } from "./hands.ts";
+import { checkSettings } from "../core/settings.ts";
 
 /** Default folder of the MobileNetV2 files inside the installed `nsfwjs` package. */
 export const NSFW_MODEL_DIR = fileURLToPath(
@@ -187,7 +188,7 @@ export const nsfw: Heuristic = {
   }],
   async compute(ctx) {
     const raw = ctx.settingsFor("nsfw");
-    checkSettings("nsfw", raw, {});
+    checkSettings("nsfw", raw, { modelDir: MODEL_DIR_SETTING });
     const p = await nsfwProbabilities(ctx, raw.modelDir as string | undefined);
     return { ...p, nsfw_unsafe: p.nsfw_porn + p.nsfw_hentai };
   },

@@ -34,8 +34,10 @@
 import type { Box, DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
 import { scaledForDetection } from "../models/tfjs.ts";
 import { getSharedHuman } from "../models/human.ts";
-import { checkSettings } from "./hands.ts";
-import { promptFor, promptSettings } from "../core/prompts.ts";
+import { MODEL_DIR_SETTING } from "./hands.ts";
+import { checkSettings, type SettingsSpec } from "../core/settings.ts";
+import { PROMPT_SETTINGS, promptFor } from "../core/prompts.ts";
+import { intersection, iou } from "../core/geometry.ts";
 
 /** The 80 COCO class names CenterNet reports, in class order. */
 export const COCO_CLASSES: readonly string[] = [
@@ -209,18 +211,6 @@ export const MERGE_IOU = 0.3;
 /** …or when this share of the smaller box lies inside the other. */
 export const MERGE_CONTAINED = 0.8;
 
-/** Intersection over union of two boxes. */
-export function iou(a: Box, b: Box): number {
-  const inter = intersection(a, b);
-  return inter / (a.width * a.height + b.width * b.height - inter);
-}
-
-function intersection(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  return w > 0 && h > 0 ? w * h : 0;
-}
-
 /**
  * Greedy per-class suppression at {@link NMS_IOU}, strongest first.
  *
@@ -275,6 +265,14 @@ export interface ObjectsSettings {
   modelDir?: string;
 }
 
+/** The settings of `objects`, with their defaults. */
+export const OBJECTS_SETTINGS = {
+  minConfidence: { kind: "number", min: 0, max: 1, default: 0.3 },
+  inputSize: { kind: "number", min: 64, max: 8192, default: 512 },
+  modelDir: MODEL_DIR_SETTING,
+  ...PROMPT_SETTINGS,
+} as const satisfies SettingsSpec;
+
 /**
  * Reads the `objects` settings, filling in defaults.
  *
@@ -286,17 +284,7 @@ export interface ObjectsSettings {
  * ```
  */
 export function objectsSettings(raw: Record<string, unknown> = {}): ObjectsSettings {
-  checkSettings("objects", raw, { minConfidence: [0, 1], inputSize: [64, 8192] }, [
-    "modelDir",
-    "prompt",
-    "prompts",
-  ]);
-  return {
-    minConfidence: (raw.minConfidence as number | undefined) ?? 0.3,
-    inputSize: (raw.inputSize as number | undefined) ?? 512,
-    ...promptSettings("objects", raw),
-    ...(raw.modelDir ? { modelDir: raw.modelDir as string } : {}),
-  };
+  return checkSettings("objects", raw, OBJECTS_SETTINGS) as unknown as ObjectsSettings;
 }
 
 /** COCO objects in the context's image (memoised per settings), strongest first. */

@@ -42,7 +42,8 @@ import type { RgbImage } from "../core/image.ts";
 import type { Box, DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
 import { clipBox } from "./skin.ts";
 import { detectFaces, facesSettings } from "./faces.ts";
-import { checkSettings, detectHands, DetectorSettingsError, type Hand, handsSettings } from "./hands.ts";
+import { detectHands, type Hand, handsSettings, MODEL_DIR_SETTING } from "./hands.ts";
+import { checkSettings, type SettingsSpec } from "../core/settings.ts";
 import { getSharedHuman } from "../models/human.ts";
 
 /** MoveNet's 17 keypoint names (COCO order). */
@@ -99,6 +100,19 @@ export interface PoseSettings {
   modelDir?: string;
 }
 
+/** The settings of `pose`, with their defaults. */
+export const POSE_SETTINGS = {
+  faceDetector: {
+    kind: "choice",
+    choices: ["ssd", "tiny", "blazeface"],
+    what: "faceDetector",
+    default: "blazeface",
+  },
+  minKeypointScore: { kind: "number", min: 0, max: 1, default: 0.3 },
+  countHands: { kind: "boolean", default: true },
+  modelDir: MODEL_DIR_SETTING,
+} as const satisfies SettingsSpec;
+
 /**
  * Reads the `pose` settings, filling in defaults.
  *
@@ -111,23 +125,7 @@ export interface PoseSettings {
  * ```
  */
 export function poseSettings(raw: Record<string, unknown> = {}): PoseSettings {
-  const { countHands, ...rest } = raw;
-  if (countHands !== undefined && typeof countHands !== "boolean") {
-    throw new DetectorSettingsError(`pose: countHands must be true or false, got ${countHands}`);
-  }
-  checkSettings("pose", rest, { minKeypointScore: [0, 1] }, ["faceDetector", "modelDir"]);
-  const faceDetector = (rest.faceDetector ?? "blazeface") as PoseSettings["faceDetector"];
-  if (!["ssd", "tiny", "blazeface"].includes(faceDetector)) {
-    throw new DetectorSettingsError(
-      `pose: unknown faceDetector "${faceDetector}"; known: ssd, tiny, blazeface`,
-    );
-  }
-  return {
-    faceDetector,
-    minKeypointScore: (rest.minKeypointScore as number | undefined) ?? 0.3,
-    countHands: countHands ?? true,
-    ...(rest.modelDir ? { modelDir: rest.modelDir as string } : {}),
-  };
+  return checkSettings("pose", raw, POSE_SETTINGS) as unknown as PoseSettings;
 }
 
 /**

@@ -44,10 +44,10 @@ import {
   clipModule,
   type ClipSettings,
   modelSettings,
-  ModelSettingsError,
   promptKey,
   withinPromptColumns,
 } from "./clip_score.ts";
+import { SettingsError } from "../core/settings.ts";
 
 /** Default PickScore checkpoint id in the store (export it yourself: docs/models.md). */
 export const DEFAULT_PICKSCORE_MODEL = "yuvalkirstain/PickScore_v1";
@@ -87,7 +87,7 @@ export async function pickScorer(s: Partial<ClipSettings> = {}): Promise<Prefere
     kind: "pickscore",
     needsPrompt: true,
     async score(images, prompt) {
-      if (prompt === undefined) throw new ModelSettingsError("pick_score: a prompt is required");
+      if (prompt === undefined) throw new SettingsError("pick_score: a prompt is required");
       if (!images.length) return [];
       const { logitsPerImage } = await clip.logits([prompt], images);
       return logitsPerImage.map((r) => r[0]);
@@ -201,22 +201,11 @@ export function preferenceScorer(
 
 /** Reads and checks the `aesthetic` settings. */
 export function aestheticSettings(raw: Record<string, unknown> = {}): AestheticOptions {
-  const s = modelSettings("aesthetic", raw, {
+  return modelSettings("aesthetic", raw, {
     model: DEFAULT_AESTHETIC_CLIP,
     prompt: false,
-    extra: ["head", "normalize"],
-  });
-  if (raw.head !== undefined && (typeof raw.head !== "string" || !raw.head)) {
-    throw new ModelSettingsError(`aesthetic: head must be an ONNX file path, got ${raw.head}`);
-  }
-  if (raw.normalize !== undefined && typeof raw.normalize !== "boolean") {
-    throw new ModelSettingsError(`aesthetic: normalize must be true or false, got ${raw.normalize}`);
-  }
-  return {
-    ...s,
-    ...(raw.head ? { head: raw.head as string } : {}),
-    ...(raw.normalize !== undefined ? { normalize: raw.normalize as boolean } : {}),
-  };
+    extra: { head: { kind: "string", what: "an ONNX file path" }, normalize: { kind: "boolean" } },
+  }) as AestheticOptions;
 }
 
 const PICK_OUTPUTS: OutputSpec[] = [

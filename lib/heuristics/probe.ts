@@ -48,7 +48,8 @@
 import sharp from "sharp";
 import type { RgbImage } from "../core/image.ts";
 import type { DetailRow, Heuristic, OutputSpec } from "./types.ts";
-import { promptFor, promptSettings } from "../core/prompts.ts";
+import { PROMPT_SETTINGS, promptFor } from "../core/prompts.ts";
+import { checkSettings, SettingsError, type SettingsSpec } from "../core/settings.ts";
 
 /** The error types probed, in output order. */
 export const PROBE_ERROR_TYPES = [
@@ -144,10 +145,23 @@ export interface ProbeSettings {
   prompts?: string;
 }
 
-/** A bad `probe` setting. */
-export class ProbeSettingsError extends Error {
-  override name = "ProbeSettingsError";
-}
+const REQUIRED = 'e.g. baseUrl "http://localhost:11434/v1", model "llava"';
+
+/** The settings of `probe`, with their defaults (questions and error types are checked after). */
+export const PROBE_SETTINGS = {
+  baseUrl: { kind: "string", required: REQUIRED },
+  model: { kind: "string", required: REQUIRED },
+  apiKeyEnv: { kind: "string", what: "the NAME of an environment variable", default: "OPENAI_API_KEY" },
+  timeoutMs: { kind: "number", min: 1, default: 60_000 },
+  retries: { kind: "number", min: 0, default: 2 },
+  retryDelayMs: { kind: "number", min: 0, default: 1000 },
+  logprobs: { kind: "boolean", default: true },
+  maxTokens: { kind: "number", min: 1, default: 16 },
+  maxSide: { kind: "number", min: 16, default: 768 },
+  errorTypes: { kind: "any", default: [...PROBE_ERROR_TYPES] },
+  questions: { kind: "any", default: DEFAULT_QUESTIONS },
+  ...PROMPT_SETTINGS,
+} as const satisfies SettingsSpec;
 
 /**
  * Reads and checks the `probe` settings, filling in defaults.
@@ -162,54 +176,21 @@ export class ProbeSettingsError extends Error {
  * ```
  */
 export function probeSettings(raw: Record<string, unknown> = {}): ProbeSettings {
-  const known = [
-    "baseUrl",
-    "model",
-    "apiKeyEnv",
-    "timeoutMs",
-    "retries",
-    "retryDelayMs",
-    "logprobs",
-    "maxTokens",
-    "maxSide",
-    "errorTypes",
-    "questions",
-    "prompt",
-    "prompts",
-  ];
-  for (const k of Object.keys(raw)) {
-    if (!known.includes(k)) {
-      throw new ProbeSettingsError(`probe: unknown setting "${k}"; known: ${known.join(", ")}`);
-    }
-  }
-  for (const k of ["baseUrl", "model"]) {
-    if (typeof raw[k] !== "string" || !raw[k]) {
-      throw new ProbeSettingsError(
-        `probe: ${k} is required (e.g. baseUrl "http://localhost:11434/v1", model "llava")`,
-      );
-    }
-  }
+  const s = checkSettings("probe", raw, PROBE_SETTINGS);
   try {
-    new URL(raw.baseUrl as string);
+    new URL(s.baseUrl as string);
   } catch {
-    throw new ProbeSettingsError(`probe: baseUrl is not a URL: ${raw.baseUrl}`);
+    throw new SettingsError(`probe: baseUrl is not a URL: ${s.baseUrl}`);
   }
-  const num = (k: string, d: number, min: number): number => {
-    const v = raw[k] ?? d;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
-      throw new ProbeSettingsError(`probe: ${k} must be a number ≥ ${min}, got ${raw[k]}`);
-    }
-    return v;
-  };
-  const errorTypes = (raw.errorTypes ?? [...PROBE_ERROR_TYPES]) as unknown[];
+  const errorTypes = s.errorTypes as unknown[];
   if (
     !Array.isArray(errorTypes) || errorTypes.some((t) => !PROBE_ERROR_TYPES.includes(t as ProbeErrorType))
   ) {
-    throw new ProbeSettingsError(`probe: errorTypes must be a list of ${PROBE_ERROR_TYPES.join(", ")}`);
+    throw new SettingsError(`probe: errorTypes must be a list of ${PROBE_ERROR_TYPES.join(", ")}`);
   }
-  const questions = (raw.questions ?? DEFAULT_QUESTIONS) as ProbeQuestion[];
+  const questions = s.questions as ProbeQuestion[];
   if (!Array.isArray(questions) || !questions.length) {
-    throw new ProbeSettingsError("probe: questions must be a non-empty list");
+    throw new SettingsError("probe: questions must be a non-empty list");
   }
   const ids = new Set<string>();
   for (const q of questions) {
@@ -217,37 +198,26 @@ export function probeSettings(raw: Record<string, unknown> = {}): ProbeSettings 
       typeof q?.id !== "string" || ids.has(q.id) || !PROBE_ERROR_TYPES.includes(q.errorType) ||
       typeof q.text !== "string" || !q.text.trim() || (q.defectAnswer !== "yes" && q.defectAnswer !== "no")
     ) {
-      throw new ProbeSettingsError(
+      throw new SettingsError(
         `probe: bad question ${JSON.stringify(q)}: needs a unique id, errorType (${
           PROBE_ERROR_TYPES.join(", ")
-        }), ` +
-          `text and defectAnswer ("yes" or "no")`,
+        }), text and defectAnswer ("yes" or "no")`,
       );
     }
     ids.add(q.id);
   }
-  if (raw.apiKeyEnv !== undefined && (typeof raw.apiKeyEnv !== "string" || !/^\w+$/.test(raw.apiKeyEnv))) {
-    throw new ProbeSettingsError(
+  if (!/^\w+$/.test(s.apiKeyEnv as string)) {
+    throw new SettingsError(
       "probe: apiKeyEnv must be the NAME of an environment variable (never the key itself)",
     );
   }
-  if (raw.logprobs !== undefined && typeof raw.logprobs !== "boolean") {
-    throw new ProbeSettingsError("probe: logprobs must be true or false");
-  }
   return {
-    baseUrl: (raw.baseUrl as string).replace(/\/+$/, ""),
-    model: raw.model as string,
-    apiKeyEnv: (raw.apiKeyEnv as string) ?? "OPENAI_API_KEY",
-    timeoutMs: num("timeoutMs", 60_000, 1),
-    retries: Math.floor(num("retries", 2, 0)),
-    retryDelayMs: num("retryDelayMs", 1000, 0),
-    logprobs: (raw.logprobs as boolean) ?? true,
-    maxTokens: Math.floor(num("maxTokens", 16, 1)),
-    maxSide: Math.floor(num("maxSide", 768, 16)),
-    errorTypes: errorTypes as ProbeErrorType[],
-    questions,
-    ...promptSettings("probe", raw),
-  };
+    ...s,
+    baseUrl: (s.baseUrl as string).replace(/\/+$/, ""),
+    retries: Math.floor(s.retries as number),
+    maxTokens: Math.floor(s.maxTokens as number),
+    maxSide: Math.floor(s.maxSide as number),
+  } as unknown as ProbeSettings;
 }
 
 /** How an answer was read. */

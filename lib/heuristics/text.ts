@@ -55,6 +55,7 @@
 import { fileURLToPath } from "node:url";
 import type { Heuristic, ImageContext, OutputSpec, Value } from "./types.ts";
 import { DEFAULT_DET_OPTIONS, type DetOptions, getPaddleOcr, type TextLine } from "../models/ocr/paddle.ts";
+import { checkSettings, type SettingsSpec } from "../core/settings.ts";
 
 /**
  * Detection resize of the `text` heuristic: enlarge so the short side is at least 736 px
@@ -91,11 +92,6 @@ export function isTextRegion(line: { text: string; confidence: number }): boolea
     (line.confidence >= DROP_SCORE || /[A-Za-z]{3}/.test(line.text));
 }
 
-/** A bad `text` setting; the message names it. */
-export class TextSettingsError extends Error {
-  override name = "TextSettingsError";
-}
-
 /** Settings of the `text` heuristic, after defaults (see the module doc). */
 export interface TextSettings {
   modelDir?: string;
@@ -104,6 +100,15 @@ export interface TextSettings {
   boxThresh: number;
   threads?: number;
 }
+
+/** The settings of `text`, with their defaults (PaddleOCR's). */
+export const TEXT_SETTINGS = {
+  modelDir: { kind: "string", what: "a folder path" },
+  limitType: { kind: "choice", choices: ["max", "min"], default: DEFAULT_TEXT_LIMIT.limitType },
+  limitSide: { kind: "number", integer: true, min: 32, default: DEFAULT_TEXT_LIMIT.limitSide },
+  boxThresh: { kind: "number", min: 0, max: 1, default: DEFAULT_DET_OPTIONS.boxThresh },
+  threads: { kind: "number", integer: true, min: 1 },
+} as const satisfies SettingsSpec;
 
 /**
  * Reads and checks the `text` settings, filling in defaults.
@@ -117,37 +122,7 @@ export interface TextSettings {
  * ```
  */
 export function textSettings(raw: Record<string, unknown> = {}): TextSettings {
-  const known = ["modelDir", "limitType", "limitSide", "boxThresh", "threads"];
-  for (const k of Object.keys(raw)) {
-    if (!known.includes(k)) {
-      throw new TextSettingsError(`text: unknown setting "${k}"; known: ${known.join(", ")}`);
-    }
-  }
-  const limitType = raw.limitType ?? DEFAULT_TEXT_LIMIT.limitType;
-  if (limitType !== "max" && limitType !== "min") {
-    throw new TextSettingsError(`text: limitType must be "max" or "min", got ${limitType}`);
-  }
-  const limitSide = raw.limitSide ?? DEFAULT_TEXT_LIMIT.limitSide;
-  if (typeof limitSide !== "number" || !Number.isInteger(limitSide) || limitSide < 32) {
-    throw new TextSettingsError(`text: limitSide must be an integer ≥ 32, got ${limitSide}`);
-  }
-  const boxThresh = raw.boxThresh ?? DEFAULT_DET_OPTIONS.boxThresh;
-  if (typeof boxThresh !== "number" || !(boxThresh >= 0 && boxThresh <= 1)) {
-    throw new TextSettingsError(`text: boxThresh must be a number from 0 to 1, got ${boxThresh}`);
-  }
-  if (raw.modelDir !== undefined && (typeof raw.modelDir !== "string" || raw.modelDir === "")) {
-    throw new TextSettingsError(`text: modelDir must be a folder path, got ${raw.modelDir}`);
-  }
-  if (raw.threads !== undefined && !(Number.isInteger(raw.threads) && (raw.threads as number) > 0)) {
-    throw new TextSettingsError(`text: threads must be a positive integer, got ${raw.threads}`);
-  }
-  return {
-    limitType,
-    limitSide,
-    boxThresh,
-    ...(raw.modelDir ? { modelDir: raw.modelDir as string } : {}),
-    ...(raw.threads ? { threads: raw.threads as number } : {}),
-  };
+  return checkSettings("text", raw, TEXT_SETTINGS) as unknown as TextSettings;
 }
 
 const WORD_LIST = fileURLToPath(

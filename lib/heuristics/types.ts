@@ -11,6 +11,7 @@
  */
 import type { RgbImage } from "../core/image.ts";
 import { type EdgeSums, edgeSweep, type RgbSums, rgbSweep } from "../core/pixel_stats.ts";
+import type { Box } from "../core/geometry.ts";
 
 /** Which way an output is better. `neither` for descriptive values (counts, coordinates). */
 export type Direction = "higher_is_better" | "lower_is_better" | "neither";
@@ -39,13 +40,7 @@ export interface ThresholdSpec {
   source: string;
 }
 
-/** A rectangle in pixels of the upright image. */
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+export type { Box };
 
 /** A value a heuristic produces: a number, a string (hashes), or `null` (not applicable). */
 export type Value = number | string | null;

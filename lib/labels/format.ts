@@ -12,7 +12,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CsvError, parseCsv } from "../core/csv.ts";
-import type { Box } from "../heuristics/types.ts";
+import { type Box, iou } from "../core/geometry.ts";
 
 /** The error types an image label may name in its `errors` column, in the contract's order. */
 export const ERROR_TYPES = [
@@ -100,7 +100,7 @@ export interface ImageLabel extends LabelRowBase {
 }
 
 /** A box in pixels of the stored image: left, top, width, height (the heuristics' box). */
-export type { Box };
+export { type Box, iou };
 
 /** One kept row of `faces.csv`. */
 export interface FaceLabel extends LabelRowBase, Box {
@@ -280,26 +280,6 @@ export async function loadFaceLabels(
 ): Promise<LabelFile<FaceLabel>> {
   const r = parseFaceLabels(await readLabelText(path), { file: path });
   return options.checkFiles ? await rejectMissingFiles(r) : r;
-}
-
-/**
- * Intersection over union of two boxes: area(A ∩ B) / area(A ∪ B), in [0, 1]; 0 when the union is
- * empty. Boxes are `{x, y, width, height}` with continuous coordinates (no +1 pixel convention).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { iou } from "./format.ts";
- * assert.equal(iou({ x: 0, y: 0, width: 10, height: 10 }, { x: 5, y: 0, width: 10, height: 10 }), 50 / 150);
- * assert.equal(iou({ x: 0, y: 0, width: 10, height: 10 }, { x: 10, y: 0, width: 10, height: 10 }), 0);
- * ```
- */
-export function iou(a: Box, b: Box): number {
-  const iw = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const ih = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  const inter = iw > 0 && ih > 0 ? iw * ih : 0;
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 /** A labeled face joined to a detected one. Indices are into the arrays given to {@link matchFaces}. */

@@ -14,6 +14,7 @@ import { csvLine } from "../core/csv.ts";
 import { type DuplicateGroupEntry, groupNearDuplicates } from "../heuristics/phash.ts";
 import type { Column, ResultTable, Row } from "./results.ts";
 import type { DetailTableSpec, Value } from "../heuristics/types.ts";
+import { writeAtomic } from "../core/atomic.ts";
 
 /** Columns of a per-item table: `path`, then the table's declared columns. */
 export function detailColumns(spec: DetailTableSpec): Column[] {
@@ -131,7 +132,5 @@ async function writeDuplicates(path: string, groups: DuplicateGroupEntry[][]): P
   groups.forEach((g, i) => {
     for (const e of g) lines.push(csvLine([e.path, i + 1, g.length, e.distance, g[0].path]));
   });
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, lines.join(""));
-  await Deno.rename(tmp, path);
+  await writeAtomic(path, lines.join(""));
 }

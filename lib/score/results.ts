@@ -11,6 +11,7 @@
  * @module
  */
 import { csvLine, parseCsv } from "../core/csv.ts";
+import { writeAtomic } from "../core/atomic.ts";
 
 /** A column of a result table. */
 export interface Column {
@@ -206,9 +207,7 @@ async function openParquet(path: string, columns: readonly Column[], key: string
       const df = pl.DataFrame(
         columns.map((c) => pl.Series(c.name, rows.map((r) => r[c.name] ?? null), dtype[c.type])),
       );
-      const tmp = `${path}.tmp-${Deno.pid}`;
-      df.writeParquet(tmp);
-      await Deno.rename(tmp, path);
+      await writeAtomic(path, (tmp) => df.writeParquet(tmp));
       await Deno.remove(journal);
     },
   };
@@ -272,18 +271,20 @@ export async function writeResults(
   rows: readonly Row[],
 ): Promise<void> {
   const format = formatOf(path);
-  const tmp = `${path}.tmp-${Deno.pid}`;
   const names = columns.map((c) => c.name);
   if (format === "parquet") {
     const pl = (await import("nodejs-polars")).default;
     const dtype = { number: pl.Float64, string: pl.Utf8, boolean: pl.Bool } as const;
-    pl.DataFrame(columns.map((c) => pl.Series(c.name, rows.map((r) => r[c.name] ?? null), dtype[c.type])))
-      .writeParquet(tmp);
+    const df = pl.DataFrame(
+      columns.map((c) => pl.Series(c.name, rows.map((r) => r[c.name] ?? null), dtype[c.type])),
+    );
+    await writeAtomic(path, (tmp) => df.writeParquet(tmp));
   } else {
-    const text = format === "csv"
-      ? csvLine(names) + rows.map((r) => csvLine(names.map((n) => r[n]))).join("")
-      : rows.map((r) => jsonRow(names, r)).join("");
-    await Deno.writeTextFile(tmp, text);
+    await writeAtomic(
+      path,
+      format === "csv"
+        ? csvLine(names) + rows.map((r) => csvLine(names.map((n) => r[n]))).join("")
+        : rows.map((r) => jsonRow(names, r)).join(""),
+    );
   }
-  await Deno.rename(tmp, path);
 }

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Heuristic, Value } from "../heuristics/types.ts";
+import { writeAtomic } from "../core/atomic.ts";
 
 /** One rule: the image fails when `column` is below `min` or above `max`. */
 export interface ThresholdRule {
@@ -136,12 +137,10 @@ export async function saveThresholds(
   rules: ThresholdRule[],
   extra: Record<string, unknown> = {},
 ) {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(
-    tmp,
+  await writeAtomic(
+    path,
     JSON.stringify({ winnow: "thresholds", version: 1, ...extra, rules }, null, 2) + "\n",
   );
-  await Deno.rename(tmp, path);
 }
 
 /**

@@ -22,6 +22,10 @@
 import { join } from "node:path";
 import { csvLine } from "../../core/csv.ts";
 import { ERROR_TYPES, type ErrorType, loadFaceLabels, loadImageLabels } from "../format.ts";
+import { writeAtomic } from "../../core/atomic.ts";
+
+/** Label files are fsynced before the rename and may be written by overlapping requests. */
+const DURABLE = { sync: true, unique: true } as const;
 
 /** An image's label as the app edits it: any field may still be unset. */
 export interface ImageLabelState {
@@ -317,8 +321,8 @@ export class LabelStore {
   }
 
   async #rewrite(kind: "image" | "face" | "cursor" | "all"): Promise<void> {
-    if (kind === "image" || kind === "all") await writeAtomic(this.imagesFile, this.imagesCsv());
-    if (kind === "face" || kind === "all") await writeAtomic(this.facesFile, this.facesCsv());
+    if (kind === "image" || kind === "all") await writeAtomic(this.imagesFile, this.imagesCsv(), DURABLE);
+    if (kind === "face" || kind === "all") await writeAtomic(this.facesFile, this.facesCsv(), DURABLE);
   }
 
   async #importExisting(): Promise<void> {
@@ -362,36 +366,4 @@ function normaliseImage(l: ImageLabelState): ImageLabelState {
     quality: typeof l.quality === "number" ? l.quality : null,
     errors: ERROR_TYPES.filter((e) => (l.errors ?? []).includes(e)),
   };
-}
-
-/**
- * Writes a file atomically: a temp file in the same folder, fsynced, then renamed over the target,
- * so a reader sees the old or the new content and never a part.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { writeAtomic } from "./store.ts";
- * const dir = await Deno.makeTempDir();
- * await writeAtomic(`${dir}/a.csv`, "x\n1\n");
- * assert.equal(await Deno.readTextFile(`${dir}/a.csv`), "x\n1\n");
- * ```
- */
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const f = await Deno.open(tmp, { create: true, write: true, truncate: true });
-  try {
-    const bytes = new TextEncoder().encode(text);
-    let written = 0;
-    while (written < bytes.length) written += await f.write(bytes.subarray(written));
-    await f.syncData();
-  } finally {
-    f.close();
-  }
-  try {
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }

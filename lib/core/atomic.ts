@@ -1,0 +1,67 @@
+/**
+ * The one way winnow writes a file that readers may see at any moment (results, manifests,
+ * thresholds, label files, images of a run): write a temporary file beside it, then rename it over
+ * the target, so a reader sees the old content or the new, never a part. An interrupted run leaves at
+ * most a `<name>.tmp-<pid>` file behind, which resuming code may delete.
+ *
+ * @module
+ */
+
+/** Options of {@link writeAtomic}. */
+export interface AtomicOptions {
+  /** Flush the data to disk before the rename (survives a power cut, not just a crash). Default false. */
+  sync?: boolean;
+  /**
+   * Name the temporary file uniquely within this process too (for a file several tasks of one
+   * process may write at once). Default: `<path>.tmp-<pid>`.
+   */
+  unique?: boolean;
+}
+
+/** The temporary name {@link writeAtomic} uses for `path` (without `unique`): `<path>.tmp-<pid>`. */
+export function tempPathFor(path: string): string {
+  return `${path}.tmp-${Deno.pid}`;
+}
+
+/**
+ * Writes `data` to `path` atomically. `data` is text, bytes, or a function that writes the
+ * temporary file it is given (for writers that take a path, e.g. Parquet or a file copy). On
+ * failure the temporary file is removed and the target is left as it was.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeAtomic } from "./atomic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeAtomic(`${dir}/a.csv`, "x\n1\n");
+ * await writeAtomic(`${dir}/b.bin`, (tmp) => Deno.writeFile(tmp, new Uint8Array([1, 2])));
+ * assert.equal(await Deno.readTextFile(`${dir}/a.csv`), "x\n1\n");
+ * assert.deepEqual([...await Deno.readFile(`${dir}/b.bin`)], [1, 2]);
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.csv", "b.bin"]);
+ * ```
+ */
+export async function writeAtomic(
+  path: string,
+  data: string | Uint8Array | ((tmp: string) => unknown),
+  options: AtomicOptions = {},
+): Promise<void> {
+  const tmp = options.unique ? `${tempPathFor(path)}-${crypto.randomUUID().slice(0, 8)}` : tempPathFor(path);
+  try {
+    if (typeof data === "function") await data(tmp);
+    else {
+      const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+      const f = await Deno.open(tmp, { create: true, write: true, truncate: true });
+      try {
+        let written = 0;
+        while (written < bytes.length) written += await f.write(bytes.subarray(written));
+        if (options.sync) await f.syncData();
+      } finally {
+        f.close();
+      }
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
