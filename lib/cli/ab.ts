@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { abCsv, loadAbFiles } from "../labels/ab_format.ts";
-import { writeAtomic } from "../labels/app/store.ts";
+import { writeAtomic } from "../core/atomic.ts";
 import { analyseAb, loadScores, simulateAbRows } from "../evaluate/ab.ts";
 import { coverageStudy } from "../evaluate/preference.ts";
 import { formatShare } from "../report/format.ts";
