@@ -115,6 +115,28 @@ export {
 export { calibrationReport, writeCalibrationReport } from "./report/calibration.ts";
 export { buildSyntheticSet, type SyntheticSet } from "./calibrate/synthetic.ts";
 
+// Learned scorers: the file format (models), fitting and the recipes of the shipped ones (calibrate).
+export {
+  applyScorer,
+  featureValue,
+  loadScorer,
+  parseScorer,
+  type Scorer,
+  SCORER_FORMAT,
+  type ScorerFeature,
+  ScorerFormatError,
+  SHIPPED_MODELS_DIR,
+  shippedScorerPath,
+} from "./models/scorer.ts";
+export {
+  type AucWithInterval,
+  aucWithInterval,
+  fitScorer,
+  type FitScorerOptions,
+  outOfFoldLogistic,
+} from "./calibrate/fit_scorer.ts";
+export { FIT_RECIPES, fitRecipe, type LabeledRows, writeScorer } from "./calibrate/fit_recipes.ts";
+
 // Evaluation: people as the judge (A/B preferences) and counting statistics.
 export {
   binomialTest,

@@ -189,6 +189,7 @@ Deno.test("images without a face give face_count 0, empty face values, and pass 
         face_min_log10_area: null,
         face_min_confidence: null,
         face_mean_confidence: null,
+        face_min_quality: null,
       }, `${name} ${file}`);
       assert.equal(ctx.details.get("faces"), undefined);
       const verdict = applyRules(v, rules);

@@ -227,6 +227,8 @@ export interface CombinedEvaluation {
    * (no fitting, so the same as in-sample).
    */
   pooledAuc: { combined: number; single: Record<string, number> };
+  /** Each row's out-of-fold logit (predicted by the model of the folds it is not in), in input order. */
+  outOfFoldLogits: number[];
   /** The model refitted on all rows, the one to use. */
   model: LogisticModel;
   /** Its in-sample AUC (optimistic). */
@@ -294,6 +296,7 @@ export function crossValidateCombined(
       combined: rocAucScore(y, oof),
       single: single((_, j) => rocAucScore(y, X.map((row) => row[j]))),
     },
+    outOfFoldLogits: oof,
     model,
     inSampleAuc: rocAucScore(y, predictLogit(model, X)),
   };

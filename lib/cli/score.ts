@@ -11,9 +11,11 @@ import {
   HEURISTICS,
   MODEL_HEURISTICS,
   resolveHeuristics,
+  scorerUse,
 } from "../heuristics/registry.ts";
 import { DEFAULT_MIN_CONFIDENCE, DETECTOR_NAMES, isDetectorName } from "../models/faces/detector.ts";
 import { DEFAULT_FACE_DETECTOR } from "../heuristics/faces.ts";
+import { loadScorer } from "../models/scorer.ts";
 import { defaultRules, loadThresholds, type ThresholdRule } from "../score/rules.ts";
 import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../core/image.ts";
 import { boxOption, intOption, mergeSettings, parseSetOptions, runMain, UsageError } from "./args.ts";
@@ -90,6 +92,9 @@ Learned scorers and probing (run only when named in --heuristics; see docs/model
                           with file/path and prompt columns, or a JSON object
   --models DIR            the model store (default $WINNOW_MODELS, else ~/.cache/winnow/models)
   --probe FILE            run the probe heuristic and write its raw answers, one row per question
+  --scorer FILE           a learned scorer file (from \`deno task fit\`, e.g. your own refit of
+                          face_quality) instead of the shipped one; repeatable; adds the heuristic
+                          that applies it
   --set H.KEY=VALUE       any setting of heuristic H (repeatable; VALUE read as JSON when it
                           parses), e.g. --set probe.baseUrl=http://127.0.0.1:11434/v1
                           --set probe.model=llava --set faces.cropMargin=0.4
@@ -204,6 +209,7 @@ await runMain(async () => {
       prompts: { type: "string" },
       models: { type: "string" },
       set: { type: "string", multiple: true },
+      scorer: { type: "string", multiple: true },
       probe: { type: "string" },
       text: { type: "string" },
       hands: { type: "string" },
@@ -230,9 +236,18 @@ await runMain(async () => {
   if (faceSettings || o.faces !== undefined) {
     heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "faces"])];
   }
+  const scorerSettings: Record<string, Record<string, unknown>> = {};
+  for (const file of o.scorer ?? []) {
+    const scorer = await loadScorer(file);
+    const use = scorerUse(scorer.name);
+    if (!use) throw new UsageError(`--scorer ${file}: no heuristic applies a scorer named "${scorer.name}"`);
+    (scorerSettings[use.heuristic] ??= {})[use.setting] = file;
+    heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), use.heuristic])];
+  }
   const settings = mergeSettings(
     faceSettings ? { faces: faceSettings } : {},
     promptSettings(o),
+    scorerSettings,
     parseSetOptions(o.set ?? []),
   );
   if (o.probe !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "probe"])];

@@ -25,3 +25,51 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** FNV-1a hash of a string, as an unsigned 32-bit number (a stable order that is not alphabetical). */
+export function stableHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/**
+ * A deterministic subset of at most `n` items: every item for which `keep` is true first (so rare
+ * cases such as bad faces are never sampled away), then the others in a fixed pseudo-random order
+ * (by the hash of `key(item)` and `seed`), returned in their original order. The same input gives
+ * the same subset on every machine.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stableSubset } from "./random.ts";
+ * const xs = ["a", "b", "c", "d", "e", "f"];
+ * const s = stableSubset(xs, 3, { key: (x) => x, keep: (x) => x === "f" });
+ * assert.equal(s.length, 3);
+ * assert.ok(s.includes("f"));
+ * assert.deepEqual(s, stableSubset(xs, 3, { key: (x) => x, keep: (x) => x === "f" }));
+ * assert.deepEqual(stableSubset(xs, 10, { key: (x) => x }), xs);
+ * ```
+ */
+export function stableSubset<T>(
+  items: readonly T[],
+  n: number,
+  o: { key: (item: T) => string; keep?: (item: T) => boolean; seed?: number },
+): T[] {
+  if (!(Number.isInteger(n) && n >= 0)) {
+    throw new RangeError(`stableSubset: n must be an integer ≥ 0, got ${n}`);
+  }
+  if (items.length <= n) return [...items];
+  const seed = String(o.seed ?? 0);
+  const ranked = items.map((item, i) => ({
+    i,
+    must: o.keep?.(item) ?? false,
+    h: stableHash(`${seed}:${o.key(item)}`),
+  }))
+    .sort((a, b) => Number(b.must) - Number(a.must) || a.h - b.h || a.i - b.i);
+  const chosen = new Set(ranked.slice(0, n).map((r) => r.i));
+  return items.filter((_, i) => chosen.has(i));
+}

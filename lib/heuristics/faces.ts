@@ -23,6 +23,10 @@
  * - `cropMargin`: margin added on each side of a crop, as a fraction of the box (default 0.25).
  * - `modelDir`: folder of the detector's model files (default: inside this project's
  *   `node_modules`).
+ * - `qualityModel`: the `face_quality` scorer file (`winnow-scorer/1`, `lib/models/scorer.ts`) that
+ *   turns each face row's columns into `face_quality` (default: the shipped
+ *   `data/models/face_quality.json`; `deno task fit face_quality` refits one on your labels;
+ *   `"none"` leaves `face_quality` empty).
  *
  * The model loads once per process (per score worker) and is reused for every image.
  *
@@ -41,6 +45,7 @@ import sharp from "sharp";
 import type { RgbImage } from "../core/image.ts";
 import type { Box, DetailRow, Heuristic, ImageContext, OutputSpec } from "./types.ts";
 import { skinInRegion } from "./skin.ts";
+import { applyScorer, loadScorer, type Scorer, shippedScorerPath } from "../models/scorer.ts";
 import {
   DEFAULT_MIN_CONFIDENCE,
   DETECTOR_NAMES,
@@ -57,7 +62,12 @@ export interface FacesSettings {
   cropsDir?: string;
   cropMargin: number;
   modelDir?: string;
+  /** Path of the `face_quality` scorer file, or `"none"`. */
+  qualityModel: string;
 }
+
+/** The shipped `face_quality` scorer: `data/models/face_quality.json`. */
+export const DEFAULT_FACE_QUALITY_MODEL: string = shippedScorerPath("face_quality");
 
 /** Default detector of the `faces` heuristic. */
 export const DEFAULT_FACE_DETECTOR: DetectorName = "ssd";
@@ -77,12 +87,14 @@ export class FacesSettingsError extends Error {
  * ```ts
  * import assert from "node:assert/strict";
  * import { facesSettings } from "./faces.ts";
- * assert.deepEqual(facesSettings({ detector: "tiny" }), { detector: "tiny", minConfidence: 0.5, cropMargin: 0.25 });
+ * const s = facesSettings({ detector: "tiny" });
+ * assert.deepEqual([s.detector, s.minConfidence, s.cropMargin], ["tiny", 0.5, 0.25]);
+ * assert.match(s.qualityModel, /face_quality\.json$/);
  * assert.throws(() => facesSettings({ detector: "yolo" }), /unknown face detector "yolo"/);
  * ```
  */
 export function facesSettings(raw: Record<string, unknown> = {}): FacesSettings {
-  const known = ["detector", "minConfidence", "cropsDir", "cropMargin", "modelDir"];
+  const known = ["detector", "minConfidence", "cropsDir", "cropMargin", "modelDir", "qualityModel"];
   for (const k of Object.keys(raw)) {
     if (!known.includes(k)) {
       throw new FacesSettingsError(`faces: unknown setting "${k}"; known: ${known.join(", ")}`);
@@ -102,7 +114,7 @@ export function facesSettings(raw: Record<string, unknown> = {}): FacesSettings 
   if (typeof cropMargin !== "number" || !(cropMargin >= 0)) {
     throw new FacesSettingsError(`faces: cropMargin must be a number ≥ 0, got ${cropMargin}`);
   }
-  for (const k of ["cropsDir", "modelDir"] as const) {
+  for (const k of ["cropsDir", "modelDir", "qualityModel"] as const) {
     if (raw[k] !== undefined && (typeof raw[k] !== "string" || raw[k] === "")) {
       throw new FacesSettingsError(`faces: ${k} must be a folder path, got ${raw[k]}`);
     }
@@ -113,7 +125,22 @@ export function facesSettings(raw: Record<string, unknown> = {}): FacesSettings 
     cropMargin,
     ...(raw.cropsDir ? { cropsDir: raw.cropsDir as string } : {}),
     ...(raw.modelDir ? { modelDir: raw.modelDir as string } : {}),
+    qualityModel: (raw.qualityModel as string | undefined) ?? DEFAULT_FACE_QUALITY_MODEL,
   };
+}
+
+/**
+ * The `face_quality` scorer of the settings, loaded once per process: null for `"none"`, and for
+ * the default file when it is absent (a checkout without `data/models/`); a file named explicitly
+ * must exist and parse.
+ */
+export async function faceQualityScorer(settings: FacesSettings): Promise<Scorer | null> {
+  if (settings.qualityModel === "none") return null;
+  if (settings.qualityModel === DEFAULT_FACE_QUALITY_MODEL) {
+    const there = await Deno.stat(DEFAULT_FACE_QUALITY_MODEL).then((s) => s.isFile, () => false);
+    if (!there) return null;
+  }
+  return await loadScorer(settings.qualityModel);
 }
 
 /**
@@ -180,6 +207,13 @@ export const FACE_COLUMNS: readonly OutputSpec[] = [
     unit: "fraction 0–1",
     direction: "neither",
     description: "fraction of skin-coloured pixels in the box (the skin heuristic's YCrCb rule)",
+  },
+  {
+    name: "face_quality",
+    unit: "probability 0–1",
+    direction: "higher_is_better",
+    description: "the face_quality scorer (setting qualityModel) on this row's columns: how likely a " +
+      "person rates the face 4–5 rather than 1–2; empty without a scorer",
   },
 ];
 
@@ -305,6 +339,12 @@ const OUTPUTS: OutputSpec[] = [
     direction: "higher_is_better",
     description: "mean detector score of the faces; empty when no face",
   },
+  {
+    name: "face_min_quality",
+    unit: "probability 0–1",
+    direction: "higher_is_better",
+    description: "lowest face_quality among the faces; empty when no face or no scorer",
+  },
 ];
 
 /** Detected faces: count, smallest/largest area, lowest/mean detector confidence; rows per face. */
@@ -333,10 +373,16 @@ export const faces: Heuristic = {
     },
   ],
   details: [{ name: "faces", columns: [...FACE_COLUMNS] }],
+  scorers: [{ name: "face_quality", setting: "qualityModel" }],
   async compute(ctx) {
     const settings = facesSettings(ctx.settingsFor("faces"));
     const found = await detectFaces(ctx, settings);
-    for (const row of faceRows(ctx, found, settings.detector)) ctx.addDetail("faces", row);
+    const scorer = await faceQualityScorer(settings);
+    const rows = faceRows(ctx, found, settings.detector);
+    for (const row of rows) {
+      row.face_quality = scorer ? applyScorer(scorer, row) : null;
+      ctx.addDetail("faces", row);
+    }
     if (settings.cropsDir) {
       await saveFaceCrops(ctx.image, found, settings.cropsDir, cropStem(ctx), settings.cropMargin);
     }
@@ -354,6 +400,7 @@ export const faces: Heuristic = {
       face_min_log10_area: Math.log10(minArea),
       face_min_confidence: Math.min(...conf),
       face_mean_confidence: conf.reduce((a, b) => a + b, 0) / conf.length,
+      face_min_quality: scorer ? Math.min(...rows.map((r) => r.face_quality as number)) : null,
     };
   },
 };

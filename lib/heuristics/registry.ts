@@ -94,3 +94,23 @@ export function resolveHeuristics(names: readonly string[] = DEFAULT_HEURISTICS)
 export function outputsOf(heuristics: readonly Heuristic[]): OutputSpec[] {
   return heuristics.flatMap((h) => h.outputs);
 }
+
+/**
+ * The heuristic that applies learned scorer `name` and the setting that takes its file, or
+ * undefined when no heuristic uses such a scorer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scorerUse } from "./registry.ts";
+ * assert.deepEqual(scorerUse("face_quality"), { heuristic: "faces", setting: "qualityModel" });
+ * assert.equal(scorerUse("no_such_scorer"), undefined);
+ * ```
+ */
+export function scorerUse(name: string): { heuristic: string; setting: string } | undefined {
+  for (const h of HEURISTICS) {
+    const use = h.scorers?.find((s) => s.name === name);
+    if (use) return { heuristic: h.name, setting: use.setting };
+  }
+  return undefined;
+}

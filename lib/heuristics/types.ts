@@ -134,6 +134,18 @@ export interface BatchStep {
   apply(rows: readonly Record<string, Value>[]): Record<string, Value>[];
 }
 
+/**
+ * A learned scorer a heuristic applies (a `winnow-scorer/1` file, `lib/models/scorer.ts`): the
+ * scorer's `name` and the heuristic setting that takes the file's path. `score --scorer FILE` puts a
+ * refitted file there by its `name`.
+ */
+export interface ScorerUse {
+  /** The scorer's `name`, e.g. `face_quality`. */
+  name: string;
+  /** The heuristic's setting holding the file path, e.g. `qualityModel`. */
+  setting: string;
+}
+
 /** A heuristic: metadata plus a pure function from an image to its output values. */
 export interface Heuristic {
   /** Short name used on the command line (`--heuristics sharpness,skin`). */
@@ -149,6 +161,8 @@ export interface Heuristic {
   details?: DetailTableSpec[];
   /** Columns computed across the batch after scoring (see {@link BatchStep}). */
   batch?: BatchStep;
+  /** Learned scorers it applies and the setting that takes each one's file (see {@link ScorerUse}). */
+  scorers?: ScorerUse[];
   /**
    * Returns one value per declared output (by output name). Heuristics that run a model may be
    * async; they load their model once per process (per worker) and reuse it.

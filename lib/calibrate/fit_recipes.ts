@@ -1,0 +1,236 @@
+/**
+ * Recipes of the learned scorers winnow ships: for each scorer name, which labels it learns from,
+ * how labeled rows are built (scoring the labeled images when no score table is given), its
+ * features and regularisation. `deno task fit NAME` runs one ({@link fitRecipe}) and writes a
+ * `winnow-scorer/1` file (`lib/models/scorer.ts`) that `score` reads.
+ *
+ * @module
+ */
+import { dirname, join, relative, resolve } from "node:path";
+import { loadFaceLabels, matchFaces, SHIPPED_FACE_LABELS } from "../labels/format.ts";
+import { detailColumns, runScoreJob } from "../score/job.ts";
+import { resolveHeuristics } from "../heuristics/registry.ts";
+import { readResults, type Row } from "../score/results.ts";
+import { stableSubset } from "../core/random.ts";
+import type { Scorer, ScorerFeature } from "../models/scorer.ts";
+import { fitScorer, type FitScorerResult } from "./fit_scorer.ts";
+
+/** Labeled rows a scorer is fitted on: feature columns by name, the target, subsets to report. */
+export interface LabeledRows {
+  rows: Record<string, unknown>[];
+  /** 1 = the scorer's target (e.g. a face rated 4–5), 0 = the other class. */
+  y: number[];
+  groups?: Record<string, boolean[]>;
+  /** How the rows were made (counts left out and why), for the provenance. */
+  notes: Record<string, unknown>;
+}
+
+/** Options of a recipe's row builder and of {@link fitRecipe}. */
+export interface RecipeOptions {
+  /** Label file (default: the recipe's shipped labels). */
+  labels?: string;
+  /** A score table to use instead of scoring the labeled images (per-face table for face scorers). */
+  scores?: string;
+  /** Use at most this many labeled images (a seeded subset keeping every image with a bad label). */
+  limit?: number;
+  /** Score workers when scoring (default 2). */
+  jobs?: number;
+  /** Where scores are written when scoring (default a temporary folder, removed). */
+  workDir?: string;
+  /** Heuristic settings for the scoring run, merged over the recipe's own. */
+  settings?: Record<string, Record<string, unknown>>;
+  quiet?: boolean;
+}
+
+/** How one learned scorer is fitted. */
+export interface FitRecipe {
+  name: string;
+  output: string;
+  /** What a score near 1 means. */
+  target: string;
+  description: string;
+  /** Default label file. */
+  labels: string;
+  features: ScorerFeature[];
+  /** Regularisation (scikit-learn's C). */
+  C: number;
+  /** Builds the labeled rows. */
+  build(o: RecipeOptions): Promise<LabeledRows>;
+}
+
+/** Detector threshold the face recipe finds faces at: the labels' faces were found at 0.15. */
+export const FACE_FIT_FIND_CONFIDENCE = 0.15;
+
+/** A face of at least this many pixels on its shorter (labeled) side counts as "≥ 32 px". */
+export const LARGE_FACE_PX = 32;
+
+/** Features of `face_quality`: columns of the `faces` table. */
+export const FACE_QUALITY_FEATURES: ScorerFeature[] = [
+  { name: "log10_area", transform: "identity", missing: 0 },
+  { name: "confidence", transform: "identity", missing: 0 },
+];
+
+function faceTableColumns() {
+  return detailColumns(resolveHeuristics(["faces"])[0].details!.find((d) => d.name === "faces")!);
+}
+
+async function faceRows(o: RecipeOptions, labelsFile: string): Promise<LabeledRows> {
+  const labels = await loadFaceLabels(labelsFile, { checkFiles: true });
+  if (labels.rejected) {
+    throw new Error(
+      `${labelsFile}: ${labels.rejected} face label rows rejected: ${labels.issues[0]?.message}`,
+    );
+  }
+  const badImages = new Set(labels.rows.filter((f) => f.quality <= 2).map((f) => f.path));
+  let images = [...new Set(labels.rows.map((f) => f.path))];
+  if (o.limit !== undefined) {
+    images = stableSubset(images, o.limit, {
+      key: (p) => relative(dirname(labelsFile), p),
+      keep: (p) => badImages.has(p),
+    });
+  }
+  const chosen = new Set(images);
+  const faceLabels = labels.rows.filter((f) => chosen.has(f.path));
+  let detected: Row[];
+  let tmp: string | undefined;
+  if (o.scores) {
+    detected = await readResults(o.scores, faceTableColumns());
+  } else {
+    const dir = o.workDir ?? (tmp = await Deno.makeTempDir({ prefix: "winnow_fit_" }));
+    const facesFile = join(dir, "fit_faces.csv");
+    await runScoreJob(images, join(dir, "fit_scores.csv"), {
+      heuristics: ["faces"],
+      settings: {
+        ...(o.settings ?? {}),
+        faces: {
+          minConfidence: FACE_FIT_FIND_CONFIDENCE,
+          ...(o.settings?.faces ?? {}),
+          qualityModel: "none",
+        },
+      },
+      details: { faces: facesFile },
+      jobs: o.jobs ?? 2,
+      quiet: o.quiet,
+      restart: true,
+    });
+    detected = await readResults(facesFile, faceTableColumns());
+    if (tmp) await Deno.remove(tmp, { recursive: true });
+  }
+  const boxes = detected.filter((r) => chosen.has(resolve(String(r.path)))).map((r) => ({
+    ...r,
+    path: resolve(String(r.path)),
+    x: Number(r.x),
+    y: Number(r.y),
+    width: Number(r.width),
+    height: Number(r.height),
+  }));
+  const m = matchFaces(boxes, faceLabels, 0.5);
+  const rows: Record<string, unknown>[] = [], y: number[] = [], large: boolean[] = [];
+  let middle = 0;
+  for (const p of m.matches) {
+    const q = p.labeled.quality;
+    if (q === 3) {
+      middle++;
+      continue;
+    }
+    rows.push(p.detected);
+    y.push(q >= 4 ? 1 : 0);
+    large.push(Math.min(p.labeled.width, p.labeled.height) >= LARGE_FACE_PX);
+  }
+  return {
+    rows,
+    y,
+    groups: { [`faces ≥ ${LARGE_FACE_PX} px`]: large },
+    notes: {
+      rowsAre: "labeled faces (good = quality ≥ 4, bad ≤ 2) matched by IoU ≥ 0.5 to a detected face",
+      images: images.length,
+      labeledFaces: faceLabels.length,
+      detectedFaces: boxes.length,
+      labeledFacesMissed: m.unmatchedLabeled.length,
+      labeledFacesOfQuality3: middle,
+      detectedFacesWithoutLabel: m.unmatchedDetected.length,
+      unlabeledDetections: "not used in fitting: the labels cover only crops both raters called a face",
+    },
+  };
+}
+
+/** Every recipe, by scorer name. */
+export const FIT_RECIPES: Readonly<Record<string, FitRecipe>> = {
+  face_quality: {
+    name: "face_quality",
+    output: "face_quality",
+    target: "a person rates the face 4–5 (good) rather than 1–2 (bad)",
+    description: "per detected face, from the columns of the faces table; labels: faces.csv",
+    labels: SHIPPED_FACE_LABELS,
+    features: FACE_QUALITY_FEATURES,
+    C: 0.1,
+    build: (o) => faceRows(o, resolve(o.labels ?? SHIPPED_FACE_LABELS)),
+  },
+};
+
+/** Options of {@link fitRecipe}. */
+export interface FitRecipeOptions extends RecipeOptions {
+  folds?: number;
+  seed?: number;
+  resamples?: number;
+  repeats?: number;
+  C?: number;
+  /** The command line to record as "how to refit". */
+  command?: string;
+}
+
+/**
+ * Fits scorer `name` by its recipe: builds the labeled rows, fits (out-of-fold AUC with interval,
+ * single signals, groups), and returns the scorer with the out-of-fold scores.
+ *
+ * @example
+ * ```ts ignore
+ * import { fitRecipe } from "./fit_recipes.ts";
+ * const { scorer } = await fitRecipe("face_quality", { limit: 40 });
+ * console.log(scorer.provenance.outOfFold);
+ * ```
+ */
+export async function fitRecipe(
+  name: string,
+  o: FitRecipeOptions = {},
+): Promise<FitScorerResult & { data: LabeledRows }> {
+  const recipe = FIT_RECIPES[name];
+  if (!recipe) {
+    throw new Error(`no fit recipe "${name}"; known: ${Object.keys(FIT_RECIPES).join(", ")}`);
+  }
+  const labels = resolve(o.labels ?? recipe.labels);
+  const data = await recipe.build({ ...o, labels });
+  const pos = data.y.filter((v) => v === 1).length;
+  if (pos === 0 || pos === data.y.length) {
+    throw new Error(`${name}: the labeled rows hold one class only (${pos} of ${data.y.length} are 1)`);
+  }
+  const r = fitScorer(data.rows, data.y, {
+    name: recipe.name,
+    output: recipe.output,
+    target: recipe.target,
+    features: recipe.features,
+    C: o.C ?? recipe.C,
+    folds: o.folds,
+    seed: o.seed,
+    resamples: o.resamples,
+    repeats: o.repeats,
+    groups: data.groups,
+    labels: relativeToCwd(labels),
+    command: o.command ?? `deno task fit ${name} --labels ${relativeToCwd(labels)}`,
+    notes: data.notes,
+  });
+  return { ...r, data };
+}
+
+function relativeToCwd(path: string): string {
+  const r = relative(Deno.cwd(), path);
+  return r.startsWith("..") ? path : r;
+}
+
+/** Writes a scorer as pretty JSON, atomically (a temporary file renamed into place). */
+export async function writeScorer(path: string, scorer: Scorer): Promise<void> {
+  await Deno.mkdir(dirname(resolve(path)), { recursive: true });
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, JSON.stringify(scorer, null, 2) + "\n");
+  await Deno.rename(tmp, path);
+}

@@ -1,0 +1,120 @@
+/**
+ * `deno task fit NAME [--labels FILE] [--scores FILE] --out FILE` — refits a learned scorer on
+ * hand labels; thin entry point, the work is in lib/calibrate/fit_recipes.ts.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { FIT_RECIPES, fitRecipe, writeScorer } from "../calibrate/fit_recipes.ts";
+import { shippedScorerPath } from "../models/scorer.ts";
+import { intOption, runMain, UsageError } from "./args.ts";
+
+const HELP = `winnow fit — refit a learned scorer on your own hand labels.
+
+Usage:
+  deno task fit NAME [--labels FILE] [--scores FILE] --out FILE [options]
+
+Scorers (NAME):
+${Object.values(FIT_RECIPES).map((r) => `  ${r.name.padEnd(14)} ${r.description}`).join("\n")}
+
+Without --scores the labeled images are scored first (the face recipe runs the face detector at
+a low threshold on every image named in the labels). The scorer is an L2-regularised logistic
+regression over a few columns; the file records its features, standardisation, coefficients and
+provenance: labels, date, rows, the out-of-fold ROC AUC with a 95 % bootstrap interval, each single
+signal's AUC, and this command. Use it with \`deno task score … --scorer FILE\`.
+
+Options:
+  --labels FILE      hand labels (default: the recipe's shipped labels in data/labels/)
+  --scores FILE      a score table to use instead of scoring (for face_quality: the per-face
+                     table of \`score --faces\`, found at a low threshold, e.g.
+                     --min-face-confidence 0.15)
+  --out FILE         where the scorer file goes (default: print it; the shipped file is
+                     data/models/NAME.json)
+  --limit N          use at most N labeled images (a seeded subset keeping every bad one)
+  --C X              regularisation (scikit-learn's C; smaller = stronger)
+  --folds K          folds of the out-of-fold estimate (default 5)
+  --seed S           seed of folds and bootstrap (default 0)
+  --bootstrap N      bootstrap resamples (default 1000)
+  --repeats N        further fold seeds reported as a spread (default 20)
+  --jobs N           score workers (default 2)
+  --quiet            no progress line
+  -h, --help         this text
+
+Examples:
+  deno task fit face_quality --out data/models/face_quality.json
+  deno task fit face_quality --labels my/faces.csv --out my_face_quality.json
+  deno task score gens/ --out scores.csv --faces faces.csv --scorer my_face_quality.json
+`;
+
+const num = (name: string, v: string | undefined) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !(n > 0)) throw new UsageError(`--${name}: expected a number above 0, got "${v}"`);
+  return n;
+};
+
+await runMain(async () => {
+  const { values: o, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      labels: { type: "string" },
+      scores: { type: "string" },
+      out: { type: "string" },
+      limit: { type: "string" },
+      C: { type: "string" },
+      folds: { type: "string" },
+      seed: { type: "string" },
+      bootstrap: { type: "string" },
+      repeats: { type: "string" },
+      jobs: { type: "string" },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (o.help) return void console.log(HELP);
+  const name = positionals[0];
+  if (!name || positionals.length > 1) {
+    throw new UsageError(`give one scorer name: ${Object.keys(FIT_RECIPES).join(", ")}`);
+  }
+  if (!FIT_RECIPES[name]) {
+    throw new UsageError(`unknown scorer "${name}"; known: ${Object.keys(FIT_RECIPES).join(", ")}`);
+  }
+  const seed = intOption("seed", o.seed, 0)!;
+  const command = ["deno task fit", name, ...Deno.args.filter((a) => a !== name)].join(" ");
+  const log = (s: string) => (o.out ? console.log(s) : console.error(s));
+  const t0 = performance.now();
+  const { scorer, data } = await fitRecipe(name, {
+    labels: o.labels,
+    scores: o.scores,
+    limit: intOption("limit", o.limit),
+    jobs: intOption("jobs", o.jobs),
+    C: num("C", o.C),
+    folds: intOption("folds", o.folds),
+    seed,
+    resamples: intOption("bootstrap", o.bootstrap),
+    repeats: o.repeats === "0" ? 0 : intOption("repeats", o.repeats),
+    quiet: o.quiet,
+    command,
+  });
+  const p = scorer.provenance;
+  const f3 = (x: number) => x.toFixed(3);
+  const iv = (r: { auc: number; low: number; high: number }) => `${f3(r.auc)} [${f3(r.low)}, ${f3(r.high)}]`;
+  log(
+    `${name}: ${p.rows} labeled rows (${p.positives} of class 1), fitted in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s`,
+  );
+  log(`  out-of-fold AUC ${iv(p.outOfFold)} (${p.folds} folds, seed ${p.seed}; 95 % bootstrap interval)`);
+  for (const [g, r] of Object.entries((p.outOfFoldGroups ?? {}) as Record<string, typeof p.outOfFold>)) {
+    log(`  out-of-fold AUC on ${g}: ${iv(r)}`);
+  }
+  for (const [s, r] of Object.entries((p.singleSignals ?? {}) as Record<string, typeof p.outOfFold>)) {
+    log(`  single signal ${s}: AUC ${iv(r)}`);
+  }
+  for (const [k, v] of Object.entries(data.notes)) log(`  ${k}: ${v}`);
+  if (o.out) {
+    await writeScorer(o.out, scorer);
+    log(`wrote ${o.out}${o.out === shippedScorerPath(name) ? " (the shipped file)" : ""}`);
+  } else console.log(JSON.stringify(scorer, null, 2));
+});
