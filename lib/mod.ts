@@ -202,3 +202,19 @@ export {
   parsePreprocessorConfig,
   readPreprocessorConfig,
 } from "./models/clip_pixels.ts";
+export {
+  type Features,
+  frechet,
+  frechetDistance,
+  type FrechetResult,
+  inceptionScore,
+  inceptionScoreSplits,
+  type KidOptions,
+  type KidResult,
+  kidSubsets,
+  kidUnbiased,
+  knnPrecisionRecall,
+  type MeanInterval,
+  meanWithInterval,
+} from "./evaluate/distribution.ts";
+export { psnr, ssim } from "./evaluate/pairs.ts";
