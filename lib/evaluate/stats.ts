@@ -6,11 +6,10 @@
  *
  * @module
  */
+import { WinnowError } from "../core/errors.ts";
 
 /** A statistic that cannot be computed from the input; the message names the parameter. */
-export class StatsError extends Error {
-  override name = "StatsError";
-}
+export class StatsError extends WinnowError {}
 
 /** The 0.975 quantile of the standard normal distribution (a two-sided 95 % interval). */
 export const Z95 = 1.959963984540054;

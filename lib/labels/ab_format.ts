@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { WinnowError } from "../core/errors.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { CsvError, csvLine, parseCsv } from "../core/csv.ts";
 
@@ -53,9 +54,7 @@ export interface AbRecord extends AbRow {
 }
 
 /** An `ab.csv` that cannot be read; the message names the file, line and field. */
-export class AbFormatError extends Error {
-  override name = "AbFormatError";
-}
+export class AbFormatError extends WinnowError {}
 
 /**
  * Formats rows as `ab.csv` text (header included).
