@@ -192,6 +192,19 @@ export {
 export { strengthPlot, type WinRateCell, winRateMatrixPlot } from "./report/plots/preference.ts";
 export { abReport, winRateCells } from "./report/ab_report.ts";
 export { formatShare, pct } from "./report/format.ts";
+export { uncertaintyScheduler } from "./evaluate/schedule.ts";
+export {
+  type AbNext,
+  type AbPair,
+  type AbRunSpec,
+  type AbScheduleContext,
+  type AbScheduler,
+  type AbSession,
+  balancedScheduler,
+  buildAbSession,
+  nextAbPair,
+  parseRunSpec,
+} from "./labels/app/ab.ts";
 
 // Generator evaluation: Pillow-exact resizing and CLIP inputs as the reference makes them.
 export { resizePil, resizePilFloat } from "./core/resize_pil.ts";

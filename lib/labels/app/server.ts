@@ -9,7 +9,9 @@
  * object whose every field is checked, or it gets 400 and nothing is stored.
  *
  * Routes under `/<token>/`: `` (the page), `app.js`, `app.css`, `api/state`, `api/label` (POST),
- * `api/cursor` (POST), `file/<folder>/<path>` (an image), `crop/<n>` (a face crop).
+ * `api/cursor` (POST), `file/<folder>/<path>` (an image), `crop/<n>` (a face crop). In A/B mode
+ * (`ab` option) the page is `ab.html` + `ab.js`, with `api/ab` (GET: the pair to judge; POST: a
+ * choice, skip or undo for a given step, refused with 409 when the step has moved on).
  *
  * @module
  */
@@ -26,12 +28,28 @@ import {
   type Session,
 } from "./items.ts";
 import { MediaCache } from "./media.ts";
-import { EMPTY_IMAGE_LABEL, type FaceLabelState, type ImageLabelState, LabelStore } from "./store.ts";
+import {
+  EMPTY_IMAGE_LABEL,
+  type FaceLabelState,
+  type ImageLabelState,
+  LabelStore,
+  StaleWriteError,
+} from "./store.ts";
+import {
+  type AbNext,
+  type AbRunSpec,
+  type AbScheduler,
+  type AbSession,
+  buildAbSession,
+  nextAbPair,
+} from "./ab.ts";
 
 /** Options of {@link startLabelServer}. */
 export interface LabelServerOptions {
-  /** Folders (recursive) or image files to label. */
+  /** Folders (recursive) or image files to label (ignored in A/B mode). */
   images: readonly string[];
+  /** A/B mode: compare images of these runs side by side instead of labeling them one by one. */
+  ab?: AbOptions;
   /** Output folder; the rater's files go to `<out>/<rater>/`. */
   out: string;
   /** Rater name: letters, digits, `_`, `-`, `.`; default `rater`. */
@@ -44,6 +62,18 @@ export interface LabelServerOptions {
   port?: number;
 }
 
+/** Options of the A/B mode. */
+export interface AbOptions {
+  /** Two or more runs: folders of images or generate manifests, optionally named (`NAME=PATH`). */
+  runs: readonly AbRunSpec[];
+  /** Seed of the order and the left/right sides. Default 0. */
+  seed?: number;
+  /** Share of steps that show an earlier pair again. Default 0.1. */
+  repeatShare?: number;
+  /** Picks the next pair; default: the least compared pair of systems. */
+  scheduler?: AbScheduler;
+}
+
 /** A running server. */
 export interface LabelServer {
   /** The URL to open, token included (`http://127.0.0.1:PORT/<token>/`). */
@@ -54,6 +84,8 @@ export interface LabelServer {
   store: LabelStore;
   /** Number of disagreements offered in the review view (0 without `compare`). */
   reviewItems: number;
+  /** The A/B session (A/B mode only). */
+  ab?: AbSession;
   /** Stops serving and closes the store. */
   close(): Promise<void>;
 }
@@ -126,7 +158,10 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
   }
   const out = resolve(options.out);
   const raterDir = join(out, rater);
-  const session = await buildSession({ images: options.images, raterDir, faces: options.faces });
+  const ab = options.ab ? await buildAbSession(options.ab.runs, raterDir) : undefined;
+  const session = ab
+    ? ab.session
+    : await buildSession({ images: options.images, raterDir, faces: options.faces });
   const store = await LabelStore.open(raterDir);
   const media = new MediaCache();
   const imageByKey = new Map(session.images.map((im) => [im.key, im]));
@@ -157,7 +192,8 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
     .join("");
   const assetDir = join(dirname(fileURLToPath(import.meta.url)), "assets");
   const assets = new Map<string, string>();
-  for (const [route, file] of Object.entries(ASSETS)) {
+  const assetFiles: Record<string, string> = ab ? { ...ASSETS, "": "ab.html", "ab.js": "ab.js" } : ASSETS;
+  for (const [route, file] of Object.entries(assetFiles)) {
     assets.set(route, await Deno.readTextFile(join(assetDir, file)));
   }
 
@@ -208,7 +244,7 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
     if (req.method === "GET" || req.method === "HEAD") {
       const asset = assets.get(path);
       if (asset !== undefined) {
-        const ext = (ASSETS[path] ?? "").split(".").pop()!;
+        const ext = (assetFiles[path] ?? "").split(".").pop()!;
         return new Response(asset, {
           headers: {
             "content-type": ASSET_TYPES[ext],
@@ -216,6 +252,10 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
             ...(ext === "html" ? { "content-security-policy": CSP } : {}),
           },
         });
+      }
+      if (path === "api/ab" && ab) {
+        await store.refresh();
+        return json(200, abState());
       }
       if (path === "api/state") {
         await store.refresh();
@@ -226,6 +266,11 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
         if (!im) return text(404, "not found");
         return await mediaResponse(() => media.image(im.real));
       }
+      if (route[0] === "ab-img" && route.length === 2 && ab) {
+        const im = abById.get(route[1]);
+        if (!im) return text(404, "not found");
+        return await mediaResponse(() => media.image(im.real));
+      }
       if (route[0] === "crop" && route.length === 2 && /^(0|[1-9]\d{0,7})$/.test(route[1])) {
         const f = session.faces[Number(route[1])];
         if (!f) return text(404, "not found");
@@ -233,7 +278,9 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
       }
       return text(404, "not found");
     }
-    if (req.method === "POST" && (path === "api/label" || path === "api/cursor")) {
+    if (
+      req.method === "POST" && (path === "api/label" || path === "api/cursor" || (path === "api/ab" && ab))
+    ) {
       if (!(req.headers.get("content-type") ?? "").startsWith("application/json")) {
         return text(415, "expected Content-Type: application/json");
       }
@@ -246,9 +293,11 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
         return text(400, e instanceof BadRequest ? e.message : "body is not JSON");
       }
       try {
+        if (path === "api/ab") return json(200, await writeAb(body));
         return json(200, path === "api/label" ? await writeLabel(body) : await writeCursor(body));
       } catch (e) {
         if (e instanceof BadRequest) return text(400, e.message);
+        if (e instanceof StaleWriteError) return json(409, { stale: e.message, ...abState() });
         throw e;
       }
     }
@@ -284,6 +333,90 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
     throw new BadRequest(`type: expected "image" or "face", got ${JSON.stringify(o.type)}`);
   }
 
+  // A/B images get opaque URLs (a random id per image and server start): file names and folder
+  // numbers would tell the rater which run an image comes from.
+  const abIds = new Map<number, string>(), abById = new Map<string, ImageItem>();
+  if (ab) {
+    for (const im of session.images) {
+      const id = Array.from(
+        crypto.getRandomValues(new Uint8Array(12)),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
+      abIds.set(im.index, id);
+      abById.set(id, im);
+    }
+  }
+  const abPairIndex = new Map(ab?.pairs.map((p, i) => [p.id, i]) ?? []);
+
+  const abOrder = () => ({
+    seed: options.ab?.seed ?? 0,
+    repeatShare: options.ab?.repeatShare,
+    scheduler: options.ab?.scheduler,
+  });
+
+  /** What the A/B page shows: the pair to judge now (system names withheld: the test is blind). */
+  function abState() {
+    const next: AbNext | null = nextAbPair(ab!, store.ab, abOrder());
+    const side = (im: { item: ImageItem }) => ({ url: `ab-img/${abIds.get(im.item.index)}` });
+    const decided = new Set(store.ab.filter((d) => !d.repeat).map((d) => d.pair));
+    return {
+      rater,
+      step: store.ab.length,
+      pairs: ab!.pairs.length,
+      decided: decided.size,
+      repeats: store.ab.filter((d) => d.repeat).length,
+      systems: ab!.systems.length,
+      byPrompt: ab!.byPrompt,
+      canUndo: store.ab.length > 0,
+      current: next
+        ? {
+          pair: abPairIndex.get(next.pair.id)!,
+          prompt: next.pair.prompt,
+          repeat: next.repeat,
+          left: side(next.aLeft ? next.pair.a : next.pair.b),
+          right: side(next.aLeft ? next.pair.b : next.pair.a),
+        }
+        : null,
+      warnings: session.warnings,
+    };
+  }
+
+  async function writeAb(body: unknown) {
+    const o = object(body, "body", ["action", "step", "pair", "tab"]);
+    const tab = optionalTab(o.tab);
+    if (typeof o.step !== "number" || !Number.isInteger(o.step) || o.step < 0) {
+      throw new BadRequest("step: expected the number of choices made so far");
+    }
+    if (o.action === "undo") {
+      await store.abDecide(o.step, null, tab);
+      return abState();
+    }
+    if (o.action !== "left" && o.action !== "right" && o.action !== "tie" && o.action !== "skip") {
+      throw new BadRequest(
+        `action: expected left, right, tie, skip or undo, got ${JSON.stringify(o.action)}`,
+      );
+    }
+    await store.refresh();
+    const next = nextAbPair(ab!, store.ab, abOrder());
+    if (store.ab.length !== o.step || !next || abPairIndex.get(next.pair.id) !== o.pair) {
+      throw new StaleWriteError(`the pair shown (step ${o.step}) is no longer the one to judge`);
+    }
+    const [l, r] = next.aLeft ? [next.pair.a, next.pair.b] : [next.pair.b, next.pair.a];
+    await store.abDecide(o.step, {
+      pair: next.pair.id,
+      left: l.item.key,
+      right: r.item.key,
+      left_system: ab!.systems[l.system],
+      right_system: ab!.systems[r.system],
+      prompt: next.pair.prompt,
+      choice: o.action,
+      repeat: next.repeat,
+      rater,
+      seed: options.ab!.seed ?? 0,
+    }, tab);
+    return abState();
+  }
+
   async function writeCursor(body: unknown) {
     const o = object(body, "body", ["view", "key", "tab"]);
     if (o.view !== "images" && o.view !== "faces" && o.view !== "review") {
@@ -317,6 +450,7 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
     session,
     store,
     reviewItems: review.length,
+    ab,
     async close() {
       ac.abort();
       await server.finished;

@@ -14,14 +14,19 @@
  *   `quality`; `errors` in vocabulary order joined by `;`; paths relative to the folder.
  * - `faces.csv`: `path, x, y, width, height, quality` — a row once a face has a quality and was
  *   not marked "not a face"; boxes as given by the faces table.
- * - `log.jsonl`: one JSON object per change: `{seq, time, type: "image"|"face"|"cursor", …}` with
- *   the whole label after the change, so replaying the log gives the state.
+ * - `ab.csv`: the A/B mode's choices in the CONTRACTS format (`left_path, right_path, left_system,
+ *   right_system, choice, rater`, then `prompt, repeat, time`), one row per choice in the order
+ *   made; skipped and undone pairs are not in it.
+ * - `log.jsonl`: one JSON object per change: `{seq, time, type: "image"|"face"|"cursor"|"ab"|
+ *   "ab-undo", …}` with the whole label after the change, so replaying the log gives the state.
  *
  * @module
  */
 import { join } from "node:path";
 import { csvLine } from "../../core/csv.ts";
 import { ERROR_TYPES, type ErrorType, loadFaceLabels, loadImageLabels } from "../format.ts";
+import { abCsv } from "../ab_format.ts";
+import { WinnowError } from "../../core/errors.ts";
 import { writeAtomic } from "../../core/atomic.ts";
 
 /** Label files are fsynced before the rename and may be written by overlapping requests. */
@@ -61,7 +66,29 @@ export type LogEvent =
     label: FaceLabelState;
     tab?: string;
   }
-  | { seq: number; time: string; type: "cursor"; view: string; item: string; tab?: string };
+  | { seq: number; time: string; type: "cursor"; view: string; item: string; tab?: string }
+  | ({ seq: number; time: string; type: "ab"; tab?: string } & AbDecision)
+  | { seq: number; time: string; type: "ab-undo"; of: number; tab?: string };
+
+/** One A/B choice as the app records it (paths as written in `ab.csv`, relative to the rater's folder). */
+export interface AbDecision {
+  /** Pair id (see lib/labels/app/ab.ts). */
+  pair: string;
+  left: string;
+  right: string;
+  left_system: string;
+  right_system: string;
+  prompt: string;
+  choice: "left" | "right" | "tie" | "skip";
+  /** Shown again to measure the rater's consistency. */
+  repeat: boolean;
+  rater: string;
+  /** The session's seed (it drew the order and the sides). */
+  seed: number;
+}
+
+/** A write refused because the state moved on (e.g. a choice retried after it was stored). */
+export class StaleWriteError extends WinnowError {}
 
 /** The key of a face: its image path (as written) and box. */
 export function faceKey(path: string, box: FaceBox): string {
@@ -120,6 +147,8 @@ export class LabelStore {
   readonly faces = new Map<string, { path: string; box: FaceBox; label: FaceLabelState }>();
   /** Last cursor position per view. */
   readonly cursors = new Map<string, string>();
+  /** A/B choices in force (undone ones removed), in the order made, with their log `seq` and time. */
+  readonly ab: (AbDecision & { seq: number; time: string })[] = [];
   /** Log lines that could not be read (torn by a crash, or edited by hand). */
   skippedLines = 0;
   /** Highest sequence number seen. */
@@ -141,6 +170,10 @@ export class LabelStore {
   /** `faces.csv` in the rater's folder. */
   get facesFile(): string {
     return join(this.dir, "faces.csv");
+  }
+  /** `ab.csv` in the rater's folder. */
+  get abFile(): string {
+    return join(this.dir, "ab.csv");
   }
   /** `log.jsonl` in the rater's folder. */
   get logFile(): string {
@@ -217,6 +250,47 @@ export class LabelStore {
     return this.#write((seq, time) => ({ seq, time, type: "cursor", view, item, tab }), false);
   }
 
+  /**
+   * Records an A/B choice (or skip) as choice number `step` (0-based count of choices in force), or
+   * undoes the last one (`decision` null). Refused with {@link StaleWriteError} when the number of
+   * choices in force is no longer `step` (a retried request, or another tab was faster), so a
+   * choice is never stored twice. Resolves once durable (log fsynced, `ab.csv` renamed into place).
+   */
+  abDecide(step: number, decision: AbDecision | null, tab?: string): Promise<void> {
+    return this.#queue.run(() =>
+      this.#locked(async () => {
+        await this.#catchUp();
+        if (this.ab.length !== step) {
+          throw new StaleWriteError(`expected choice ${step}, but ${this.ab.length} are stored`);
+        }
+        const seq = this.seq + 1, time = new Date().toISOString();
+        if (decision === null) {
+          const last = this.ab.at(-1);
+          if (!last) throw new StaleWriteError("nothing to undo");
+          await this.#append([{ seq, time, type: "ab-undo", of: last.seq, tab }]);
+        } else await this.#append([{ seq, time, type: "ab", ...decision, tab }]);
+        await this.#rewrite("ab");
+      })
+    );
+  }
+
+  /** `ab.csv` text for the current state. */
+  abCsv(): string {
+    return abCsv(
+      this.ab.filter((d) => d.choice !== "skip").map((d) => ({
+        left_path: d.left,
+        right_path: d.right,
+        left_system: d.left_system,
+        right_system: d.right_system,
+        choice: d.choice as "left" | "right" | "tie",
+        rater: d.rater,
+        prompt: d.prompt,
+        repeat: d.repeat,
+        time: d.time,
+      })),
+    );
+  }
+
   /** Reads what other processes appended to the log since the last read. */
   refresh(): Promise<void> {
     return this.#queue.run(() => this.#locked(() => this.#catchUp()));
@@ -247,7 +321,7 @@ export class LabelStore {
         await this.#catchUp();
         const event = make(this.seq + 1, new Date().toISOString());
         await this.#append([event]);
-        if (rewrite) await this.#rewrite(event.type);
+        if (rewrite) await this.#rewrite(event.type === "ab-undo" ? "ab" : event.type);
       })
     );
   }
@@ -308,6 +382,26 @@ export class LabelStore {
       });
     } else if (e?.type === "cursor" && typeof e.view === "string" && typeof e.item === "string") {
       this.cursors.set(e.view, e.item);
+    } else if (e?.type === "ab" && typeof e.pair === "string" && typeof e.left === "string") {
+      const { seq, time, pair, left, right, left_system, right_system, prompt, choice, repeat, rater, seed } =
+        e;
+      this.ab.push({
+        seq,
+        time,
+        pair,
+        left,
+        right,
+        left_system,
+        right_system,
+        prompt,
+        choice,
+        repeat,
+        rater,
+        seed,
+      });
+    } else if (e?.type === "ab-undo" && typeof e.of === "number") {
+      const i = this.ab.findIndex((d) => d.seq === e.of);
+      if (i >= 0) this.ab.splice(i, 1);
     } else this.skippedLines++;
   }
 
@@ -320,9 +414,10 @@ export class LabelStore {
     for (const e of events) this.#apply(JSON.stringify(e));
   }
 
-  async #rewrite(kind: "image" | "face" | "cursor" | "all"): Promise<void> {
+  async #rewrite(kind: "image" | "face" | "cursor" | "ab" | "all"): Promise<void> {
     if (kind === "image" || kind === "all") await writeAtomic(this.imagesFile, this.imagesCsv(), DURABLE);
     if (kind === "face" || kind === "all") await writeAtomic(this.facesFile, this.facesCsv(), DURABLE);
+    if (kind === "ab") await writeAtomic(this.abFile, this.abCsv(), DURABLE);
   }
 
   async #importExisting(): Promise<void> {
