@@ -18,6 +18,7 @@ import { DEFAULT_FACE_DETECTOR } from "../heuristics/faces.ts";
 import { loadScorer } from "../models/scorer.ts";
 import { defaultRules, loadThresholds, type ThresholdRule } from "../score/rules.ts";
 import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../core/image.ts";
+import { DEFAULT_TIME_LIMIT_SECONDS } from "../score/pool.ts";
 import { boxOption, intOption, mergeSettings, parseSetOptions, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow score — score images with the heuristic registry, one row per image.
@@ -51,6 +52,8 @@ Options:
                           per image named like it (a.jpg → a.png); resized to the image if needed
   --jobs N                parallel workers (default: number of cores, ${navigator.hardwareConcurrency})
   --max-pixels N          refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})
+  --time-limit SECONDS    per-file limit; past it the worker is replaced and the file gets an error
+                          row of kind timeout (default ${DEFAULT_TIME_LIMIT_SECONDS})
   --background COLOR      colour that transparency is flattened onto (default ${DEFAULT_BACKGROUND})
   --duplicates FILE       write near-duplicate groups (phash within --duplicate-distance) to a CSV:
                           path, group, group_size, distance, representative
@@ -186,6 +189,15 @@ function promptSettings(o: { prompt?: string; prompts?: string; models?: string 
   return out;
 }
 
+function positiveNumber(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !(n > 0)) {
+    throw new UsageError(`--${name}: expected a positive number, got "${value}"`);
+  }
+  return n;
+}
+
 await runMain(async () => {
   const { values: o, positionals } = parseArgs({
     args: Deno.args,
@@ -198,6 +210,7 @@ await runMain(async () => {
       masks: { type: "string" },
       jobs: { type: "string" },
       "max-pixels": { type: "string" },
+      "time-limit": { type: "string" },
       background: { type: "string" },
       duplicates: { type: "string" },
       "duplicate-distance": { type: "string" },
@@ -279,6 +292,7 @@ await runMain(async () => {
     masks: o.masks,
     jobs: intOption("jobs", o.jobs),
     decode: { maxPixels: intOption("max-pixels", o["max-pixels"]), background: o.background },
+    timeLimitSeconds: positiveNumber("time-limit", o["time-limit"]),
     restart: o.restart,
     quiet: o.quiet,
     duplicatesOut: o.duplicates,

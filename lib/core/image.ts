@@ -98,13 +98,17 @@ export interface DecodeOptions {
 }
 
 function classify(path: string, message: string, maxPixels: number): ImageDecodeError {
-  const m = message.split("\n")[0].replace(/^Input (buffer|file) has corrupt header: /, "");
+  const m = message.split("\n")[0].replace(/^Input (buffer|file) has corrupt header:\s*/, "") ||
+    "the header is corrupt";
   if (/exceeds pixel limit/i.test(m)) {
     return new ImageDecodeError(
       path,
       "too_many_pixels",
       `the image has more than ${maxPixels} pixels (the limit; raise it with maxPixels / --max-pixels)`,
     );
+  }
+  if (/maximum supported image dimension|image too (large|wide|big)/i.test(m)) {
+    return new ImageDecodeError(path, "too_many_pixels", `the decoder refuses a size this large (${m})`);
   }
   if (/unsupported image format|bad seek|not a known file format/i.test(m)) {
     return new ImageDecodeError(path, "not_an_image", "the content is not a known image format");

@@ -81,6 +81,10 @@ export interface BatchOptions {
    * it after scoring; error messages then name the original path. Default: paths are local.
    */
   localize?: (path: string) => Promise<{ path: string; release(): Promise<void> }>;
+  /** Seconds one file may take before it gets a `timeout` error row (see `PoolOptions`). */
+  timeLimitSeconds?: number;
+  /** Testing hook: files on which a worker crashes or hangs (see `PoolOptions.faults`). */
+  faults?: Readonly<Record<string, "crash" | "hang">>;
   /** Called with every finished row (after it is written). */
   onRow?: (row: Row) => void;
 }
@@ -191,7 +195,14 @@ export async function scoreFiles(
   };
   const pool = options.pool ??
     (todo.length
-      ? new ScorePool({ jobs: options.jobs, heuristics, decode: options.decode, settings: options.settings })
+      ? new ScorePool({
+        jobs: options.jobs,
+        heuristics,
+        decode: options.decode,
+        settings: options.settings,
+        timeLimitSeconds: options.timeLimitSeconds,
+        faults: options.faults,
+      })
       : undefined);
   try {
     await Promise.all(todo.map(async (path) => {

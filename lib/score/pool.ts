@@ -8,7 +8,7 @@
 import type { Box } from "../heuristics/types.ts";
 import type { DecodeOptions } from "../core/image.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
-import type { WorkerReply, WorkerRequest } from "./protocol.ts";
+import type { WorkerReady, WorkerReply, WorkerRequest } from "./protocol.ts";
 
 export type { WorkerReply, WorkerRequest };
 
@@ -21,7 +21,18 @@ export interface PoolOptions {
   decode?: DecodeOptions;
   /** Settings per heuristic name (see each heuristic's doc). */
   settings?: Record<string, Record<string, unknown>>;
+  /**
+   * Seconds one file may take from the moment it is sent to a worker; past it the worker is
+   * stopped and replaced and the file gets an error of kind `timeout`. Default
+   * {@link DEFAULT_TIME_LIMIT_SECONDS}.
+   */
+  timeLimitSeconds?: number;
+  /** Testing hook: files (by path) on which a worker crashes or hangs (see `WorkerRequest.fault`). */
+  faults?: Readonly<Record<string, "crash" | "hang">>;
 }
+
+/** Default per-file time limit: 5 minutes, far above any decode + score measured here (< 10 s). */
+export const DEFAULT_TIME_LIMIT_SECONDS = 300;
 
 /** Per-file extras: a region or a mask for region checks. */
 export interface FileOptions {
@@ -31,13 +42,26 @@ export interface FileOptions {
 
 const IN_FLIGHT_PER_WORKER = 2;
 
+interface Job {
+  req: WorkerRequest;
+  resolve: (r: WorkerReply) => void;
+  /** Was in flight on a worker that crashed or timed out: runs again, alone on its worker. */
+  suspect?: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
 interface Slot {
   worker: Worker;
-  busy: Map<number, { path: string; resolve: (r: WorkerReply) => void }>;
+  busy: Map<number, Job>;
+  /** The worker has loaded its modules (time limits count from then, not from its start-up). */
+  ready: boolean;
 }
 
 /**
- * Scores files on worker threads.
+ * Scores files on worker threads. A worker that crashes or overruns the time limit is replaced
+ * and the batch goes on. Which file was to blame is found by isolation: the files it had in
+ * flight run again, each alone on a worker; a file that fails alone gets the error row
+ * (`worker_crashed` or `timeout`), the others their values. So every file gets exactly one reply.
  *
  * @example
  * ```ts ignore
@@ -52,7 +76,9 @@ export class ScorePool {
   #decode: DecodeOptions;
   #settings?: Record<string, Record<string, unknown>>;
   #slots: Slot[] = [];
-  #queue: { req: WorkerRequest; resolve: (r: WorkerReply) => void }[] = [];
+  #queue: Job[] = [];
+  #timeLimitMs: number;
+  #faults: Readonly<Record<string, "crash" | "hang">>;
   #nextId = 0;
   #closed = false;
 
@@ -60,6 +86,8 @@ export class ScorePool {
     this.heuristics = resolveHeuristics(options.heuristics).map((h) => h.name);
     this.#decode = options.decode ?? {};
     this.#settings = options.settings;
+    this.#timeLimitMs = (options.timeLimitSeconds ?? DEFAULT_TIME_LIMIT_SECONDS) * 1000;
+    this.#faults = options.faults ?? {};
     const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency ?? 1);
     for (let i = 0; i < jobs; i++) this.#slots.push(this.#spawn());
   }
@@ -74,6 +102,7 @@ export class ScorePool {
       decode: this.#decode,
       settings: this.#settings,
       ...extra,
+      ...(this.#faults[path] ? { fault: this.#faults[path] } : {}),
     };
     return new Promise((resolve) => {
       this.#queue.push({ req, resolve });
@@ -84,37 +113,79 @@ export class ScorePool {
   /** Stops the workers. */
   close(): void {
     this.#closed = true;
-    for (const s of this.#slots) s.worker.terminate();
+    for (const s of this.#slots) {
+      for (const job of s.busy.values()) clearTimeout(job.timer);
+      s.worker.terminate();
+    }
   }
 
   #dispatch() {
     for (const slot of this.#slots) {
-      while (slot.busy.size < IN_FLIGHT_PER_WORKER && this.#queue.length) {
-        const { req, resolve } = this.#queue.shift()!;
-        slot.busy.set(req.id, { path: req.path, resolve });
-        slot.worker.postMessage(req);
+      while (this.#queue.length) {
+        const next = this.#queue[0];
+        // A suspect runs alone, so that if it fails again it alone is to blame.
+        const alone = [...slot.busy.values()].some((j) => j.suspect);
+        if (alone || slot.busy.size >= (next.suspect ? 1 : IN_FLIGHT_PER_WORKER)) break;
+        if (next.suspect && slot.busy.size > 0) break;
+        const job = this.#queue.shift()!;
+        slot.busy.set(job.req.id, job);
+        if (slot.ready) this.#startTimer(slot, job);
+        slot.worker.postMessage(job.req);
       }
     }
   }
 
+  #startTimer(slot: Slot, job: Job) {
+    job.timer = setTimeout(() => this.#fail(slot, "timeout", job), this.#timeLimitMs);
+  }
+
+  /** A worker crashed or a file overran: replace the worker; blame a lone file, re-run the others alone. */
+  #fail(slot: Slot, kind: "worker_crashed" | "timeout", culprit: Job | undefined, message = "") {
+    const index = this.#slots.indexOf(slot);
+    if (index < 0) return; // already replaced
+    slot.worker.terminate();
+    this.#slots[index] = this.#spawn();
+    const jobs = [...slot.busy.values()];
+    slot.busy.clear();
+    const retry: Job[] = [];
+    for (const job of jobs) {
+      clearTimeout(job.timer);
+      const blamed = jobs.length === 1 || (job.suspect ?? false);
+      if (blamed && (kind === "worker_crashed" || job === culprit)) {
+        job.resolve({
+          id: job.req.id,
+          error: kind === "timeout"
+            ? `${job.req.path}: timeout: not scored within ${
+              this.#timeLimitMs / 1000
+            } s (the worker was stopped)`
+            : `${job.req.path}: worker crashed while scoring it${message ? `: ${message}` : ""}`,
+          kind,
+        });
+      } else retry.push({ req: job.req, resolve: job.resolve, suspect: true });
+    }
+    this.#queue.unshift(...retry);
+    if (!this.#closed) this.#dispatch();
+  }
+
   #spawn(): Slot {
     const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-    const slot: Slot = { worker, busy: new Map() };
-    worker.onmessage = (ev: MessageEvent<WorkerReply>) => {
+    const slot: Slot = { worker, busy: new Map(), ready: false };
+    worker.onmessage = (ev: MessageEvent<WorkerReply | WorkerReady>) => {
+      if ("ready" in ev.data) {
+        slot.ready = true;
+        for (const job of slot.busy.values()) this.#startTimer(slot, job);
+        return;
+      }
       const job = slot.busy.get(ev.data.id);
       slot.busy.delete(ev.data.id);
+      clearTimeout(job?.timer);
       job?.resolve(ev.data);
       this.#dispatch();
     };
     worker.onerror = (ev) => {
-      // A crashed worker must not take the batch with it: its files get an error, a new one takes over.
+      // A crashed worker must not take the batch with it: a new one takes over (see #fail).
       ev.preventDefault();
-      worker.terminate();
-      this.#slots[this.#slots.indexOf(slot)] = this.#spawn();
-      for (const [id, job] of slot.busy) {
-        job.resolve({ id, error: `${job.path}: worker crashed: ${ev.message}`, kind: "worker_crashed" });
-      }
-      this.#dispatch();
+      this.#fail(slot, "worker_crashed", undefined, ev.message);
     };
     return slot;
   }

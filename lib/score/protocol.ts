@@ -17,6 +17,12 @@ export interface WorkerRequest {
   region?: Box;
   maskPath?: string;
   settings?: Record<string, Record<string, unknown>>;
+  /**
+   * Testing hook: make the worker fail on this file as a native crash or an endless decode would
+   * (`crash`: an uncaught error kills the worker; `hang`: it never answers). Set only through
+   * `PoolOptions.faults`.
+   */
+  fault?: "crash" | "hang";
 }
 
 /** Reply of a score worker: values, or an error naming the file. */
@@ -30,3 +36,8 @@ export type WorkerReply =
     details: Record<string, DetailRow[]>;
   }
   | { id: number; error: string; kind: string };
+
+/** Sent once by a worker when its modules are loaded: per-file time limits start counting then. */
+export interface WorkerReady {
+  ready: true;
+}

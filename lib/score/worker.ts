@@ -9,7 +9,7 @@
 import sharp from "sharp";
 import { decodeImage, ImageDecodeError, toGray } from "../core/image.ts";
 import { scoreImage } from "./score_image.ts";
-import type { WorkerReply, WorkerRequest } from "./protocol.ts";
+import type { WorkerReady, WorkerReply, WorkerRequest } from "./protocol.ts";
 
 // Parallelism comes from one worker per core; libvips threads inside each would oversubscribe.
 sharp.concurrency(1);
@@ -31,6 +31,14 @@ async function loadMask(path: string, width: number, height: number): Promise<Ui
 }
 
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
+  if (req.fault === "crash") {
+    // An uncaught error outside any handler ends the worker, as a native crash would.
+    setTimeout(() => {
+      throw new Error(`injected crash on ${req.path}`);
+    });
+    return await new Promise<never>(() => {});
+  }
+  if (req.fault === "hang") { for (;;) { /* an endless decode */ } }
   let stage = "decode";
   try {
     const img = await decodeImage(req.path, req.decode);
@@ -59,3 +67,5 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
 self.onmessage = async (ev: MessageEvent<WorkerRequest>) => {
   self.postMessage(await handle(ev.data));
 };
+
+self.postMessage({ ready: true } satisfies WorkerReady);
