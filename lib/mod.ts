@@ -80,7 +80,10 @@ export {
 } from "./generate/pipeline.ts";
 export { BACKEND_NAMES, BACKENDS, createBackends } from "./backends/registry.ts";
 export { type Backend, BackendError, type GeneratedImage, type GenerationRequest } from "./backends/types.ts";
-export { ChatClient, makePrompt, templatePrompt } from "./generate/prompt.ts";
+export { makePrompt, templatePrompt } from "./generate/prompt.ts";
+export { ChatClient, type ChatMessage, type ChatOptions } from "./models/chat.ts";
+export { HttpError, retrying, type RetryPolicy } from "./core/http.ts";
+export { maskSecrets, readSecret } from "./core/secrets.ts";
 
 // Calibration.
 export * from "./calibrate/thresholds.ts";

@@ -11,7 +11,9 @@ import { ComfyBackend, fillWorkflow, parseWorkflow } from "../lib/backends/comfy
 import { OpenAIImagesBackend } from "../lib/backends/openai.ts";
 import { FolderBackend } from "../lib/backends/folder.ts";
 import { createBackends } from "../lib/backends/registry.ts";
-import { BackendError, maskSecrets, readSecret, retrying, validateUrl } from "../lib/backends/types.ts";
+import { BackendError } from "../lib/backends/types.ts";
+import { retrying, validateUrl } from "../lib/core/http.ts";
+import { maskSecrets, readSecret } from "../lib/core/secrets.ts";
 import { ChatClient, makePrompt, parsePromptReply, templatePrompt } from "../lib/generate/prompt.ts";
 import { FakeA1111, FakeComfy, FakeOpenAI, fakePng, placeholderWorkflow } from "./fake_servers.ts";
 

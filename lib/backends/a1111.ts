@@ -25,19 +25,21 @@
 import {
   type Backend,
   BackendError,
-  basicAuth,
   type ControlInput,
-  expectObject,
-  fetchJson,
-  fromBase64,
   type GenerateContext,
   type GeneratedImage,
   type GenerationRequest,
   type LoraRef,
+} from "./types.ts";
+import {
+  basicAuth,
+  expectObject,
+  fetchJson,
+  fromBase64,
   sleep,
   toBase64,
   validateUrl,
-} from "./types.ts";
+} from "../core/http.ts";
 
 /** Options of {@link A1111Backend}. */
 export interface A1111Options {

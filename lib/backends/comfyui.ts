@@ -23,15 +23,11 @@
 import {
   type Backend,
   BackendError,
-  expectObject,
-  fetchJson,
   type GenerateContext,
   type GeneratedImage,
   type GenerationRequest,
-  httpFetch,
-  sleep,
-  validateUrl,
 } from "./types.ts";
+import { expectObject, fetchJson, httpFetch, sleep, validateUrl } from "../core/http.ts";
 
 /** Placeholder names a workflow may use. */
 export const COMFY_PLACEHOLDERS: readonly string[] = [

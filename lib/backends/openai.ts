@@ -14,14 +14,11 @@
 import {
   type Backend,
   BackendError,
-  expectObject,
-  fetchJson,
-  fromBase64,
   type GenerateContext,
   type GeneratedImage,
   type GenerationRequest,
-  validateUrl,
 } from "./types.ts";
+import { expectObject, fetchJson, fromBase64, validateUrl } from "../core/http.ts";
 
 /** Options of {@link OpenAIImagesBackend}. */
 export interface OpenAIOptions {

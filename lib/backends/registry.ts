@@ -8,7 +8,8 @@ import { A1111Backend } from "./a1111.ts";
 import { ComfyBackend, type ComfyWorkflow, parseWorkflow } from "./comfyui.ts";
 import { DEFAULT_OPENAI_MODEL, OpenAIImagesBackend } from "./openai.ts";
 import { FolderBackend } from "./folder.ts";
-import { type Backend, BackendError, denoEnv, type EnvReader, readSecret } from "./types.ts";
+import { type Backend, BackendError } from "./types.ts";
+import { denoEnv, type EnvReader, readSecret } from "../core/secrets.ts";
 
 /** Everything a backend may be configured with (the CLI's options). */
 export interface BackendConfig {

@@ -10,13 +10,8 @@ import { type PipelineEvent, runPipeline } from "../generate/pipeline.ts";
 import { ChatClient, makePrompt, splitKeywords } from "../generate/prompt.ts";
 import { openRunQueue, watchFleet } from "../generate/queue.ts";
 import { BACKEND_NAMES, BACKENDS, createBackends } from "../backends/registry.ts";
-import {
-  BackendError,
-  type ControlInput,
-  type InitImage,
-  type LoraRef,
-  readSecret,
-} from "../backends/types.ts";
+import { BackendError, type ControlInput, type InitImage, type LoraRef } from "../backends/types.ts";
+import { readSecret } from "../core/secrets.ts";
 import { DEFAULT_HEURISTICS, resolveHeuristics } from "../heuristics/registry.ts";
 import { defaultRules, loadThresholds, type ThresholdRule } from "../score/rules.ts";
 import { buildSampleSet } from "../core/samples.ts";

@@ -37,10 +37,9 @@ import {
   BackendError,
   type GeneratedImage,
   type GenerationRequest,
-  maskSecrets,
-  retrying,
-  type RetryPolicy,
 } from "../backends/types.ts";
+import { retrying, type RetryPolicy } from "../core/http.ts";
+import { maskSecrets } from "../core/secrets.ts";
 import { writeAtomic } from "../core/atomic.ts";
 
 /** Manifest file name inside the run folder. */

@@ -1,23 +1,15 @@
 /**
  * Text steps of the generation pipeline: keywords → a short text → an image prompt, either through
- * an OpenAI-compatible chat API (`POST {base}/chat/completions`; Ollama, llama.cpp server, vLLM,
- * LM Studio and OpenAI all speak it) or with a deterministic offline template (the default).
- *
- * Chat request/reply shapes follow the OpenAI API reference "Create chat completion" (2025):
- * `{model, messages: [{role, content}], temperature, max_tokens, seed}` →
- * `{id, object: "chat.completion", created, model, choices: [{index, message: {role, content},
- * finish_reason}], usage}`.
+ * an OpenAI-compatible chat model (the {@link ChatClient} of `lib/models/chat.ts`; Ollama,
+ * llama.cpp server, vLLM, LM Studio and OpenAI all speak it) or with a deterministic offline
+ * template (the default).
  *
  * @module
  */
-import {
-  BackendError,
-  expectObject,
-  fetchJson,
-  retrying,
-  type RetryPolicy,
-  validateUrl,
-} from "../backends/types.ts";
+import { HttpError } from "../core/http.ts";
+import { ChatClient, type ChatMessage, type ChatOptions } from "../models/chat.ts";
+
+export { ChatClient, type ChatMessage, type ChatOptions };
 import { mulberry32 } from "../core/random.ts";
 
 /** What the text steps produce. */
@@ -136,75 +128,6 @@ export function templatePrompt(
   };
 }
 
-/** A chat message. */
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
-}
-
-/** Options of {@link ChatClient}. */
-export interface ChatOptions {
-  /** Base URL ending in `/v1`, e.g. `http://127.0.0.1:11434/v1` (Ollama). */
-  url: string;
-  model: string;
-  /** Bearer key (from `WINNOW_CHAT_API_KEY`); local servers need none. */
-  apiKey?: string;
-  timeoutMs?: number;
-  retry?: RetryPolicy;
-}
-
-/**
- * A client for OpenAI-compatible `/chat/completions`.
- *
- * @example
- * ```ts ignore
- * import { ChatClient } from "./prompt.ts";
- * const chat = new ChatClient({ url: "http://127.0.0.1:11434/v1", model: "llama3.2" });
- * console.log(await chat.complete([{ role: "user", content: "Say hi" }]));
- * ```
- */
-export class ChatClient {
-  readonly endpoint: string;
-  readonly model: string;
-  #headers: Record<string, string>;
-  #timeoutMs: number;
-  #retry: RetryPolicy;
-
-  constructor(options: ChatOptions) {
-    this.endpoint = validateUrl(options.url, "--chat-url");
-    this.model = options.model;
-    this.#headers = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
-    this.#timeoutMs = options.timeoutMs ?? 120_000;
-    this.#retry = options.retry ?? {};
-  }
-
-  /** Sends the messages and returns the assistant's reply text (retrying 5xx/429/timeouts). */
-  complete(
-    messages: ChatMessage[],
-    o: { temperature?: number; seed?: number; maxTokens?: number } = {},
-  ): Promise<string> {
-    const url = `${this.endpoint}/chat/completions`;
-    const body: Record<string, unknown> = {
-      model: this.model,
-      messages,
-      temperature: o.temperature ?? 0.7,
-      max_tokens: o.maxTokens ?? 400,
-    };
-    if (o.seed !== undefined) body.seed = o.seed;
-    return retrying(async () => {
-      const r = expectObject(
-        await fetchJson(url, { json: body, headers: this.#headers, timeoutMs: this.#timeoutMs }),
-        `POST ${url}`,
-      );
-      const content = (r.choices as { message?: { content?: unknown } }[] | undefined)?.[0]?.message?.content;
-      if (typeof content !== "string" || !content.trim()) {
-        throw new BackendError(`POST ${url}: reply has no choices[0].message.content`, "bad_reply");
-      }
-      return content.trim();
-    }, this.#retry);
-  }
-}
-
 /** System prompts of the two chat steps. */
 export const CHAT_INSTRUCTIONS = {
   text: "You write short, concrete scene descriptions. Given keywords, write 2-3 sentences describing one " +
@@ -257,7 +180,7 @@ export async function textToPrompt(
     { role: "user", content: text },
   ], { seed });
   const p = parsePromptReply(reply);
-  if (!p.prompt) throw new BackendError(`${chat.endpoint}: the chat model returned no prompt`, "bad_reply");
+  if (!p.prompt) throw new HttpError(`${chat.endpoint}: the chat model returned no prompt`, "bad_reply");
   return { prompt: p.prompt, negativePrompt: p.negativePrompt ?? DEFAULT_NEGATIVE_PROMPT };
 }
 

@@ -24,8 +24,8 @@ import {
   type GenerateContext,
   type GeneratedImage,
   type GenerationRequest,
-  maskSecrets,
 } from "../backends/types.ts";
+import { maskSecrets } from "../core/secrets.ts";
 
 type BullMQ = typeof import("bullmq");
 

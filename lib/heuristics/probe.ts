@@ -17,13 +17,16 @@
  * means the defect (e.g. "no" to "does everyone have two arms?"), so per error type the output is
  * P(defect), the largest over its questions.
  *
- * Failures: HTTP 5xx and 429, timeouts (`timeoutMs` per request) and network errors are retried
- * `retries` times with doubling delays; other 4xx are not. A question that still fails, is refused
+ * Requests go through the project's one chat client (`lib/models/chat.ts`). Failures: HTTP 5xx and
+ * 429 (after its `Retry-After`), timeouts (`timeoutMs` per request), network errors and replies
+ * without a message are retried `retries` times with doubling delays from `retryDelayMs`; other 4xx
+ * are not. A question that still fails, is refused
  * or unclear gives no value; the `probe_failed` column counts them and the `probe` table keeps
  * each question's raw answer, parse, P(yes), attempts and error.
  *
  * The API key is read from the environment variable named by `apiKeyEnv` (default
- * `OPENAI_API_KEY`; none needed for local servers) at request time and sent only as the
+ * `OPENAI_API_KEY`, or a file named by `<apiKeyEnv>_FILE`; none needed for local servers) and sent
+ * only as the
  * `Authorization: Bearer` header; it never appears in values, tables or errors (any echo of it in a
  * server's reply is replaced by `***`).
  *
@@ -50,6 +53,10 @@ import type { RgbImage } from "../core/image.ts";
 import type { DetailRow, Heuristic, OutputSpec } from "./types.ts";
 import { PROMPT_SETTINGS, promptFor } from "../core/prompts.ts";
 import { checkSettings, SettingsError, type SettingsSpec } from "../core/settings.ts";
+import { maskSecrets, readSecret } from "../core/secrets.ts";
+import { ChatClient, type ChatMessage, type TokenLogprob } from "../models/chat.ts";
+
+export type { TokenLogprob };
 
 /** The error types probed, in output order. */
 export const PROBE_ERROR_TYPES = [
@@ -269,13 +276,6 @@ function tokenSide(token: string): "yes" | "no" | null {
   return null;
 }
 
-/** One entry of `choices[0].logprobs.content`. */
-export interface TokenLogprob {
-  token: string;
-  logprob: number;
-  top_logprobs?: { token: string; logprob: number }[];
-}
-
 /**
  * P(yes) from chat-completions logprobs: at the first generated token whose candidates include a
  * yes- or no-like token, Σ p(yes-like) / (Σ p(yes-like) + Σ p(no-like)) over that token and its
@@ -326,13 +326,6 @@ export interface ProbeAnswer {
   error: string | null;
 }
 
-/** Why a request failed, and whether a retry could help. */
-class RequestFailure extends Error {
-  constructor(message: string, readonly retryable: boolean) {
-    super(message);
-  }
-}
-
 /** JPEG data URL of the image, its longest side at most `maxSide`. */
 export async function imageDataUrl(img: RgbImage, maxSide = 768): Promise<string> {
   let s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
@@ -343,139 +336,84 @@ export async function imageDataUrl(img: RgbImage, maxSide = 768): Promise<string
   return `data:image/jpeg;base64,${jpg.toString("base64")}`;
 }
 
-/** The chat-completions request body for one question. */
-export function probeRequest(s: ProbeSettings, question: string, imageUrl: string): Record<string, unknown> {
-  return {
-    model: s.model,
-    messages: [
-      {
-        role: "system",
-        content: "You inspect images for defects. Answer each question with one word: yes or no.",
-      },
-      {
-        role: "user",
-        content: [
-          { type: "text", text: question },
-          { type: "image_url", image_url: { url: imageUrl } },
-        ],
-      },
-    ],
-    temperature: 0,
-    max_tokens: s.maxTokens,
-    ...(s.logprobs ? { logprobs: true, top_logprobs: 5 } : {}),
-  };
+/** The chat messages of one question about an image (a data URL). */
+export function probeMessages(question: string, imageUrl: string): ChatMessage[] {
+  return [
+    {
+      role: "system",
+      content: "You inspect images for defects. Answer each question with one word: yes or no.",
+    },
+    {
+      role: "user",
+      content: [
+        { type: "text", text: question },
+        { type: "image_url", image_url: { url: imageUrl } },
+      ],
+    },
+  ];
 }
 
-function envKey(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
+/** The chat client of these settings: the key from `apiKeyEnv` (or `<apiKeyEnv>_FILE`), masked everywhere. */
+export function probeClient(s: ProbeSettings): ChatClient {
+  return new ChatClient({
+    url: s.baseUrl,
+    urlName: "probe baseUrl",
+    model: s.model,
+    apiKey: readSecret(s.apiKeyEnv),
+    timeoutMs: s.timeoutMs,
+    retry: { retries: s.retries, baseDelayMs: s.retryDelayMs },
+  });
 }
 
 /**
  * Asks one question about the image (with retries); never throws for server trouble — the
- * answer's `parsed` is `failed` and `error` says why.
+ * answer's `parsed` is `failed` and `error` says why (masked: the key never shows).
  */
 export async function askQuestion(
+  chat: ChatClient,
   s: ProbeSettings,
   q: ProbeQuestion,
   text: string,
   imageUrl: string,
 ): Promise<ProbeAnswer> {
-  const key = envKey(s.apiKeyEnv);
-  const redact = (m: string) => (key ? m.replaceAll(key, "***") : m).slice(0, 300);
-  const body = JSON.stringify(probeRequest(s, text, imageUrl));
-  const url = `${s.baseUrl}/chat/completions`;
   const base = { question: q.id, error_type: q.errorType };
-  let attempts = 0, lastError = "";
-  for (let i = 0; i <= s.retries; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, s.retryDelayMs * 2 ** (i - 1)));
-    attempts++;
-    try {
-      const reply = await post(url, body, key, s.timeoutMs);
-      const choice = reply?.choices?.[0];
-      const msg = choice?.message;
-      if (!msg || (typeof msg.content !== "string" && msg.content !== null && msg.content !== undefined)) {
-        throw new RequestFailure("the reply has no choices[0].message", true);
-      }
-      const content: string | null = msg.content ?? null;
-      const refusal: string | null = typeof msg.refusal === "string" && msg.refusal ? msg.refusal : null;
-      const parsed = parseAnswer(content, refusal);
-      const fromLogprobs = parsed === "yes" || parsed === "no"
-        ? pYesFromLogprobs(choice?.logprobs?.content)
-        : null;
-      const pYes = fromLogprobs ?? (parsed === "yes" ? 1 : parsed === "no" ? 0 : null);
-      return {
-        ...base,
-        answer: refusal ?? content,
-        parsed,
-        p_yes: pYes,
-        p_defect: pYes === null ? null : q.defectAnswer === "yes" ? pYes : 1 - pYes,
-        p_source: pYes === null ? null : fromLogprobs !== null ? "logprobs" : "text",
-        attempts,
-        error: null,
-      };
-    } catch (e) {
-      lastError = redact((e as Error).message);
-      if (e instanceof RequestFailure && !e.retryable) break;
-    }
-  }
-  return {
-    ...base,
-    answer: null,
-    parsed: "failed",
-    p_yes: null,
-    p_defect: null,
-    p_source: null,
-    attempts,
-    error: lastError,
-  };
-}
-
-// deno-lint-ignore no-explicit-any
-async function post(url: string, body: string, key: string | undefined, timeoutMs: number): Promise<any> {
-  let r: Response;
+  let attempts = 0;
   try {
-    r = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const choice = await chat.choose(probeMessages(text, imageUrl), {
+      temperature: 0,
+      max_tokens: s.maxTokens,
+      ...(s.logprobs ? { logprobs: true, top_logprobs: 5 } : {}),
+    }, { onAttempt: (n) => attempts = n });
+    const content = choice.message.content;
+    const refusal = typeof choice.message.refusal === "string" && choice.message.refusal
+      ? choice.message.refusal
+      : null;
+    const parsed = parseAnswer(content, refusal);
+    const fromLogprobs = parsed === "yes" || parsed === "no"
+      ? pYesFromLogprobs(choice.logprobs?.content)
+      : null;
+    const pYes = fromLogprobs ?? (parsed === "yes" ? 1 : parsed === "no" ? 0 : null);
+    return {
+      ...base,
+      answer: refusal ?? content,
+      parsed,
+      p_yes: pYes,
+      p_defect: pYes === null ? null : q.defectAnswer === "yes" ? pYes : 1 - pYes,
+      p_source: pYes === null ? null : fromLogprobs !== null ? "logprobs" : "text",
+      attempts,
+      error: null,
+    };
   } catch (e) {
-    const err = e as Error;
-    if (err.name === "TimeoutError" || err.name === "AbortError") {
-      throw new RequestFailure(`${url}: no reply within ${timeoutMs} ms (timeout)`, true);
-    }
-    throw new RequestFailure(`${url}: ${err.message.split("\n")[0]}`, true);
-  }
-  let text: string;
-  try {
-    text = await r.text();
-  } catch (e) {
-    const err = e as Error;
-    const timeout = err.name === "TimeoutError" || err.name === "AbortError";
-    throw new RequestFailure(
-      `${url}: ${timeout ? `reply not finished within ${timeoutMs} ms (timeout)` : err.message}`,
-      true,
-    );
-  }
-  if (!r.ok) {
-    let detail = text;
-    try {
-      detail = JSON.parse(text)?.error?.message ?? text;
-    } catch { /* not JSON */ }
-    throw new RequestFailure(
-      `${url}: HTTP ${r.status}: ${String(detail).slice(0, 200)}`,
-      r.status >= 500 || r.status === 429,
-    );
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new RequestFailure(`${url}: the reply is not JSON`, true);
+    return {
+      ...base,
+      answer: null,
+      parsed: "failed",
+      p_yes: null,
+      p_defect: null,
+      p_source: null,
+      attempts,
+      error: maskSecrets((e as Error).message).slice(0, 300),
+    };
   }
 }
 
@@ -570,10 +508,11 @@ export const probe: Heuristic = {
       prompt = await promptFor("probe", s, ctx.options.path);
     }
     const url = await imageDataUrl(ctx.image, s.maxSide);
+    const chat = probeClient(s);
     const answers: ProbeAnswer[] = [];
     for (const q of questions) {
       if (q.text.includes("{prompt}") && prompt === undefined) continue;
-      const a = await askQuestion(s, q, q.text.replaceAll("{prompt}", prompt ?? ""), url);
+      const a = await askQuestion(chat, s, q, q.text.replaceAll("{prompt}", prompt ?? ""), url);
       answers.push(a);
       ctx.addDetail("probe", a as unknown as DetailRow);
     }
