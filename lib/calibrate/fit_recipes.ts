@@ -7,7 +7,9 @@
  * @module
  */
 import { dirname, join, relative, resolve } from "node:path";
-import { loadFaceLabels, matchFaces, SHIPPED_FACE_LABELS } from "../labels/format.ts";
+import { loadFaceLabels, matchFaces, SHIPPED_FACE_LABELS, SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
+import type { ThresholdRule } from "../score/rules.ts";
+import { USABLE_C, USABLE_FEATURES, usableRows, usableRule } from "./fit_usable.ts";
 import { detailColumns, runScoreJob } from "../score/job.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
 import { readResults, type Row } from "../score/results.ts";
@@ -56,6 +58,11 @@ export interface FitRecipe {
   C: number;
   /** Builds the labeled rows. */
   build(o: RecipeOptions): Promise<LabeledRows>;
+  /**
+   * The default threshold rule derived from the out-of-fold scores (`deno task fit NAME
+   * --out-thresholds FILE`); absent when the scorer has no image-level rule.
+   */
+  rule?(y: readonly number[], outOfFold: readonly number[], labels: string, command: string): ThresholdRule;
 }
 
 /** Detector threshold the face recipe finds faces at: the labels' faces were found at 0.15. */
@@ -165,6 +172,17 @@ export const FIT_RECIPES: Readonly<Record<string, FitRecipe>> = {
     features: FACE_QUALITY_FEATURES,
     C: 0.1,
     build: (o) => faceRows(o, resolve(o.labels ?? SHIPPED_FACE_LABELS)),
+  },
+  usable: {
+    name: "usable",
+    output: "usable_score",
+    target: "a person would keep the image (labels' usable = yes)",
+    description: "per image, from text, colour and NSFW columns; labels: images.csv (usable yes/no)",
+    labels: SHIPPED_IMAGE_LABELS,
+    features: [...USABLE_FEATURES],
+    C: USABLE_C,
+    build: (o) => usableRows({ ...o, labels: resolve(o.labels ?? SHIPPED_IMAGE_LABELS) }),
+    rule: (y, oof, labels, command) => usableRule(y, oof, labels, command),
   },
 };
 

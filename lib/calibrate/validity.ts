@@ -28,9 +28,19 @@ import type { Direction, Heuristic } from "../heuristics/types.ts";
 import { bootstrapCalibration, seededRandom } from "./bootstrap.ts";
 import { stratifiedFolds } from "./crossval.ts";
 import { fitLogistic, predictLogit } from "./logistic.ts";
+import { aucWithInterval, outOfFoldLogistic } from "./fit_scorer.ts";
+import { USABLE_C, USABLE_FEATURES } from "./fit_usable.ts";
+import { featureVector } from "../models/scorer.ts";
 
 /** Heuristics that need a network service or a model store that is empty offline: never run here. */
 export const NETWORK_HEURISTICS: readonly string[] = ["clip_score", "pick_score", "aesthetic", "probe"];
+
+/**
+ * Heuristics fitted on the labels themselves (`usable`): never scored here, since applying the
+ * shipped model to the images it was fitted on would measure its training fit. The validity run
+ * refits them per fold instead ({@link ValidityOptions.refit}).
+ */
+export const FITTED_HEURISTICS: readonly string[] = ["usable"];
 
 /**
  * Heuristic error types (keys) counted as evidence for a label error type (values) beside the
@@ -119,7 +129,8 @@ export interface ValidityReport {
  * ```
  */
 export function validityHeuristics(): string[] {
-  return [...DEFAULT_HEURISTICS, ...MODEL_HEURISTICS].filter((n) => !NETWORK_HEURISTICS.includes(n))
+  return [...DEFAULT_HEURISTICS, ...MODEL_HEURISTICS]
+    .filter((n) => !NETWORK_HEURISTICS.includes(n) && !FITTED_HEURISTICS.includes(n))
     .filter((n) => HEURISTICS.some((h) => h.name === n));
 }
 
@@ -259,6 +270,10 @@ export async function runValidity(options: ValidityOptions = {}): Promise<Validi
       const measurable = relevant.filter((s) => values.some((r) => typeof r[s.name] === "number"));
       res.signals = measurable.map((s) => measure(y, s)).sort((a, b) => b.auc - a.auc);
       if (!measurable.length) res.note = "no image has a value for its signals";
+      if (t === "unusable" && positives >= folds && negatives >= folds) {
+        const usableRow = refitUsable(values, y, { folds, seed, resamples });
+        if (usableRow) res.signals.unshift(usableRow);
+      }
       const combo = t === "unusable" ? [] : measurable;
       if (combo.length >= 2 && positives >= folds && negatives >= folds) {
         const cols = combo.map((s) => badness(values.map((r) => r[s.name]), s.direction));
@@ -288,6 +303,35 @@ export async function runValidity(options: ValidityOptions = {}): Promise<Validi
     seed,
     folds,
     errorTypes: results,
+  };
+}
+
+/**
+ * `usable_score` measured honestly on the validity images: the shipped scorer's features and C
+ * ({@link USABLE_FEATURES}, {@link USABLE_C}) refitted per fold, every image scored by a model that
+ * did not see it. Undefined when the rows lack a feature column.
+ */
+function refitUsable(
+  rows: readonly Row[],
+  unusable: number[],
+  o: { folds: number; seed: number; resamples: number },
+): SignalResult | undefined {
+  if (!rows.length || USABLE_FEATURES.some((f) => !(f.name in rows[0]))) return undefined;
+  const X = rows.map((r) => featureVector({ features: [...USABLE_FEATURES] }, r));
+  // Fitted and bootstrapped as `deno task fit usable` does (target usable = 1), so the AUC is the
+  // one in the scorer file's provenance when the rows are the shipped labels.
+  const usableY = unusable.map((v) => 1 - v);
+  const p = outOfFoldLogistic(X, usableY, { folds: o.folds, seed: o.seed, C: USABLE_C });
+  const boot = aucWithInterval(usableY, p, { resamples: o.resamples, seed: o.seed });
+  return {
+    signal: `usable_score (its ${USABLE_FEATURES.length} features refitted per fold)`,
+    heuristic: "usable",
+    direction: "higher_is_better",
+    present: rows.length,
+    auc: boot.auc,
+    low: boot.low,
+    high: boot.high,
+    outOfFold: true,
   };
 }
 

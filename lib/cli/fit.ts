@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { FIT_RECIPES, fitRecipe, writeScorer } from "../calibrate/fit_recipes.ts";
 import { shippedScorerPath } from "../models/scorer.ts";
 import { intOption, runMain, UsageError } from "./args.ts";
+import { saveThresholds } from "../score/rules.ts";
 
 const HELP = `winnow fit — refit a learned scorer on your own hand labels.
 
@@ -30,6 +31,9 @@ Options:
                      --min-face-confidence 0.15)
   --out FILE         where the scorer file goes (default: print it; the shipped file is
                      data/models/NAME.json)
+  --out-thresholds FILE  (usable) also write the default thresholds file: the rule on the
+                     scorer's output chosen by Youden's J on the out-of-fold scores (the
+                     shipped one is data/models/thresholds.json, used by --thresholds defaults)
   --limit N          use at most N labeled images (a seeded subset keeping every bad one)
   --C X              regularisation (scikit-learn's C; smaller = stronger)
   --folds K          folds of the out-of-fold estimate (default 5)
@@ -42,6 +46,8 @@ Options:
 
 Examples:
   deno task fit face_quality --out data/models/face_quality.json
+  deno task fit usable --scores data/models/labels_scores.csv --out data/models/usable.json \\
+    --out-thresholds data/models/thresholds.json
   deno task fit face_quality --labels my/faces.csv --out my_face_quality.json
   deno task score gens/ --out scores.csv --faces faces.csv --scorer my_face_quality.json
 `;
@@ -61,6 +67,7 @@ await runMain(async () => {
       labels: { type: "string" },
       scores: { type: "string" },
       out: { type: "string" },
+      "out-thresholds": { type: "string" },
       limit: { type: "string" },
       C: { type: "string" },
       folds: { type: "string" },
@@ -84,7 +91,7 @@ await runMain(async () => {
   const command = ["deno task fit", name, ...Deno.args.filter((a) => a !== name)].join(" ");
   const log = (s: string) => (o.out ? console.log(s) : console.error(s));
   const t0 = performance.now();
-  const { scorer, data } = await fitRecipe(name, {
+  const { scorer, data, outOfFold } = await fitRecipe(name, {
     labels: o.labels,
     scores: o.scores,
     limit: intOption("limit", o.limit),
@@ -113,6 +120,17 @@ await runMain(async () => {
     log(`  single signal ${s}: AUC ${iv(r)}`);
   }
   for (const [k, v] of Object.entries(data.notes)) log(`  ${k}: ${v}`);
+  if (o["out-thresholds"]) {
+    const recipe = FIT_RECIPES[name];
+    if (!recipe.rule) throw new UsageError(`--out-thresholds: the ${name} scorer has no image-level rule`);
+    const rule = recipe.rule(data.y, outOfFold, p.labels, command);
+    await saveThresholds(o["out-thresholds"], [rule], {
+      note: "calibrated default rules: `score --thresholds defaults` applies them beside the heuristics' " +
+        "declared defaults, for the columns a run computes",
+    });
+    log(`  default rule: ${rule.column} ≥ ${rule.min} — ${rule.source}`);
+    log(`wrote ${o["out-thresholds"]}`);
+  }
   if (o.out) {
     await writeScorer(o.out, scorer);
     log(`wrote ${o.out}${o.out === shippedScorerPath(name) ? " (the shipped file)" : ""}`);

@@ -13,7 +13,7 @@ import { BACKEND_NAMES, BACKENDS, createBackends } from "../backends/registry.ts
 import { BackendError, type ControlInput, type InitImage, type LoraRef } from "../backends/types.ts";
 import { readSecret } from "../core/secrets.ts";
 import { DEFAULT_HEURISTICS, resolveHeuristics } from "../heuristics/registry.ts";
-import { defaultRules, loadThresholds, type ThresholdRule } from "../score/rules.ts";
+import { defaultRulesWithCalibrated, loadThresholds, type ThresholdRule } from "../score/rules.ts";
 import { buildSampleSet } from "../core/samples.ts";
 import { Progress } from "../core/progress.ts";
 import { DEFAULT_MAX_PIXELS } from "../core/image.ts";
@@ -251,7 +251,7 @@ await runMain(async () => {
   const heuristics = o.heuristics?.split(",").map((s) => s.trim()).filter(Boolean);
   let rules: ThresholdRule[];
   if (o.thresholds === undefined || o.thresholds === "defaults") {
-    rules = defaultRules(resolveHeuristics(heuristics ?? DEFAULT_HEURISTICS));
+    rules = await defaultRulesWithCalibrated(resolveHeuristics(heuristics ?? DEFAULT_HEURISTICS));
   } else rules = await loadThresholds(o.thresholds);
 
   const timeoutS = numOption("timeout", o.timeout, 0.001);

@@ -16,7 +16,7 @@ import {
 import { DEFAULT_MIN_CONFIDENCE, DETECTOR_NAMES, isDetectorName } from "../models/faces/detector.ts";
 import { DEFAULT_FACE_DETECTOR } from "../heuristics/faces.ts";
 import { loadScorer } from "../models/scorer.ts";
-import { defaultRules, loadThresholds, type ThresholdRule } from "../score/rules.ts";
+import { defaultRulesWithCalibrated, loadThresholds, type ThresholdRule } from "../score/rules.ts";
 import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../core/image.ts";
 import { DEFAULT_TIME_LIMIT_SECONDS } from "../score/pool.ts";
 import { boxOption, intOption, mergeSettings, parseSetOptions, runMain, UsageError } from "./args.ts";
@@ -45,7 +45,9 @@ Options:
                           (${DEFAULT_HEURISTICS.join(",")});
                           ones with a model run only when named (${MODEL_HEURISTICS.join(",")})
   --thresholds FILE       apply threshold rules from FILE (written by \`calibrate\`), or the word
-                          "defaults" for each heuristic's declared defaults; adds kept, reject_reasons
+                          "defaults" for each heuristic's declared defaults plus the shipped
+                          calibrated rules (data/models/thresholds.json, e.g. usable_score ≥ t
+                          chosen out of fold on data/labels); adds kept, reject_reasons
   --region X,Y,W,H        a box (pixels of the upright image) for region checks, e.g. skin where a
                           person was inpainted (skin_region_ratio)
   --masks FILE|DIR        a mask image (white = inside) for every image, or a folder with one mask
@@ -275,7 +277,7 @@ await runMain(async () => {
   }
   let rules: ThresholdRule[] | undefined;
   if (o.thresholds === "defaults") {
-    rules = defaultRules(resolveHeuristics(heuristics));
+    rules = await defaultRulesWithCalibrated(resolveHeuristics(heuristics));
   } else if (o.thresholds) rules = await loadThresholds(o.thresholds);
   const plan = await prepareScaleOut(positionals, o.out, {
     shard: o.shard === undefined ? undefined : parseShard(o.shard, Deno.env.toObject()),

@@ -20,6 +20,7 @@ import { hands } from "./hands.ts";
 import { pose } from "./pose.ts";
 import { objects } from "./objects.ts";
 import { nsfw } from "./nsfw.ts";
+import { usable } from "./usable.ts";
 
 /** Every heuristic, in the order their columns appear in score tables. */
 export const HEURISTICS: readonly Heuristic[] = [
@@ -39,6 +40,7 @@ export const HEURISTICS: readonly Heuristic[] = [
   pose,
   objects,
   nsfw,
+  usable,
 ];
 
 /**
@@ -56,6 +58,7 @@ export const MODEL_HEURISTICS: readonly string[] = [
   "pose",
   "objects",
   "nsfw",
+  "usable",
 ];
 
 /** Names run when none are chosen: every heuristic that needs no model. */

@@ -9,7 +9,7 @@
  * or with a run of ≥ 3 Latin letters — a texture or a lone blob is typically read as one or two CJK
  * characters at low confidence), `text_area_frac`, `text_chars`, `text_words`,
  * `text_min_confidence`, `text_mean_confidence`, `text_oov_frac`, `text_ngram_unseen_frac`,
- * `text_garbled_score`; all but `text_boxes` are computed over text regions only. When there is no
+ * `text_garbled_score`, `text_prominent_garbled_score` ({@link prominentGarbledScore}); all but `text_boxes` are computed over text regions only. When there is no
  * text region, `text_regions` is 0 and the confidence and garbledness columns are empty (null), so
  * **a rule on them passes when there is no text**.
  *
@@ -299,6 +299,48 @@ export function garbledScore(
   };
 }
 
+/** Short side of a text region, as a share of the image's short side, at which it counts fully prominent. */
+export const PROMINENT_TEXT_SIDE = 0.1;
+
+/**
+ * Garbledness of the most prominent garbled line: the maximum over lines of the line's own
+ * {@link garbledScore} times its prominence, min(1, region short side / (0.1 × image short side)).
+ * Large lettering (a sign, a poster title) that spells nothing counts fully; a few letter-like
+ * specks the OCR reads in a texture count little — the commonest false alarm of
+ * `text_garbled_score` on real generations. Null without lines.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lexiconOf, prominentGarbledScore } from "./text.ts";
+ * const lx = lexiconOf(["always", "priority"]);
+ * const line = (text: string, h: number) => ({ text, charConfidences: [0.95], box: { x: 0, y: 0, width: 300, height: h } });
+ * const big = prominentGarbledScore([line("always prioity", 50)], 500, 500, lx)!;
+ * const speck = prominentGarbledScore([line("always prioity", 5)], 500, 500, lx)!;
+ * assert.ok(big > 0.2 && Math.abs(speck - big / 10) < 1e-12);
+ * assert.equal(prominentGarbledScore([], 500, 500, lx), null);
+ * ```
+ */
+export function prominentGarbledScore(
+  lines: readonly {
+    text: string;
+    charConfidences: readonly number[];
+    box: { width: number; height: number };
+  }[],
+  width: number,
+  height: number,
+  lx: Lexicon,
+): number | null {
+  if (!lines.length) return null;
+  const side = PROMINENT_TEXT_SIDE * Math.min(width, height);
+  let best = 0;
+  for (const l of lines) {
+    const g = garbledScore([l], lx).score ?? 0;
+    best = Math.max(best, g * Math.min(1, Math.min(l.box.width, l.box.height) / side));
+  }
+  return best;
+}
+
 /** Columns of the `text` table (after `path`). */
 export const TEXT_COLUMNS: readonly OutputSpec[] = [
   { name: "region", unit: "index", direction: "neither", description: "region number in reading order, 1…" },
@@ -421,6 +463,14 @@ export const text: Heuristic = {
       description: "mean of min(1, 2(1 − text_mean_confidence)), text_oov_frac and text_ngram_unseen_frac, " +
         "those available; empty when no text",
     },
+    {
+      name: "text_prominent_garbled_score",
+      unit: "score 0–1",
+      direction: "lower_is_better",
+      description: "max over text regions of the region's garbled score × min(1, region short side / " +
+        "(0.1 × image short side)): large garbled lettering counts fully, specks read in textures little; " +
+        "empty when no text",
+    },
   ],
   thresholds: [
     {
@@ -459,6 +509,7 @@ export const text: Heuristic = {
       text_oov_frac: g.oovFrac,
       text_ngram_unseen_frac: g.unseenTrigramFrac,
       text_garbled_score: g.score,
+      text_prominent_garbled_score: prominentGarbledScore(withText, ctx.width, ctx.height, lx),
     };
   },
 };

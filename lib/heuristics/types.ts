@@ -117,6 +117,15 @@ export class ImageContext {
     return this.memo("edgeSums", () => edgeSweep(this.gray, this.width, this.height));
   }
 
+  /**
+   * The values of heuristic `h` on this image, computed once: a heuristic that builds on others
+   * (e.g. `usable`) asks for their values here, and the scorer does too, so nothing runs twice and
+   * per-item rows (faces, text regions) are added once.
+   */
+  valuesOf(h: Heuristic): Promise<Record<string, Value>> {
+    return this.memo(`values:${h.name}`, async () => await h.compute(this));
+  }
+
   /** Computes `make()` once per image under `key` and returns the cached value afterwards. */
   memo<T>(key: string, make: () => T): T {
     if (!this.#memo.has(key)) this.#memo.set(key, make());

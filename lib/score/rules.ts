@@ -12,6 +12,8 @@
  *
  * @module
  */
+import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Heuristic, Value } from "../heuristics/types.ts";
 import { writeAtomic } from "../core/atomic.ts";
 
@@ -73,6 +75,42 @@ export function defaultRules(heuristics: readonly Heuristic[]): ThresholdRule[] 
       source: `default of heuristic ${h.name}: ${t.source}`,
     }))
   );
+}
+
+/**
+ * The shipped calibrated rules (`data/models/thresholds.json`, written by `deno task fit usable`:
+ * thresholds chosen on out-of-fold scores of the shipped labels, not by eye).
+ */
+export const CALIBRATED_THRESHOLDS: string = fileURLToPath(
+  new URL("../../data/models/thresholds.json", import.meta.url),
+);
+
+/**
+ * What `--thresholds defaults` applies: the heuristics' declared defaults, plus the shipped
+ * calibrated rules ({@link CALIBRATED_THRESHOLDS}) on the columns these heuristics compute; a
+ * calibrated rule replaces a declared one on the same column.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRulesWithCalibrated } from "./rules.ts";
+ * import { resolveHeuristics } from "../heuristics/registry.ts";
+ * const rules = await defaultRulesWithCalibrated(resolveHeuristics(["sharpness", "usable"]));
+ * assert.ok(rules.some((r) => r.column === "laplacian_var"));
+ * assert.ok(rules.some((r) => r.column === "usable_score" && r.min! > 0 && r.min! < 1));
+ * ```
+ */
+export async function defaultRulesWithCalibrated(
+  heuristics: readonly Heuristic[],
+  file: string = CALIBRATED_THRESHOLDS,
+): Promise<ThresholdRule[]> {
+  const columns = new Set(heuristics.flatMap((h) => h.outputs.map((o) => o.name)));
+  const calibrated = (await loadThresholds(file)).filter((r) => columns.has(r.column));
+  const replaced = new Set(calibrated.map((r) => r.column));
+  return [
+    ...defaultRules(heuristics).filter((r) => !replaced.has(r.column)),
+    ...calibrated.map((r) => ({ ...r, source: `${r.source ?? "calibrated"} (from ${basename(file)})` })),
+  ];
 }
 
 /**

@@ -60,7 +60,7 @@ export function heuristicsFrom(list?: readonly (Heuristic | string)[]): Heuristi
 export async function scoreImage(image: RgbImage, options: ScoreOptions = {}): Promise<ImageResult> {
   const ctx = new ImageContext(image, options.image);
   const values: Record<string, Value> = {};
-  for (const h of heuristicsFrom(options.heuristics)) Object.assign(values, await h.compute(ctx));
+  for (const h of heuristicsFrom(options.heuristics)) Object.assign(values, await ctx.valuesOf(h));
   const details = Object.fromEntries(ctx.details);
   return options.rules
     ? { values, verdict: applyRules(values, options.rules), details }

@@ -1,0 +1,187 @@
+/**
+ * The usability scorer's recipe parts (`usable_score`, `lib/heuristics/usable.ts`; fitted by
+ * `deno task fit usable`, `fit_recipes.ts`): its features, the labeled rows it learns from, and the
+ * default threshold derived from its out-of-fold scores (chosen on scores of images the model did
+ * not see, by a stated strategy, not by eye) that `deno task fit usable --out-thresholds` writes.
+ *
+ * Scores come from a score table (`scores`: any table with the feature columns, e.g. the shipped
+ * {@link DEFAULT_LABEL_SCORES}) or, without one, from scoring the labeled images with the
+ * heuristics the features come from.
+ *
+ * @module
+ */
+import { dirname, relative, resolve } from "node:path";
+import { loadImageLabels } from "../labels/format.ts";
+import { readResults, type Row } from "../score/results.ts";
+import { runScoreJob } from "../score/job.ts";
+import type { ThresholdRule } from "../score/rules.ts";
+import { sourcesOf } from "../heuristics/usable.ts";
+import type { ScorerFeature } from "../models/scorer.ts";
+import { WinnowError } from "../core/errors.ts";
+import { stableSubset } from "../core/random.ts";
+import { chooseThreshold, type Strategy } from "./thresholds.ts";
+
+/** The shipped labels the default scorer is fitted on (relative to the project). */
+export const DEFAULT_FIT_LABELS = "data/labels/images.csv";
+/** Score table of every offline heuristic on the shipped labels (what data/models/usable.json was fitted on). */
+export const DEFAULT_LABEL_SCORES = "data/models/labels_scores.csv";
+/** Where the shipped scorer and the default thresholds derived from it live. */
+export const DEFAULT_USABLE_OUT = "data/models/usable.json";
+export const DEFAULT_THRESHOLDS_OUT = "data/models/thresholds.json";
+
+/**
+ * The usability scorer's inputs. Few on purpose (27–30 unusable images to fit on): the prominent
+ * garbled-text score (the largest class of rejects is garbled text; specks read in textures are
+ * discounted), how much text there is (text is where generators fail most), colourfulness and the
+ * NSFW model's "neutral" probability (the two image-level signals that separated best on the
+ * labels — chosen on them, hence optimistic).
+ */
+export const USABLE_FEATURES: readonly ScorerFeature[] = [
+  { name: "text_prominent_garbled_score", transform: "identity", missing: 0 },
+  { name: "text_regions", transform: "log1p", missing: 0 },
+  { name: "colorfulness", transform: "identity", missing: 0 },
+  { name: "nsfw_neutral", transform: "identity", missing: 0 },
+];
+
+/** Regularisation of the shipped scorer (scikit-learn's C on standardised features). */
+export const USABLE_C = 0.1;
+
+/** Settings of the heuristics when the shipped label scores were made. */
+export const USABLE_SCORE_SETTINGS: Record<string, Record<string, unknown>> = {};
+
+/** A fit that cannot run (no labeled image in the score table, one class only, …). */
+export class FitError extends WinnowError {}
+
+/** Options of {@link usableRows}. */
+export interface UsableRowsOptions {
+  /** images.csv (default {@link DEFAULT_FIT_LABELS}). */
+  labels?: string;
+  /** Score table with the feature columns; without it the labeled images are scored. */
+  scores?: string;
+  /** Use at most this many labeled images (a seeded subset keeping every unusable one). */
+  limit?: number;
+  /** Leave out these labeled images (resolved paths), e.g. a demo's test images. */
+  exclude?: ReadonlySet<string>;
+  /** Features whose columns are needed (default {@link USABLE_FEATURES}). */
+  features?: readonly ScorerFeature[];
+  jobs?: number;
+  /** Where scores are written when scoring (default a temporary folder, removed). */
+  workDir?: string;
+  settings?: Record<string, Record<string, unknown>>;
+  quiet?: boolean;
+}
+
+/** Labeled images as score rows (1 = usable), their resolved paths, and notes for the provenance. */
+export interface UsableRows {
+  rows: Record<string, unknown>[];
+  y: number[];
+  paths: string[];
+  notes: Record<string, unknown>;
+}
+
+/** A project-relative (or as-given, when outside) path for files that name data. */
+export function shownPath(p: string): string {
+  const r = relative(Deno.cwd(), resolve(p));
+  return r.startsWith("..") ? p : r;
+}
+
+/**
+ * The labeled rows of the usability scorer: one per labeled image with a score row, target
+ * `usable = yes`.
+ *
+ * @example
+ * ```ts ignore
+ * import { usableRows } from "./fit_usable.ts";
+ * const { rows, y } = await usableRows({ scores: "data/models/labels_scores.csv" });
+ * ```
+ */
+export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows> {
+  const labelsFile = o.labels ?? DEFAULT_FIT_LABELS;
+  const features = o.features ?? USABLE_FEATURES;
+  const labels = await loadImageLabels(labelsFile, { checkFiles: !o.scores });
+  let labeled = labels.rows.map((r) => ({ ...r, path: resolve(r.path) }));
+  if (o.exclude) labeled = labeled.filter((l) => !o.exclude!.has(l.path));
+  if (o.limit !== undefined) {
+    labeled = stableSubset(labeled, o.limit, {
+      key: (l) => relative(dirname(resolve(labelsFile)), l.path),
+      keep: (l) => !l.usable,
+    });
+  }
+  let rows: Record<string, unknown>[];
+  if (o.scores) rows = await readResults(o.scores);
+  else {
+    const names = sourcesOf({ features }).map((h) => h.name);
+    const dir = o.workDir ?? await Deno.makeTempDir({ prefix: "winnow_fit_" });
+    try {
+      rows = (await runScoreJob(labeled.map((l) => l.path), `${dir}/usable_scores.csv`, {
+        heuristics: names,
+        jobs: o.jobs ?? 2,
+        settings: { ...USABLE_SCORE_SETTINGS, ...(o.settings ?? {}) },
+        restart: true,
+        quiet: o.quiet,
+      })).rows;
+    } finally {
+      if (!o.workDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
+  const byPath = new Map(rows.map((r) => [resolve(String(r.path)), r]));
+  const ok = labeled.filter((l) => byPath.has(l.path) && !byPath.get(l.path)!.error);
+  if (!ok.length) {
+    throw new FitError(
+      `no image of ${labelsFile} has a row in ${o.scores ?? "the scores"} (paths are matched ` +
+        `as resolved from the working directory)`,
+    );
+  }
+  const missing = features.filter((f) => !(f.name in byPath.get(ok[0].path)!));
+  if (missing.length) {
+    throw new FitError(
+      `${o.scores ?? "scores"}: no column ${missing.map((f) => f.name).join(", ")} ` +
+        `(score with the heuristics ${sourcesOf({ features }).map((h) => h.name).join(", ")})`,
+    );
+  }
+  return {
+    rows: ok.map((l) => byPath.get(l.path)!),
+    y: ok.map((l) => (l.usable ? 1 : 0)),
+    paths: ok.map((l) => l.path),
+    notes: {
+      rowsAre: "labeled images (1 = usable yes, 0 = no) with a score row",
+      ...(o.scores ? { scores: shownPath(o.scores) } : {}),
+      imagesWithoutScores: labeled.length - ok.length,
+      unusable: ok.filter((l) => !l.usable).length,
+      optimism: "features and C were chosen looking at these labels, so the out-of-fold AUC is " +
+        "optimistic; a set kept apart is the judge",
+    },
+  };
+}
+
+/**
+ * The default rule on `usable_score`, chosen on out-of-fold scores `oof` of labels `y` (1 = usable)
+ * by `strategy` (default Youden's J): keep `usable_score ≥ t`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { usableRule } from "./fit_usable.ts";
+ * const r = usableRule([0, 0, 1, 0, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "l.csv", "fit");
+ * assert.deepEqual([r.column, r.min, r.error_type], ["usable_score", 0.3, "unusable"]);
+ * ```
+ */
+export function usableRule(
+  y: readonly number[],
+  oof: readonly number[],
+  labels: string,
+  command: string,
+  strategy: Strategy = "youden",
+  target?: number,
+): ThresholdRule {
+  const choice = chooseThreshold(y, oof, { strategy, target });
+  const p = choice.point;
+  return {
+    column: "usable_score",
+    min: +choice.threshold.toFixed(6),
+    error_type: "unusable",
+    source: `calibrated (${choice.description}) on the out-of-fold usable_score of ${labels}: ` +
+      `rejects ${p.tn} of ${p.tn + p.fp} unusable and ${p.fn} of ${p.tp + p.fn} usable images ` +
+      `(keeps ${(100 * p.keptFraction).toFixed(0)} %); refit: ${command}`,
+  };
+}

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readResults } from "../lib/score/results.ts";
+import { decodeImage } from "../lib/core/image.ts";
+import { ImageContext } from "../lib/heuristics/types.ts";
+import { DEFAULT_USABLE_MODEL, usable } from "../lib/heuristics/usable.ts";
+import { applyScorer, loadScorer, parseScorer, ScorerFormatError } from "../lib/models/scorer.ts";
+import {
+  DEFAULT_LABEL_SCORES,
+  DEFAULT_THRESHOLDS_OUT,
+  USABLE_C,
+  USABLE_FEATURES,
+  usableRule,
+} from "../lib/calibrate/fit_usable.ts";
+import { fitRecipe, writeScorer } from "../lib/calibrate/fit_recipes.ts";
+import { loadThresholds } from "../lib/score/rules.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+Deno.test("the shipped usable scorer: its recorded out-of-fold AUC and default threshold are reproduced from the cached label scores", async () => {
+  const shipped = await loadScorer(DEFAULT_USABLE_MODEL);
+  assert.deepEqual(shipped.features, USABLE_FEATURES);
+  assert.equal(shipped.model.C, USABLE_C);
+  const fit = await fitRecipe("usable", { scores: join(ROOT, DEFAULT_LABEL_SCORES), repeats: 0 });
+  const p = shipped.provenance;
+  assert.equal(fit.data.y.length, p.rows);
+  assert.equal(fit.scorer.provenance.outOfFold.auc, p.outOfFold.auc);
+  fit.scorer.model.coef.forEach((c, j) => assert.ok(Math.abs(c - shipped.model.coef[j]) < 1e-9));
+  assert.ok(p.outOfFold.low < p.outOfFold.auc && p.outOfFold.auc < p.outOfFold.high);
+  // The default thresholds file holds the rule chosen on these out-of-fold scores.
+  const rules = await loadThresholds(join(ROOT, DEFAULT_THRESHOLDS_OUT));
+  const rule = rules.find((r) => r.column === "usable_score")!;
+  assert.equal(rule.min, usableRule(fit.data.y, fit.outOfFold, "l", "c").min);
+  assert.equal(rule.error_type, "unusable");
+});
+
+Deno.test("refit on a seeded subset of labels writes a scorer file that the usable heuristic reads", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fit = await fitRecipe("usable", {
+      scores: join(ROOT, DEFAULT_LABEL_SCORES),
+      limit: 90,
+      repeats: 2,
+      resamples: 100,
+    });
+    assert.equal(fit.data.y.length, 90);
+    assert.equal(fit.data.y.filter((v) => v === 0).length, 27); // every unusable image is kept
+    const out = join(dir, "my_usable.json");
+    await writeScorer(out, fit.scorer);
+    const scorer = parseScorer(JSON.parse(await Deno.readTextFile(out)), out);
+    assert.equal(scorer.provenance.rows, 90);
+    // The heuristic with this file on a real image gives what the scorer gives on the image's row of
+    // the cached score table (regression check: the cached table matches live scoring).
+    const name = "CompVis__latent-diffusion__assets__txt2img-preview__t0_0.jpg";
+    const row = (await readResults(join(ROOT, DEFAULT_LABEL_SCORES))).find((r) =>
+      String(r.path).endsWith(name)
+    )!;
+    const ctx = new ImageContext(await decodeImage(join(ROOT, "data/labels/images", name)), {
+      settings: { usable: { model: out } },
+    });
+    const v = await usable.compute(ctx);
+    assert.ok(Math.abs((v.usable_score as number) - applyScorer(scorer, row)) < 1e-9);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a broken scorer file or setting is a clear error naming the file and field", async () => {
+  assert.throws(
+    () =>
+      parseScorer({ format: "winnow-scorer/1", name: "u", output: "o", target: "t", features: [] }, "u.json"),
+    (e: Error) => e instanceof ScorerFormatError && /u\.json: features/.test(e.message),
+  );
+  const ctx = new ImageContext({ width: 4, height: 4, data: new Uint8Array(48) }, {
+    settings: { usable: { model: "/nonexistent/usable.json" } },
+  });
+  await assert.rejects(
+    () => Promise.resolve(usable.compute(ctx)),
+    /\/nonexistent\/usable\.json: cannot read/,
+  );
+  const bad = new ImageContext({ width: 4, height: 4, data: new Uint8Array(48) }, {
+    settings: { usable: { modle: "x" } },
+  });
+  await assert.rejects(() => Promise.resolve(usable.compute(bad)), /unknown setting "modle"/);
+});
