@@ -12,7 +12,7 @@
  */
 import { dirname, relative, resolve } from "node:path";
 import { loadImageLabels } from "../labels/format.ts";
-import { readResults, type Row } from "../score/results.ts";
+import { readResults } from "../score/results.ts";
 import { runScoreJob } from "../score/job.ts";
 import type { ThresholdRule } from "../score/rules.ts";
 import { sourcesOf } from "../heuristics/usable.ts";
