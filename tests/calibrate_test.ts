@@ -10,7 +10,8 @@ import {
   ruleFor,
   ThresholdChoiceError,
 } from "../lib/calibrate/thresholds.ts";
-import { bootstrapCalibration, quantileSorted, seededRandom } from "../lib/calibrate/bootstrap.ts";
+import { bootstrapCalibration, quantileSorted } from "../lib/calibrate/bootstrap.ts";
+import { seededRandom } from "../lib/core/random.ts";
 import { crossValidateThreshold, stratifiedFolds } from "../lib/calibrate/crossval.ts";
 import { crossValidateCombined, fitLogistic } from "../lib/calibrate/logistic.ts";
 import { runCalibration } from "../lib/calibrate/run.ts";

@@ -7,24 +7,7 @@
  */
 import { averagePrecisionScore, type BinaryLabel, MetricError, rocAucScore } from "./metrics.ts";
 import { chooseThreshold, confusionAt, type StrategyOptions } from "./thresholds.ts";
-import { mulberry32 } from "../core/random.ts";
-
-/**
- * A seeded pseudo-random generator (mulberry32: 32-bit state, period 2³²): returns a function giving
- * uniform numbers in [0, 1). The same seed gives the same sequence everywhere.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { seededRandom } from "./bootstrap.ts";
- * const a = seededRandom(42), b = seededRandom(42);
- * assert.equal(a(), b());
- * assert.ok(a() >= 0 && a() < 1);
- * ```
- */
-export function seededRandom(seed: number): () => number {
-  return mulberry32((Math.trunc(seed) >>> 0) ^ 0x9e3779b9);
-}
+import { seededRandom } from "../core/random.ts";
 
 /**
  * The `q`-quantile (0–1) of sorted finite values, interpolating linearly between order statistics

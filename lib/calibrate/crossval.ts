@@ -7,7 +7,7 @@
  * @module
  */
 import { type BinaryLabel, MetricError } from "./metrics.ts";
-import { seededRandom } from "./bootstrap.ts";
+import { seededRandom } from "../core/random.ts";
 import { chooseThreshold, confusionAt, type StrategyOptions } from "./thresholds.ts";
 
 /**

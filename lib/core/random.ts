@@ -1,5 +1,8 @@
 /**
- * Seeded pseudo-random numbers, so that bootstraps, folds and template prompts repeat exactly.
+ * Seeded pseudo-random numbers, so that bootstraps, folds, subsets and template prompts repeat
+ * exactly on every machine: the one generator of the project. Use {@link seededRandom} for a stream
+ * from a user-facing seed (`--seed`); {@link mulberry32} is the generator itself, for code that
+ * mixes its own state.
  *
  * @module
  */
@@ -72,4 +75,22 @@ export function stableSubset<T>(
     .sort((a, b) => Number(b.must) - Number(a.must) || a.h - b.h || a.i - b.i);
   const chosen = new Set(ranked.slice(0, n).map((r) => r.i));
   return items.filter((_, i) => chosen.has(i));
+}
+
+/**
+ * The project's seeded generator: mulberry32 started from `seed` (truncated to 32 bits) mixed with
+ * the golden-ratio constant, so that seeds 0, 1, 2 … start far apart. Returns numbers in [0, 1).
+ * Every `--seed` / `seed` option of winnow goes through here.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seededRandom } from "./random.ts";
+ * const a = seededRandom(42), b = seededRandom(42);
+ * assert.equal(a(), b());
+ * assert.ok(a() >= 0 && a() < 1);
+ * ```
+ */
+export function seededRandom(seed: number): () => number {
+  return mulberry32((Math.trunc(seed) >>> 0) ^ 0x9e3779b9);
 }

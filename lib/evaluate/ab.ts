@@ -9,7 +9,7 @@
  */
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { AbRecord, AbRow } from "../labels/ab_format.ts";
-import { seededRandom as seededRandomFor } from "../calibrate/bootstrap.ts";
+import { seededRandom as seededRandomFor } from "../core/random.ts";
 import { readResults } from "../score/results.ts";
 import { bootstrapBradleyTerry, type Comparison, type PairRecord, preferenceCounts } from "./preference.ts";
 import { binomialTest, StatsError, wilsonInterval } from "./stats.ts";

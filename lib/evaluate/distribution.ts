@@ -18,8 +18,8 @@
  *
  * @module
  */
-import { mulberry32 } from "../core/random.ts";
-import { quantileSorted, seededRandom } from "../calibrate/bootstrap.ts";
+import { mulberry32, seededRandom } from "../core/random.ts";
+import { quantileSorted } from "../calibrate/bootstrap.ts";
 import {
   centered,
   choleskyPsd,

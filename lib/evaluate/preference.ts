@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { quantileSorted, seededRandom } from "../calibrate/bootstrap.ts";
+import { quantileSorted } from "../calibrate/bootstrap.ts";
+import { seededRandom } from "../core/random.ts";
 import { binomialTest, StatsError, wilsonInterval } from "./stats.ts";
 
 /** One comparison: `[a, b, outcome]` with outcome 1 = a won, 0 = b won, 0.5 = tie. */

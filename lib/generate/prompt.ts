@@ -10,7 +10,7 @@ import { HttpError } from "../core/http.ts";
 import { ChatClient, type ChatMessage, type ChatOptions } from "../models/chat.ts";
 
 export { ChatClient, type ChatMessage, type ChatOptions };
-import { mulberry32 } from "../core/random.ts";
+import { seededRandom } from "../core/random.ts";
 
 /** What the text steps produce. */
 export interface PromptResult {
@@ -71,11 +71,6 @@ export const VOCABULARY = {
     "in a garden",
   ],
 } as const;
-
-/** A small seeded generator (mulberry32): the same seed gives the same sequence everywhere. */
-export function seededRandom(seed: number): () => number {
-  return mulberry32(seed);
-}
 
 /** Splits `"a, b c; d"` style keyword input into keywords. */
 export function splitKeywords(input: string | readonly string[]): string[] {
