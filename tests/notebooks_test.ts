@@ -203,7 +203,7 @@ Deno.test({
           args: [
             "run",
             "-A",
-            join(ROOT, "lib", "report_check.ts"),
+            join(ROOT, "lib", "notebook", "report_check.ts"),
             "--html",
             html,
             "--executed",
