@@ -234,3 +234,15 @@ export {
   meanWithInterval,
 } from "./evaluate/distribution.ts";
 export { psnr, ssim } from "./evaluate/pairs.ts";
+export {
+  cleanFidClipInput,
+  type ExtractedFeatures,
+  extractFeatures,
+  type ExtractOptions,
+  EXTRACTORS,
+  type FeatureExtractor,
+  INCEPTION_FILE,
+  inceptionInput,
+  loadExtractor,
+} from "./evaluate/features.ts";
+export { loadLpips, type Lpips, LPIPS_FILE, lpipsInput } from "./evaluate/lpips.ts";

@@ -526,3 +526,45 @@ export async function writeTinyModels(modelsDir: string, seed = 1): Promise<stri
   await Deno.writeFile(join(head, "model.onnx"), tinyAestheticHead());
   return dir;
 }
+
+/**
+ * A tiny ONNX with the FID Inception's signature: `images [N, 3, 299, 299]` (0–255) →
+ * `features [N, 2048]` = tanh((channel means / 128 − 1) · W) with seeded `W [3, 2048]`, so a test
+ * can recompute it and see the input layout (NCHW) and scaling.
+ */
+export function tinyInception(seed = 11): { onnx: Uint8Array; w: Float32Array } {
+  const w = uniform(rng(seed), 3 * 2048, 1);
+  const g = onnxGraph();
+  const mean = g.op("ReduceMean", ["images"], { axes: { ints: [2, 3] }, keepdims: { i: 0 } });
+  const x = g.op("Sub", [
+    g.op("Div", [mean, g.weight("c128", [], new Float32Array([128]))]),
+    g.weight("c1", [], new Float32Array([1])),
+  ]);
+  g.op("Tanh", [g.op("MatMul", [x, g.weight("w", [3, 2048], w)])], {}, "features");
+  const onnx = g.encode([{ name: "images", type: FLOAT, dims: ["n", 3, 299, 299] }], [
+    { name: "features", type: FLOAT, dims: ["n", 2048] },
+  ]);
+  return { onnx, w };
+}
+
+/**
+ * A tiny ONNX with LPIPS' signature: `in0, in1 [N, 3, H, W]` in [−1, 1] → `[N, 1, 1, 1]` =
+ * mean over pixels of Σ_c w_c (in0 − in1)², seeded `w`, so a test can recompute it.
+ */
+export function tinyLpips(seed = 13): { onnx: Uint8Array; w: Float32Array } {
+  const w = Float32Array.from(uniform(rng(seed), 3, 1), (v) => Math.abs(v) + 0.1);
+  const g = onnxGraph();
+  const d = g.op("Sub", ["in0", "in1"]);
+  const sq = g.op("Mul", [d, d]);
+  const weighted = g.op("Mul", [sq, g.weight("w", [1, 3, 1, 1], w)]);
+  const perPixel = g.op("ReduceSum", [weighted, g.ints("axis_c", [1])], { keepdims: { i: 1 } });
+  g.op("ReduceMean", [perPixel], { axes: { ints: [2, 3] }, keepdims: { i: 1 } }, "distance");
+  const onnx = g.encode(
+    [
+      { name: "in0", type: FLOAT, dims: ["n", 3, "h", "w"] },
+      { name: "in1", type: FLOAT, dims: ["n", 3, "h", "w"] },
+    ],
+    [{ name: "distance", type: FLOAT, dims: ["n", 1, 1, 1] }],
+  );
+  return { onnx, w };
+}
