@@ -246,3 +246,28 @@ export {
   loadExtractor,
 } from "./evaluate/features.ts";
 export { loadLpips, type Lpips, LPIPS_FILE, lpipsInput } from "./evaluate/lpips.ts";
+
+// Bias audit: perceived age and gender of generated faces.
+export {
+  ageGroupNames,
+  ageGroupOf,
+  type AttributeAudit,
+  attributeAudit,
+  AUDIT_CAVEATS,
+  type AuditFace,
+  type AuditOptions,
+  type AuditReference,
+  type AuditResult,
+  DEFAULT_AGE_GROUPS,
+  type GroupCount,
+  loadAuditReference,
+  runAudit,
+} from "./evaluate/audit.ts";
+export {
+  type AgeGenderEstimator,
+  DEFAULT_AGE_GENDER_DIR,
+  loadAgeGender,
+  type PerceivedAgeGender,
+} from "./models/faces/age_gender.ts";
+export { type GroupShare, groupSharePlot } from "./report/plots/groups.ts";
+export { attributeLines, auditReport, chiSquareLine } from "./report/audit_report.ts";
