@@ -9,7 +9,7 @@
  */
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { AbRecord, AbRow } from "../labels/ab_format.ts";
-import { seededRandom as seededRandomFor } from "../core/random.ts";
+import { seededRandom } from "../core/random.ts";
 import { readResults } from "../score/results.ts";
 import { bootstrapBradleyTerry, type Comparison, type PairRecord, preferenceCounts } from "./preference.ts";
 import { binomialTest, StatsError, wilsonInterval } from "./stats.ts";
@@ -305,7 +305,7 @@ export function simulateAbRows(
   const raters = options.raters ?? ["sim"];
   const repeatShare = options.repeatShare ?? 0.1;
   const tieRate = options.tieRate ?? 0.05;
-  const rand = seededRandomFor(options.seed ?? 0);
+  const rand = seededRandom(options.seed ?? 0);
   const rows: AbRow[] = [];
   const shown: { a: string; b: string; p: number; rater: string }[] = [];
   for (let t = 0; t < options.comparisons; t++) {

@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { decodeImage } from "../core/image.ts";
 import { listImages } from "../core/files.ts";
-import { seededRandom } from "../calibrate/bootstrap.ts";
+import { seededRandom } from "../core/random.ts";
 import { lookupPrompt, parsePrompts, type PromptTable } from "../core/prompts.ts";
 import { getDetector } from "../models/faces/detector.ts";
 import { loadAgeGender } from "../models/faces/age_gender.ts";
