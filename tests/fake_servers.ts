@@ -82,6 +82,13 @@ export class FakeServer {
   hangMs = 3000;
   /** After this many successful generation replies the server dies (connection drop, then refused). */
   dieAfter?: number;
+  /**
+   * Random faults: each generation request without a queued fault fails with probability `rate`,
+   * with a kind drawn from `kinds` (seeded, so a run repeats).
+   */
+  randomFaults?: { rate: number; kinds: Fault["kind"][]; rand: () => number };
+  /** Faults served, by kind (queued and random). */
+  readonly served: Record<string, number> = {};
   inFlight = 0;
   maxInFlight = 0;
   generated = 0;
@@ -93,9 +100,10 @@ export class FakeServer {
   constructor(
     readonly generationRoute: (method: string, path: string) => boolean,
     readonly route: (req: Request, rec: Recorded) => Promise<Response>,
+    port = 0,
   ) {
     this.#server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      { hostname: "127.0.0.1", port, onListen: () => {} },
       (req) => this.#handle(req),
     );
     this.url = `http://127.0.0.1:${this.#server.addr.port}`;
@@ -139,8 +147,13 @@ export class FakeServer {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
-      const fault = this.faults.shift();
-      if (fault) return await this.#fault(fault, rec);
+      const rf = this.randomFaults;
+      const fault = this.faults.shift() ??
+        (rf && rf.rand() < rf.rate ? { kind: rf.kinds[Math.floor(rf.rand() * rf.kinds.length)] } : undefined);
+      if (fault) {
+        this.served[fault.kind] = (this.served[fault.kind] ?? 0) + 1;
+        return await this.#fault(fault, rec);
+      }
       if (this.dieAfter !== undefined && this.generated >= this.dieAfter) return this.#die();
       this.onGenerationStart(rec);
       if (this.delayMs) await this.sleep(this.delayMs);
@@ -233,6 +246,8 @@ export interface FakeA1111Options {
   auth?: string;
   /** Kind of image for the n-th generation request (0-based). Default always `good`. */
   kinds?: (call: number) => ImageKind;
+  /** Port on 127.0.0.1 (to restart a server where the last one was). Default: any free port. */
+  port?: number;
 }
 
 const A1111_MODELS = [
@@ -310,6 +325,7 @@ export class FakeA1111 extends FakeServer {
     super(
       (m, p) => m === "POST" && (p === "/sdapi/v1/txt2img" || p === "/sdapi/v1/img2img"),
       (req, rec) => this.#route(req, rec),
+      options.port,
     );
   }
 

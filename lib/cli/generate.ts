@@ -408,7 +408,11 @@ await runMain(async () => {
       `${r.rows.length} images (${r.received} new${
         r.resumed ? `, ${r.resumed} resumed` : ""
       }), ${kept} kept, ` +
-        `${r.requests} requests, ${r.retries} retries, ${r.seconds.toFixed(1)} s → ${r.manifest}`,
+        `${r.requests} requests, ${r.retries} retries${
+          Object.keys(r.failures).length
+            ? ` (${Object.entries(r.failures).map(([k, n]) => `${k} ${n}`).join(", ")})`
+            : ""
+        }, ${r.seconds.toFixed(1)} s → ${r.manifest}`,
     );
     if (o["until-pass"] && !r.passed) {
       console.error(`no image passed the thresholds within ${maxAttempts} attempts (stop: ${r.stop})`);

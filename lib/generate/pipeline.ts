@@ -168,6 +168,8 @@ export interface PipelineResult {
   /** Requests sent (successful or not) and retries made in this run. */
   requests: number;
   retries: number;
+  /** Failed requests of this run by kind (`server_error`, `rate_limited`, `timeout`, …), retried or not. */
+  failures: Record<string, number>;
   /** The best image (kept first, fewest reasons, then `rankBy`), or null. */
   best: ManifestRow | null;
   /** True when at least one image was kept. */
@@ -415,6 +417,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   let stop = alreadyPassed;
   let fatal: BackendError | null = null;
   let requests = 0, retries = 0, received = 0;
+  const failures: Record<string, number> = {};
   const sems = o.backends.map(() => new Semaphore(Math.max(1, o.concurrency ?? 1)));
   const queue = [...todo];
 
@@ -467,6 +470,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       signal: ctl.signal,
       onRetry: (err, attempt, waitMs) => {
         retries++;
+        failures[err.kind] = (failures[err.kind] ?? 0) + 1;
         o.onEvent?.({ type: "retry", index, attempt, waitMs, message: err.message });
       },
     });
@@ -520,6 +524,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
           ? err
           : new BackendError(String((err as Error)?.stack ?? err), "http");
         o.onEvent?.({ type: "request_failed", index, message: e.message });
+        if (e.kind !== "aborted") failures[e.kind] = (failures[e.kind] ?? 0) + 1;
         fatal ??= e;
         stop = true;
         return;
@@ -571,6 +576,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     received,
     requests,
     retries,
+    failures,
     best,
     passed,
     seconds: (performance.now() - t0) / 1000,
@@ -588,6 +594,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     resumed: resumed.rows.length,
     requests,
     retries,
+    failures,
     seconds: Math.round(result.seconds * 10) / 10,
     error: fatal?.message ?? null,
   };
