@@ -2,6 +2,15 @@
  * CSV as RFC 4180 has it: quoted fields with doubled quotes, commas and newlines inside quotes,
  * CRLF or LF line ends, an optional UTF-8 BOM.
  *
+ * Spreadsheet formulas (CSV injection): a text cell that starts with `=`, `+`, `-`, `@`, a tab or
+ * a carriage return would run as a formula when the file is opened in Excel, LibreOffice or
+ * Google Sheets. Following OWASP's rule, such text is written with a single quote in front
+ * (`'=HYPERLINK(…)`), which spreadsheets show as text. Numbers are written as numbers (`-0.5`
+ * stays `-0.5`). To read our own files back exactly, text that already starts with quotes
+ * followed by one of those characters gets one more quote, and {@link parseCsv} removes one
+ * quote from every field that starts with quotes followed by one of them — so any string
+ * survives a write and a read unchanged.
+ *
  * @module
  */
 
@@ -34,8 +43,9 @@ export function parseCsv(text: string, file = "<csv>"): CsvRecord[] {
   let field = "";
   let line = 1, start = 1;
   let quoted = false, wasQuoted = false;
+  const unguard = (f: string) => FORMULA_GUARDED.test(f) ? f.slice(1) : f;
   const endRecord = () => {
-    fields.push(field);
+    fields.push(unguard(field));
     if (!(fields.length === 1 && fields[0] === "" && !wasQuoted)) out.push({ line: start, fields });
     fields = [];
     field = "";
@@ -56,7 +66,7 @@ export function parseCsv(text: string, file = "<csv>"): CsvRecord[] {
     } else if (c === '"' && field === "") {
       quoted = wasQuoted = true;
     } else if (c === ",") {
-      fields.push(field);
+      fields.push(unguard(field));
       field = "";
       wasQuoted = false;
     } else if (c === "\n" || c === "\r") {
@@ -71,10 +81,28 @@ export function parseCsv(text: string, file = "<csv>"): CsvRecord[] {
   return out;
 }
 
-/** Quotes a field when it holds a comma, quote, or line break. */
+/** Text a spreadsheet would run as a formula (after any quotes we put in front). */
+const FORMULA_START = /^'*[=+\-@\t\r]/;
+/** A field written with the formula guard: one quote to remove. */
+const FORMULA_GUARDED = /^'+[=+\-@\t\r]/;
+
+/**
+ * Formats one field: text that a spreadsheet would run as a formula gets a leading `'` (see the
+ * module doc); a field holding a comma, quote, line break or outer spaces is quoted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { csvField, parseCsv } from "./csv.ts";
+ * assert.equal(csvField("=1+1"), "'=1+1");
+ * assert.equal(csvField(-0.5), "-0.5");
+ * assert.equal(parseCsv(`${csvField("=1+1")},${csvField("'=x")}\n`)[0].fields.join("|"), "=1+1|'=x");
+ * ```
+ */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return "";
-  const s = typeof value === "number" ? (Number.isFinite(value) ? String(value) : "") : String(value);
+  let s = typeof value === "number" ? (Number.isFinite(value) ? String(value) : "") : String(value);
+  if (typeof value !== "number" && FORMULA_START.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

@@ -273,6 +273,13 @@ export async function readImageFile(path: string): Promise<Uint8Array> {
     st = await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
+      if (path.includes("\uFFFD")) {
+        throw new ImageDecodeError(
+          path,
+          "unreadable",
+          "the file name is not valid UTF-8 (shown here with �), and Deno can only open UTF-8 paths: rename the file",
+        );
+      }
       const link = await Deno.lstat(path).catch(() => null);
       if (link?.isSymlink) {
         const target = await Deno.readLink(path).catch(() => "?");
