@@ -23,7 +23,7 @@ import { dirname, resolve } from "node:path";
 import { runScoreJob } from "../score/job.ts";
 import { readResults, type Row } from "../score/results.ts";
 import { loadImageLabels, SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
-import { DEFAULT_HEURISTICS, HEURISTICS, MODEL_HEURISTICS } from "../heuristics/registry.ts";
+import { HEURISTICS, REGISTRY } from "../heuristics/registry.ts";
 import type { Direction, Heuristic } from "../heuristics/types.ts";
 import { bootstrapCalibration } from "./bootstrap.ts";
 import { seededRandom } from "../core/random.ts";
@@ -33,15 +33,20 @@ import { aucWithInterval, outOfFoldLogistic } from "./fit_scorer.ts";
 import { USABLE_C, USABLE_FEATURES } from "./fit_usable.ts";
 import { featureVector } from "../models/scorer.ts";
 
-/** Heuristics that need a network service or a model store that is empty offline: never run here. */
-export const NETWORK_HEURISTICS: readonly string[] = ["clip_score", "pick_score", "aesthetic", "probe"];
+/**
+ * Heuristics that need a network service or a model store that is empty offline (registry
+ * `needs.model` of `service` or `store`): never run here.
+ */
+export const NETWORK_HEURISTICS: readonly string[] = REGISTRY
+  .filter((e) => e.needs.model === "service" || e.needs.model === "store").map((e) => e.heuristic.name);
 
 /**
- * Heuristics fitted on the labels themselves (`usable`): never scored here, since applying the
- * shipped model to the images it was fitted on would measure its training fit. The validity run
- * refits them per fold instead ({@link ValidityOptions.refit}).
+ * Heuristics fitted on the labels themselves (registry `needs.model` of `fitted`, e.g. `usable`):
+ * never scored here, since applying the shipped model to the images it was fitted on would measure
+ * its training fit. The validity run refits them per fold instead ({@link ValidityOptions.refit}).
  */
-export const FITTED_HEURISTICS: readonly string[] = ["usable"];
+export const FITTED_HEURISTICS: readonly string[] = REGISTRY
+  .filter((e) => e.needs.model === "fitted").map((e) => e.heuristic.name);
 
 /**
  * Heuristic error types (keys) counted as evidence for a label error type (values) beside the
@@ -130,9 +135,8 @@ export interface ValidityReport {
  * ```
  */
 export function validityHeuristics(): string[] {
-  return [...DEFAULT_HEURISTICS, ...MODEL_HEURISTICS]
-    .filter((n) => !NETWORK_HEURISTICS.includes(n) && !FITTED_HEURISTICS.includes(n))
-    .filter((n) => HEURISTICS.some((h) => h.name === n));
+  return REGISTRY.map((e) => e.heuristic.name)
+    .filter((n) => !NETWORK_HEURISTICS.includes(n) && !FITTED_HEURISTICS.includes(n));
 }
 
 /** Error types a heuristic's outputs speak to: output name → label error types. */

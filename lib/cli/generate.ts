@@ -12,7 +12,12 @@ import { openRunQueue, watchFleet } from "../generate/queue.ts";
 import { BACKEND_NAMES, BACKENDS, createBackends } from "../backends/registry.ts";
 import { BackendError, type ControlInput, type InitImage, type LoraRef } from "../backends/types.ts";
 import { readSecret } from "../core/secrets.ts";
-import { DEFAULT_HEURISTICS, resolveHeuristics } from "../heuristics/registry.ts";
+import {
+  DEFAULT_HEURISTICS,
+  MODEL_STORE_HEURISTICS,
+  resolveHeuristics,
+  settingForEach,
+} from "../heuristics/registry.ts";
 import { defaultRulesWithCalibrated, loadThresholds, type ThresholdRule } from "../score/rules.ts";
 import { buildSampleSet } from "../core/samples.ts";
 import { Progress } from "../core/progress.ts";
@@ -58,7 +63,7 @@ Selection:
   --heuristics A,B        heuristics to score with (default ${DEFAULT_HEURISTICS.join(",")})
   --rank-by COLUMN        ranks images after kept/fewest reasons (default laplacian_var;
                           e.g. clip_score with --heuristics sharpness,clip_score, as the course does)
-  --models DIR            model store for clip_score/pick_score/aesthetic (default $WINNOW_MODELS)
+  --models DIR            model store for ${MODEL_STORE_HEURISTICS.join("/")} (default $WINNOW_MODELS)
   --set H.KEY=VALUE       any setting of heuristic H (repeatable), e.g. --set clip_score.model=NAME
 
 Backend and request:
@@ -383,11 +388,7 @@ await runMain(async () => {
       heuristics,
       rankBy: o["rank-by"],
       settings: mergeSettings(
-        o.models !== undefined
-          ? Object.fromEntries(
-            ["clip_score", "pick_score", "aesthetic"].map((h) => [h, { modelsDir: o.models }]),
-          )
-          : {},
+        o.models !== undefined ? settingForEach(MODEL_STORE_HEURISTICS, "modelsDir", o.models) : {},
         parseSetOptions(o.set ?? []),
       ),
       text: { text: p.text, source: p.source },

@@ -8,8 +8,11 @@ import { runScoreJob } from "../score/job.ts";
 import { parseShard, prepareScaleOut } from "../score/shard.ts";
 import {
   DEFAULT_HEURISTICS,
+  detailTableOwner,
   HEURISTICS,
   MODEL_HEURISTICS,
+  MODEL_STORE_HEURISTICS,
+  PROMPT_HEURISTICS,
   resolveHeuristics,
   scorerUse,
 } from "../heuristics/registry.ts";
@@ -92,7 +95,7 @@ Hands, bodies, objects (TF.js wasm models shipped in npm; each option adds its h
   (nsfw: --heuristics nsfw)
 
 Learned scorers and probing (run only when named in --heuristics; see docs/models.md):
-  --prompt TEXT           the prompt every image was generated from (clip_score, pick_score, probe)
+  --prompt TEXT           the prompt every image was generated from (${PROMPT_HEURISTICS.join(", ")})
   --prompts FILE          image → prompt: a generation manifest (JSONL with file, prompt), a CSV
                           with file/path and prompt columns, or a JSON object
   --models DIR            the model store (default $WINNOW_MODELS, else ~/.cache/winnow/models)
@@ -171,10 +174,6 @@ function faceOptions(
   }
   return Object.keys(settings).length ? settings : undefined;
 }
-
-/** Heuristics that compare an image with its prompt, and those that read the model store. */
-const PROMPT_HEURISTICS = ["clip_score", "pick_score", "probe", "objects"];
-const MODEL_STORE_HEURISTICS = ["clip_score", "pick_score", "aesthetic"];
 
 /** `--prompt`, `--prompts`, `--models` as settings of the heuristics that use them. */
 function promptSettings(o: { prompt?: string; prompts?: string; models?: string }) {
@@ -266,14 +265,10 @@ await runMain(async () => {
     parseSetOptions(o.set ?? []),
   );
   if (o.probe !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "probe"])];
-  // Each per-item table option adds the heuristic that fills it.
-  for (
-    const [opt, h] of [["text", "text"], ["hands", "hands"], ["bodies", "pose"], [
-      "objects",
-      "objects",
-    ]] as const
-  ) {
-    if (o[opt] !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), h])];
+  // Each per-item table option adds the heuristic that fills it (the registry knows which).
+  for (const table of ["text", "hands", "bodies", "objects"] as const) {
+    const h = detailTableOwner(table)!;
+    if (o[table] !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), h])];
   }
   let rules: ThresholdRule[] | undefined;
   if (o.thresholds === "defaults") {

