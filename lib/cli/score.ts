@@ -292,6 +292,7 @@ await runMain(async () => {
     timeLimitSeconds: positiveNumber("time-limit", o["time-limit"]),
     restart: o.restart,
     quiet: o.quiet,
+    keepRows: false,
     duplicatesOut: o.duplicates,
     duplicateDistance: intOption("duplicate-distance", o["duplicate-distance"]),
     details: {

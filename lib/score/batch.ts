@@ -205,30 +205,38 @@ export async function scoreFiles(
       })
       : undefined);
   try {
-    await Promise.all(todo.map(async (path) => {
-      const reply = await scoreOne(pool!, path, options.localize, {
-        region: options.region,
-        maskPath: maskFor(path),
-      });
-      const row = toRow(path, reply);
-      // Rows are appended one at a time, in the order they finish.
-      writing = writing.then(async () => {
-        // Detail rows first: an image row on disk means its details are there too.
-        if ("details" in reply) {
-          for (const [name, rows] of Object.entries(reply.details)) {
-            const t = options.details?.[name];
-            if (!t || t.done.has(path)) continue;
-            for (const r of rows) await t.write({ path, ...r });
+    // A bounded window of files in flight (enough to keep every worker busy), not one promise per
+    // file: memory stays flat however many files the folder holds.
+    const window = pool ? Math.max(1, pool.capacity * 2) : 0;
+    let next = 0;
+    const lane = async () => {
+      while (next < todo.length) {
+        const path = todo[next++];
+        const reply = await scoreOne(pool!, path, options.localize, {
+          region: options.region,
+          maskPath: maskFor(path),
+        });
+        const row = toRow(path, reply);
+        // Rows are appended one at a time, in the order they finish.
+        writing = writing.then(async () => {
+          // Detail rows first: an image row on disk means its details are there too.
+          if ("details" in reply) {
+            for (const [name, rows] of Object.entries(reply.details)) {
+              const t = options.details?.[name];
+              if (!t || t.done.has(path)) continue;
+              for (const r of rows) await t.write({ path, ...r });
+            }
           }
-        }
-        await table.write(row);
-        finished++;
-        summary.scored++;
-        options.onRow?.(row);
-        options.onProgress?.({ done: finished, total: todo.length, errors: errorCount });
-      });
-      await writing;
-    }));
+          await table.write(row);
+          finished++;
+          summary.scored++;
+          options.onRow?.(row);
+          options.onProgress?.({ done: finished, total: todo.length, errors: errorCount });
+        });
+        await writing;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(window, todo.length) }, lane));
   } finally {
     if (!options.pool) pool?.close();
   }

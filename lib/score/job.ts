@@ -5,11 +5,11 @@
  * @module
  */
 import { listImages } from "../core/files.ts";
-import { openResults, readResults, writeResults } from "./results.ts";
+import { openResults, readResults, streamResults, writeResults } from "./results.ts";
 import { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "./batch.ts";
 import { outputsOf, resolveHeuristics } from "../heuristics/registry.ts";
 import { Progress } from "../core/progress.ts";
-import { summarizeRows } from "./summary.ts";
+import { summarizeRows, SummaryAccumulator } from "./summary.ts";
 import { csvLine } from "../core/csv.ts";
 import { type DuplicateGroupEntry, groupNearDuplicates } from "../heuristics/phash.ts";
 import type { Column, ResultTable, Row } from "./results.ts";
@@ -36,6 +36,12 @@ export interface ScoreJobOptions extends Omit<BatchOptions, "onProgress" | "deta
   restart?: boolean;
   /** No progress line. */
   quiet?: boolean;
+  /**
+   * Return every row of the output in {@link ScoreJobResult.rows} (default true). With `false` the
+   * summary and the near-duplicate groups are computed while reading the output back row by row,
+   * so memory stays flat in the number of images (the score CLI runs this way).
+   */
+  keepRows?: boolean;
   /** The files to score, already listed (e.g. one shard's, see `shard.ts`); `inputs` is then ignored. */
   files?: readonly string[];
 }
@@ -46,7 +52,7 @@ export interface ScoreJobResult extends BatchSummary {
   found: number;
   /** Files in folders skipped for not being images. */
   skippedNonImages: string[];
-  /** Every row of the output file after the run (earlier runs' too). */
+  /** Every row of the output file after the run (earlier runs' too); empty with `keepRows: false`. */
   rows: Row[];
   /** Text summary of all rows. */
   summary: string;
@@ -94,15 +100,30 @@ export async function runScoreJob(
     for (const t of Object.values(details)) await t.close();
   }
   if (batch.scored) progress.finish();
-  let rows = await readResults(out, columns);
+  const valueColumns = outputsOf(heuristics).map((o) => o.name);
   // Batch-level steps (e.g. rank among the images of one prompt) need every row: fill and rewrite.
   const steps = heuristics.flatMap((h) => h.batch ? [h.batch] : []);
-  if (steps.length && rows.length) {
-    for (const step of steps) rows = step.apply(rows as Record<string, Value>[]) as Row[];
-    await writeResults(out, columns, rows);
+  let rows: Row[] = [];
+  let summary: string;
+  let duplicateGroups: DuplicateGroupEntry[][];
+  if (options.keepRows === false && !steps.length) {
+    const acc = new SummaryAccumulator(valueColumns);
+    const hashes: Row[] = [];
+    for await (const row of streamResults(out, columns)) {
+      acc.add(row);
+      if (typeof row.phash === "string" && row.phash) hashes.push({ path: row.path, phash: row.phash });
+    }
+    summary = acc.text();
+    duplicateGroups = nearDuplicateGroups(hashes, options.duplicateDistance);
+  } else {
+    rows = await readResults(out, columns);
+    if (steps.length && rows.length) {
+      for (const step of steps) rows = step.apply(rows as Record<string, Value>[]) as Row[];
+      await writeResults(out, columns, rows);
+    }
+    summary = summarizeRows(rows, valueColumns);
+    duplicateGroups = nearDuplicateGroups(rows, options.duplicateDistance);
   }
-  let summary = summarizeRows(rows, outputsOf(heuristics).map((o) => o.name));
-  const duplicateGroups = nearDuplicateGroups(rows, options.duplicateDistance);
   if (heuristics.some((h) => h.name === "phash")) {
     summary += `\nnear-duplicate groups: ${duplicateGroups.length}` +
       (duplicateGroups.length ? ` (${duplicateGroups.reduce((n, g) => n + g.length, 0)} images)` : "");

@@ -29,18 +29,32 @@ export interface PoolOptions {
   timeLimitSeconds?: number;
   /** Testing hook: files (by path) on which a worker crashes or hangs (see `WorkerRequest.fault`). */
   faults?: Readonly<Record<string, "crash" | "hang">>;
+  /**
+   * libvips threads per worker (`sharp.concurrency`). Default {@link DEFAULT_VIPS_THREADS}: the
+   * workers already use every core, and more libvips threads only fight them (see README,
+   * "Speed").
+   */
+  vipsThreads?: number;
+  /**
+   * Files sent to each worker before it answers. Default {@link DEFAULT_IN_FLIGHT}: one decodes
+   * in libvips while JS scores the other.
+   */
+  inFlight?: number;
 }
 
 /** Default per-file time limit: 5 minutes, far above any decode + score measured here (< 10 s). */
 export const DEFAULT_TIME_LIMIT_SECONDS = 300;
+
+/** libvips threads per worker unless {@link PoolOptions.vipsThreads} says otherwise. */
+export const DEFAULT_VIPS_THREADS = 1;
+/** Files in flight per worker unless {@link PoolOptions.inFlight} says otherwise. */
+export const DEFAULT_IN_FLIGHT = 2;
 
 /** Per-file extras: a region or a mask for region checks. */
 export interface FileOptions {
   region?: Box;
   maskPath?: string;
 }
-
-const IN_FLIGHT_PER_WORKER = 2;
 
 interface Job {
   req: WorkerRequest;
@@ -75,6 +89,8 @@ export class ScorePool {
   readonly heuristics: string[];
   #decode: DecodeOptions;
   #settings?: Record<string, Record<string, unknown>>;
+  #vipsThreads: number;
+  #inFlight: number;
   #slots: Slot[] = [];
   #queue: Job[] = [];
   #timeLimitMs: number;
@@ -88,8 +104,15 @@ export class ScorePool {
     this.#settings = options.settings;
     this.#timeLimitMs = (options.timeLimitSeconds ?? DEFAULT_TIME_LIMIT_SECONDS) * 1000;
     this.#faults = options.faults ?? {};
+    this.#vipsThreads = Math.max(1, options.vipsThreads ?? DEFAULT_VIPS_THREADS);
+    this.#inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
     const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency ?? 1);
     for (let i = 0; i < jobs; i++) this.#slots.push(this.#spawn());
+  }
+
+  /** Files the pool works on at once (workers × files in flight per worker). */
+  get capacity(): number {
+    return this.#slots.length * this.#inFlight;
   }
 
   /** Decodes and scores one file; never rejects: failures come back as an error reply. */
@@ -101,6 +124,7 @@ export class ScorePool {
       heuristics: this.heuristics,
       decode: this.#decode,
       settings: this.#settings,
+      vipsThreads: this.#vipsThreads,
       ...extra,
       ...(this.#faults[path] ? { fault: this.#faults[path] } : {}),
     };
@@ -125,7 +149,7 @@ export class ScorePool {
         const next = this.#queue[0];
         // A suspect runs alone, so that if it fails again it alone is to blame.
         const alone = [...slot.busy.values()].some((j) => j.suspect);
-        if (alone || slot.busy.size >= (next.suspect ? 1 : IN_FLIGHT_PER_WORKER)) break;
+        if (alone || slot.busy.size >= (next.suspect ? 1 : this.#inFlight)) break;
         if (next.suspect && slot.busy.size > 0) break;
         const job = this.#queue.shift()!;
         slot.busy.set(job.req.id, job);

@@ -23,6 +23,8 @@ export interface WorkerRequest {
    * `PoolOptions.faults`.
    */
   fault?: "crash" | "hang";
+  /** libvips threads for this worker's decodes (`sharp.concurrency`); default 1. */
+  vipsThreads?: number;
 }
 
 /** Reply of a score worker: values, or an error naming the file. */

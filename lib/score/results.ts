@@ -238,21 +238,96 @@ export async function readResults(path: string, columns: readonly Column[] = [])
   if (records.length === 0) return [];
   const header = records[0].fields;
   const types = new Map(columns.map((c) => [c.name, c.type]));
-  return records.slice(1).map((r) => {
-    const row: Row = {};
-    header.forEach((h, i) => {
-      const cell = r.fields[i] ?? "";
-      const type = types.get(h);
-      if (cell === "") row[h] = null;
-      else if (type === "string") row[h] = cell;
-      else if (type === "boolean" || (!type && (cell === "true" || cell === "false"))) {
-        row[h] = cell === "true";
-      } else if (type === "number" || (!type && /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(cell))) {
-        row[h] = Number(cell);
-      } else row[h] = cell;
-    });
-    return row;
+  return records.slice(1).map((r) => typedRow(header, r.fields, types));
+}
+
+/** A CSV record typed by column (see {@link readResults}). */
+function typedRow(
+  header: readonly string[],
+  fields: readonly string[],
+  types: Map<string, Column["type"]>,
+): Row {
+  const row: Row = {};
+  header.forEach((h, i) => {
+    const cell = fields[i] ?? "";
+    const type = types.get(h);
+    if (cell === "") row[h] = null;
+    else if (type === "string") row[h] = cell;
+    else if (type === "boolean" || (!type && (cell === "true" || cell === "false"))) {
+      row[h] = cell === "true";
+    } else if (type === "number" || (!type && /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(cell))) {
+      row[h] = Number(cell);
+    } else row[h] = cell;
   });
+  return row;
+}
+
+/**
+ * Reads a result table row by row without holding it (CSV and JSON Lines are read in chunks;
+ * Parquet is read whole by Polars, column-wise, and then handed out row by row). Rows are typed
+ * as {@link readResults} types them. A torn last line is skipped.
+ *
+ * @example
+ * ```ts ignore
+ * import { streamResults } from "./results.ts";
+ * let n = 0;
+ * for await (const row of streamResults("scores.csv")) if (row.error) n++;
+ * ```
+ */
+export async function* streamResults(path: string, columns: readonly Column[] = []): AsyncGenerator<Row> {
+  const format = formatOf(path);
+  if (format === "parquet") {
+    yield* await readResults(path, columns);
+    return;
+  }
+  const types = new Map(columns.map((c) => [c.name, c.type]));
+  let header: string[] | null = null;
+  let pending = "", quotes = 0, lineNo = 0, first = true;
+  const file = await Deno.open(path);
+  try {
+    const decoder = new TextDecoder();
+    const buf = new Uint8Array(1 << 16);
+    for (;;) {
+      const n = await file.read(buf);
+      let chunk = n === null ? "" : decoder.decode(buf.subarray(0, n), { stream: true });
+      if (first && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+      if (chunk) first = false;
+      let from = 0;
+      for (let i = chunk.indexOf("\n"); i >= 0; i = chunk.indexOf("\n", from)) {
+        const piece = chunk.slice(from, i + 1);
+        from = i + 1;
+        pending += piece;
+        lineNo++;
+        if (format === "csv") {
+          // A record ends at a newline outside quotes (a quoted cell may hold newlines).
+          for (let k = 0; k < piece.length; k++) if (piece.charCodeAt(k) === 34) quotes++;
+          if (quotes % 2 === 1) continue;
+          const rec = parseCsv(pending, `${path}:${lineNo}`)[0];
+          pending = "";
+          quotes = 0;
+          if (!rec) continue;
+          if (!header) header = rec.fields;
+          else yield typedRow(header, rec.fields, types);
+        } else {
+          const line = pending.trim();
+          pending = "";
+          if (!line) continue;
+          try {
+            yield JSON.parse(line) as Row;
+          } catch {
+            throw new ResultsError(`${path}:${lineNo}: not a JSON object; fix or remove that line to resume`);
+          }
+        }
+      }
+      pending += chunk.slice(from);
+      if (format === "csv") {
+        for (let k = from; k < chunk.length; k++) if (chunk.charCodeAt(k) === 34) quotes++;
+      }
+      if (n === null) break;
+    }
+  } finally {
+    file.close();
+  }
 }
 
 /**

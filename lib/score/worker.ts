@@ -11,8 +11,10 @@ import { decodeImage, ImageDecodeError, toGray } from "../core/image.ts";
 import { scoreImage } from "./score_image.ts";
 import type { WorkerReady, WorkerReply, WorkerRequest } from "./protocol.ts";
 
-// Parallelism comes from one worker per core; libvips threads inside each would oversubscribe.
-sharp.concurrency(1);
+// Parallelism comes from one worker per core; libvips threads inside each would oversubscribe
+// (measured: README "Speed"). A request may ask for more (PoolOptions.vipsThreads).
+let vipsThreads = 1;
+sharp.concurrency(vipsThreads);
 sharp.cache(false);
 
 async function loadMask(path: string, width: number, height: number): Promise<Uint8Array> {
@@ -31,6 +33,7 @@ async function loadMask(path: string, width: number, height: number): Promise<Ui
 }
 
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
+  if (req.vipsThreads && req.vipsThreads !== vipsThreads) sharp.concurrency(vipsThreads = req.vipsThreads);
   if (req.fault === "crash") {
     // An uncaught error outside any handler ends the worker, as a native crash would.
     setTimeout(() => {
