@@ -271,3 +271,17 @@ export {
 } from "./models/faces/age_gender.ts";
 export { type GroupShare, groupSharePlot } from "./report/plots/groups.ts";
 export { attributeLines, auditReport, chiSquareLine } from "./report/audit_report.ts";
+
+// Generator evaluation: runs of deno task evaluate.
+export {
+  type ClipRunResult,
+  evaluateClip,
+  EvaluateError,
+  evaluateFid,
+  evaluatePairs,
+  type FidOptions,
+  type FidResult,
+  type PairRow,
+  type PairsResult,
+} from "./evaluate/run.ts";
+export { evaluateReport } from "./report/evaluate_report.ts";

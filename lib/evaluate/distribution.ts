@@ -4,7 +4,7 @@
  *
  * - {@link frechetDistance} (FID when the features are Inception pool3): `|μ₁ − μ₂|² + Tr(S₁ + S₂
  *   − 2 (S₁S₂)^½)` with sample covariances (n − 1), as pytorch-fid / clean-fid.
- *   `Tr (S₁S₂)^½` is taken by the eigenvalue route: the eigenvalues of `S₁S₂` are those of the
+ *   `Tr (S₁S₂)^½` is taken by the eigenvalue route (see {@link JACOBI_MAX}): the eigenvalues of `S₁S₂` are those of the
  *   symmetric `M Mᵀ` with `M = F₁ᵀF₂` for factors `Sᵢ = FᵢFᵢᵀ` (the centred features when there are
  *   fewer images than dimensions, else a Cholesky factor), so they are real up to rounding; the
  *   trace is `Σ √λ`. A negative `λ` would give an imaginary part `√−λ`: their sum is reported as
@@ -26,6 +26,7 @@ import {
   columnMeans,
   type FeatureMatrix,
   gramColumns,
+  singularValues,
   symmetricEigenvalues,
   timesTranspose,
   toMatrix,
@@ -33,6 +34,13 @@ import {
 } from "./linalg.ts";
 
 export type { FeatureMatrix } from "./linalg.ts";
+
+/**
+ * Up to this many rows of the smaller factor, `Tr (S₁S₂)^½` is the sum of singular values of `M`
+ * by Jacobi (exact to rounding, so a set against itself gives 0); above, the eigenvalues of `M Mᵀ`
+ * (faster, zero eigenvalues only to √ε, negative ones reported as `imaginary`).
+ */
+export const JACOBI_MAX = 512;
 
 /** Feature rows (plain arrays or typed arrays) or a packed {@link FeatureMatrix}. */
 export type Features = readonly ArrayLike<number>[] | FeatureMatrix;
@@ -114,17 +122,21 @@ export function frechet(a: Features, b: Features): FrechetResult {
   // M = Fa Fbᵀ (ka × kb) with Fa, Fb stored as k × d: eig(S₁S₂) = eig(M Mᵀ) ∪ zeros.
   const m = timesTranspose(fa.f, fb.f, fa.k, fb.k, d);
   const small = Math.min(fa.k, fb.k);
-  const g = fa.k <= fb.k
-    ? timesTranspose(m, m, fa.k, fa.k, fb.k) // M Mᵀ
-    : (() => {
-      const mt = transpose(m, fa.k, fb.k);
-      return timesTranspose(mt, mt, fb.k, fb.k, fa.k); // Mᵀ M
-    })();
-  const ev = symmetricEigenvalues(g, small);
   let trSqrt = 0, imaginary = 0;
-  for (const l of ev) {
-    if (l >= 0) trSqrt += Math.sqrt(l);
-    else imaginary += Math.sqrt(-l);
+  if (small <= JACOBI_MAX) {
+    // Σ √λ(S₁S₂) = Σ σ(M): singular values by Jacobi, accurate also where they are zero.
+    for (const s of singularValues(m, fa.k, fb.k)) trSqrt += s;
+  } else {
+    const g = fa.k <= fb.k
+      ? timesTranspose(m, m, fa.k, fa.k, fb.k) // M Mᵀ
+      : (() => {
+        const mt = transpose(m, fa.k, fb.k);
+        return timesTranspose(mt, mt, fb.k, fb.k, fa.k); // Mᵀ M
+      })();
+    for (const l of symmetricEigenvalues(g, small)) {
+      if (l >= 0) trSqrt += Math.sqrt(l);
+      else imaginary += Math.sqrt(-l);
+    }
   }
   if (imaginary > 1e-3) {
     warnings.push(

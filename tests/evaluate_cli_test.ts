@@ -1,0 +1,95 @@
+/**
+ * `deno task evaluate`: the fid contract (CONTRACTS.md) on the FID Inception's loading path with a
+ * tiny ONNX of its signature, pairs against golden SSIM/PSNR, help and usage errors, the report.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runCli } from "./cli.ts";
+import { INCEPTION_FILE } from "../lib/evaluate/features.ts";
+import { tinyInception } from "./fixtures_models.ts";
+import { GOLDEN, GOLDEN_EVAL, REFERENCE_DIR, relErr } from "./golden.ts";
+
+const IMAGES = `${REFERENCE_DIR}images/`;
+
+Deno.test("evaluate fid --json: the contract's keys; a folder against itself gives FID 0; the report is written", async () => {
+  const tmp = await Deno.makeTempDir();
+  const store = join(tmp, "models");
+  await Deno.mkdir(join(store, "inception"), { recursive: true });
+  await Deno.writeFile(join(store, INCEPTION_FILE), tinyInception().onnx);
+  const [real, fake] = [join(tmp, "real"), join(tmp, "fake")];
+  await Deno.mkdir(real);
+  await Deno.mkdir(fake);
+  for (const f of ["facephoto1", "facephoto2", "facephoto3", "facephoto4", "facephoto5"]) {
+    await Deno.copyFile(`${IMAGES}${f}.png`, join(real, `${f}.png`));
+    await Deno.copyFile(`${IMAGES}pairs/${f}__gauss3.png`, join(fake, `${f}.png`));
+  }
+  const report = join(tmp, "fid.html");
+  const args = ["--models", store, "--cache", join(tmp, "cache"), "--json", "--quiet"];
+  const self = await runCli("evaluate", ["fid", "--real", real, "--fake", real, ...args]);
+  assert.equal(self.code, 0, self.stderr);
+  const s = JSON.parse(self.stdout);
+  for (const k of ["fid", "kid", "kid_std", "precision", "recall", "features", "n_real", "n_fake"]) {
+    assert.ok(k in s, `missing ${k}`);
+  }
+  assert.deepEqual([s.features, s.n_real, s.n_fake, s.comparable_with_published_fid], [
+    "inception",
+    5,
+    5,
+    true,
+  ]);
+  assert.ok(Math.abs(s.fid) <= 1e-6, `self FID ${s.fid}`);
+  assert.match(s.warnings.join("\n"), /fewer images \(5\) than feature dimensions \(2048\)/);
+  const r = await runCli("evaluate", ["fid", "--real", real, "--fake", fake, ...args, "--report", report]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.ok(j.fid > 0 && Number.isFinite(j.kid) && j.kid_std >= 0, r.stdout);
+  const html = await Deno.readTextFile(report);
+  assert.match(html, /FID/);
+  assert.match(html, /data:image\/png;base64/);
+  const missing = await runCli("evaluate", [
+    "fid",
+    "--real",
+    real,
+    "--fake",
+    real,
+    "--models",
+    tmp,
+    "--no-cache",
+  ]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /pt_inception-2015-12-05\.onnx/);
+  assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/, "no stack trace");
+});
+
+Deno.test("evaluate pairs --json: per-file SSIM and PSNR equal the golden values; help and usage errors", async () => {
+  const tmp = await Deno.makeTempDir();
+  const [a, b] = [join(tmp, "a"), join(tmp, "b")];
+  await Deno.mkdir(a);
+  await Deno.mkdir(b);
+  const cases = (GOLDEN.ssim as { a: string; b: string; ssim: number }[]).filter((c) =>
+    c.b.endsWith("gauss1.png")
+  )
+    .slice(0, 3);
+  for (const c of cases) {
+    await Deno.copyFile(IMAGES + c.a, join(a, c.a));
+    await Deno.copyFile(IMAGES + c.b, join(b, c.a));
+  }
+  await Deno.copyFile(`${IMAGES}noise.png`, join(a, "only_here.png"));
+  const r = await runCli("evaluate", ["pairs", a, b, "--json", "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(j.onlyInA, ["only_here.png"]);
+  for (const c of cases) {
+    const row = j.rows.find((x: { file: string }) => x.file === c.a);
+    assert.ok(Math.abs(row.ssim - c.ssim) <= 1e-6, `${c.a} ssim ${row.ssim} vs ${c.ssim}`);
+    const p = (GOLDEN_EVAL.psnr as { a: string; b: string; psnr: number }[]).find((x) => x.b === c.b)!;
+    assert.ok(relErr(row.psnr, p.psnr) < 1e-9, `${c.a} psnr`);
+  }
+  assert.ok(j.ssim.ci95[0] <= j.ssim.mean && j.ssim.mean <= j.ssim.ci95[1]);
+  const help = await runCli("evaluate", ["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /deno task evaluate fid --real DIR --fake DIR/);
+  const bad = await runCli("evaluate", ["fid", "--real", a]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /fid needs --real DIR and --fake DIR/);
+});
