@@ -73,14 +73,57 @@ async function dropTornLine(path: string, text: string): Promise<string> {
   return keep;
 }
 
+/**
+ * Why a result file cannot be written, in words, from the system error: a full disk, a read-only
+ * folder, a quota. `undefined` for other errors.
+ */
+export function writeProblem(e: unknown): string | undefined {
+  const m = e instanceof Error ? e.message : String(e);
+  if (/os error 28\b|no space left/i.test(m)) return "the disk is full";
+  if (/os error 30\b|read-only file system/i.test(m)) return "the file system is read-only";
+  if (/os error 122\b|quota exceeded/i.test(m)) return "the disk quota is exceeded";
+  if (/os error 27\b|file too large/i.test(m)) {
+    return "the file is larger than this system allows (ulimit -f?)";
+  }
+  if (e instanceof Deno.errors.PermissionDenied || /os error 13\b|permission denied/i.test(m)) {
+    return "writing there is not permitted (read-only folder or file)";
+  }
+  return undefined;
+}
+
+/** A ResultsError for a failed write or create of `path`, or `e` itself when it is no I/O problem. */
+function writeError(path: string, e: unknown, what: "create" | "append"): unknown {
+  const problem = writeProblem(e);
+  if (!problem) return e;
+  return new ResultsError(
+    `${path}: cannot ${what === "create" ? "create the result file" : "write the next row"}: ${problem} ` +
+      `(${(e as Error).message}). ` +
+      (what === "append" ? "Every row written before is intact and no partial row was left. " : "") +
+      "Free space or choose a writable place, then run the same command again: it resumes.",
+  );
+}
+
 async function appender(path: string): Promise<{ append(s: string): Promise<void>; close(): void }> {
-  const file = await Deno.open(path, { append: true, create: true });
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { append: true, create: true });
+  } catch (e) {
+    throw writeError(path, e, "create");
+  }
   const enc = new TextEncoder();
+  let size = (await file.stat()).size;
   return {
     async append(s: string) {
       const bytes = enc.encode(s);
       let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      try {
+        while (off < bytes.length) off += await file.write(bytes.subarray(off));
+        size += bytes.length;
+      } catch (e) {
+        // No torn row: cut what part of this row reached the file (truncating needs no space).
+        await file.truncate(size).catch(() => {});
+        throw writeError(path, e, "append");
+      }
     },
     close: () => file.close(),
   };
@@ -137,7 +180,10 @@ async function openCsv(path: string, names: string[], key: string, resume: boole
     const k = header.indexOf(key);
     for (const r of records.slice(1)) done.add(r.fields[k]);
   } else {
-    await Deno.writeTextFile(path, csvLine(names));
+    await Deno.writeTextFile(path, csvLine(names)).catch(async (e) => {
+      await Deno.remove(path).catch(() => {}); // no header torn in half
+      throw writeError(path, e, "create");
+    });
   }
   const out = await appender(path);
   return {
