@@ -30,7 +30,8 @@ import { seededRandom } from "../core/random.ts";
 import { stratifiedFolds } from "./crossval.ts";
 import { fitLogistic, predictLogit } from "./logistic.ts";
 import { aucWithInterval, outOfFoldLogistic } from "./fit_scorer.ts";
-import { USABLE_C, USABLE_FEATURES } from "./fit_usable.ts";
+import { DEFAULT_LABEL_SCORES, USABLE_C, USABLE_FEATURES } from "./fit_usable.ts";
+import { type RocCurve, rocCurve } from "./metrics.ts";
 import { featureVector } from "../models/scorer.ts";
 
 /**
@@ -414,4 +415,88 @@ export async function writeValidity(
   await Deno.writeTextFile(json, JSON.stringify(r, null, 2) + "\n");
   await Deno.writeTextFile(markdown, validityMarkdown(r));
   return { json, markdown };
+}
+
+/** One signal's ROC for "a person kept the image", with its AUC and interval. */
+export interface UsableCurve {
+  signal: string;
+  /** True for `usable_score` refitted per fold. */
+  outOfFold: boolean;
+  auc: number;
+  low: number;
+  high: number;
+  curve: RocCurve;
+}
+
+/** What {@link usableCurves} measured. */
+export interface UsableCurves {
+  labels: string;
+  scores: string;
+  images: number;
+  unusable: number;
+  curves: UsableCurve[];
+}
+
+/**
+ * The usability score (refitted per fold, as in `deno task validity`) against every single
+ * directional signal of a score table, for "a person kept the image": ROC curve, AUC and a
+ * stratified bootstrap 95 % interval of each, best first. A single signal is oriented by the
+ * registry's direction, never fitted (empty = least suspicious), so its AUC is not optimistic; the
+ * usable score's is out of fold but its features were chosen on the shipped labels.
+ *
+ * @example
+ * ```ts ignore
+ * import { usableCurves } from "./validity.ts";
+ * const r = await usableCurves({ scores: "data/models/labels_scores.csv" });
+ * console.log(r.curves.slice(0, 4).map((c) => `${c.signal} ${c.auc.toFixed(3)}`));
+ * ```
+ */
+export async function usableCurves(o: {
+  labels?: string;
+  scores?: string;
+  resamples?: number;
+  seed?: number;
+  folds?: number;
+} = {}): Promise<UsableCurves> {
+  const labelsFile = o.labels ?? DEFAULT_LABELS, scoresFile = o.scores ?? DEFAULT_LABEL_SCORES;
+  const resamples = o.resamples ?? 1000, seed = o.seed ?? 0, folds = o.folds ?? 5;
+  const labels = await loadImageLabels(labelsFile);
+  const rows = await readResults(scoresFile);
+  const byPath = new Map(rows.map((r) => [resolve(String(r.path)), r]));
+  const ok = labels.rows.filter((l) => byPath.has(resolve(l.path)) && !byPath.get(resolve(l.path))!.error);
+  if (!ok.length) throw new Error(`${scoresFile}: no row for an image of ${labelsFile}`);
+  const values = ok.map((l) => byPath.get(resolve(l.path))!);
+  const y = ok.map((l) => (l.usable ? 1 : 0));
+  const curves: UsableCurve[] = [];
+  const refit = refitUsable(values, y.map((v) => 1 - v), { folds, seed, resamples });
+  if (refit) {
+    const X = values.map((r) => featureVector({ features: [...USABLE_FEATURES] }, r));
+    const p = outOfFoldLogistic(X, y, { folds, seed, C: USABLE_C });
+    curves.push({ ...refit, signal: refit.signal, outOfFold: true, curve: rocCurve(y, p) });
+  }
+  for (const h of HEURISTICS) {
+    if (FITTED_HEURISTICS.includes(h.name)) continue;
+    for (const out of h.outputs) {
+      if (out.direction === "neither" || (out.type ?? "number") !== "number") continue;
+      if (!values.some((r) => typeof r[out.name] === "number")) continue;
+      const s = badness(values.map((r) => r[out.name]), out.direction).map((v) => -v);
+      const iv = aucWithInterval(y, s, { resamples, seed });
+      curves.push({
+        signal: out.name,
+        outOfFold: false,
+        auc: iv.auc,
+        low: iv.low,
+        high: iv.high,
+        curve: rocCurve(y, s),
+      });
+    }
+  }
+  curves.sort((a, b) => b.auc - a.auc);
+  return {
+    labels: labelsFile,
+    scores: scoresFile,
+    images: y.length,
+    unusable: y.filter((v) => v === 0).length,
+    curves,
+  };
 }

@@ -32,8 +32,9 @@ Options:
   --out FILE         where the scorer file goes (default: print it; the shipped file is
                      data/models/NAME.json)
   --out-thresholds FILE  (usable) also write the default thresholds file: the rule on the
-                     scorer's output chosen by Youden's J on the out-of-fold scores (the
-                     shipped one is data/models/thresholds.json, used by --thresholds defaults)
+                     scorer's output chosen on the out-of-fold scores (the most precise threshold
+                     keeping ≥ 90 % of the images people kept; the shipped file is
+                     data/models/thresholds.json, used by --thresholds defaults)
   --limit N          use at most N labeled images (a seeded subset keeping every bad one)
   --C X              regularisation (scikit-learn's C; smaller = stronger)
   --folds K          folds of the out-of-fold estimate (default 5)
