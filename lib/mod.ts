@@ -285,3 +285,17 @@ export {
   type PairsResult,
 } from "./evaluate/run.ts";
 export { evaluateReport } from "./report/evaluate_report.ts";
+
+// What the notebooks use: they import from this file only.
+export * from "./notebook/data.ts";
+export * from "./notebook/display.ts";
+export * from "./notebook/images.ts";
+export * from "./calibrate/face_size.ts";
+export {
+  runValidity,
+  validityHeuristics,
+  validityMarkdown,
+  type ValidityOptions,
+  type ValidityReport,
+} from "./calibrate/validity.ts";
+export { mulberry32, seededRandom } from "./core/random.ts";

@@ -54,7 +54,7 @@ export function scoreColumns(heuristics: readonly Heuristic[], withVerdict: bool
 
 /** Options of {@link scoreFiles}. */
 export interface BatchOptions {
-  /** Heuristic names; default every registered one. */
+  /** Heuristic names; default the ones without a model (`DEFAULT_HEURISTICS`). */
   heuristics?: readonly string[];
   /** Rules to apply; adds `kept` and `reject_reasons`. */
   rules?: readonly ThresholdRule[];

@@ -1,6 +1,7 @@
 /**
  * Scoring one image: run heuristics from the registry, apply threshold rules, and say why an
- * image is rejected. Pure and synchronous; `lib/score/batch.ts` runs it over files.
+ * image is rejected. Async (model heuristics load and run their models); no file access of its
+ * own. The score workers (`lib/score/worker.ts`, started by `ScorePool`) run it per file.
  *
  * @module
  */
@@ -27,7 +28,7 @@ export interface ImageResult {
 
 /** Options of {@link scoreImage}. */
 export interface ScoreOptions {
-  /** Heuristics to run (objects or registry names). Default: every registered pure heuristic. */
+  /** Heuristics to run (objects or registry names). Default: the ones without a model (`DEFAULT_HEURISTICS`). */
   heuristics?: readonly (Heuristic | string)[];
   /** Threshold rules to apply; omit for values only. */
   rules?: readonly ThresholdRule[];

@@ -107,11 +107,6 @@ export function imageLabelComplete(l: ImageLabelState | undefined): boolean {
   return !!l && l.usable !== null && l.quality !== null;
 }
 
-/** True when the face has been judged (a quality, or not a face). */
-export function faceLabelComplete(l: FaceLabelState | undefined): boolean {
-  return !!l && (l.quality !== null || l.notFace);
-}
-
 /** Serialises asynchronous jobs: each runs after the previous one settled. */
 class Queue {
   #tail: Promise<unknown> = Promise.resolve();
