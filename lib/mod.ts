@@ -24,6 +24,9 @@ export { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "
 export { ScorePool } from "./score/pool.ts";
 export { runScoreJob, type ScoreJobOptions, type ScoreJobResult } from "./score/job.ts";
 export { type Column, openResults, readResults, type ResultTable, type Row } from "./score/results.ts";
+export { mergeParts, type MergeResult } from "./score/merge.ts";
+export { parseShard, partName, selectInputs, type Shard, shardOf } from "./score/shard.ts";
+export { download, isRemote, listFiles, readLines, upload } from "./core/storage.ts";
 export { listImages } from "./core/files.ts";
 export { summarizeRows } from "./score/summary.ts";
 export { buildSampleSet } from "./core/samples.ts";

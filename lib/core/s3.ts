@@ -8,15 +8,14 @@
  *
  * @module
  */
+import { WinnowError } from "./errors.ts";
 import { dirname } from "node:path";
 
 type S3Module = typeof import("@aws-sdk/client-s3");
 let client: { sdk: S3Module; s3: InstanceType<S3Module["S3Client"]>; settings: string } | undefined;
 
 /** An `s3://` location that cannot be parsed or reached; names it. */
-export class StorageError extends Error {
-  override name = "StorageError";
-}
+export class StorageError extends WinnowError {}
 
 /**
  * Splits `s3://bucket/key` into its parts.

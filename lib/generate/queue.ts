@@ -17,6 +17,8 @@
  *
  * @module
  */
+import { WinnowError } from "../core/errors.ts";
+import { writeAtomic } from "../core/atomic.ts";
 import { Buffer } from "node:buffer";
 import {
   type Backend,
@@ -41,9 +43,7 @@ export interface RedisConnection {
 }
 
 /** A `--queue` value that is not a Redis URL; names it. */
-export class QueueError extends Error {
-  override name = "QueueError";
-}
+export class QueueError extends WinnowError {}
 
 /**
  * Parses `redis://host:port` (also `rediss://`, user, password and database number).
@@ -440,12 +440,7 @@ export async function openRunQueue(
     runId = `run-${new Date().toISOString().replace(/[-:.TZ]/g, "").slice(0, 14)}-${
       crypto.randomUUID().slice(0, 8)
     }`;
-    const tmp = `${file}.tmp-${Deno.pid}`;
-    await Deno.writeTextFile(
-      tmp,
-      JSON.stringify({ run_id: runId, queue: queueName(options.backend) }) + "\n",
-    );
-    await Deno.rename(tmp, file);
+    await writeAtomic(file, JSON.stringify({ run_id: runId, queue: queueName(options.backend) }) + "\n");
   }
   return await QueueBackend.open({ ...options, runId });
 }

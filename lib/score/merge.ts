@@ -6,9 +6,11 @@
  *
  * @module
  */
+import { WinnowError } from "../core/errors.ts";
 import { basename, join } from "node:path";
 import { download, isRemote, listFiles, upload } from "../core/storage.ts";
 import { formatOf } from "./results.ts";
+import { writeAtomic } from "../core/atomic.ts";
 
 /** Endings of part files taken from a folder or prefix. */
 const PART_ENDINGS: ReadonlySet<string> = new Set([".parquet", ".csv", ".jsonl", ".ndjson"]);
@@ -26,9 +28,7 @@ export interface MergeResult {
 }
 
 /** A part that cannot be merged; names it. */
-export class MergeError extends Error {
-  override name = "MergeError";
-}
+export class MergeError extends WinnowError {}
 
 /**
  * Expands files, folders and `s3://` prefixes into part files in order (a folder's parts sorted by
@@ -111,13 +111,17 @@ export async function mergeParts(inputs: readonly string[], out: string): Promis
         .sort("path")
         .drop(["__part", "__decoded"]);
     }
-    const local = isRemote(out) ? join(staging!, basename(out)) : `${out}.tmp-${Deno.pid}`;
     const format = formatOf(out);
-    if (format === "parquet") merged.writeParquet(local);
-    else if (format === "csv") merged.writeCSV(local);
-    else merged.writeJSON(local, { format: "lines" });
-    if (isRemote(out)) await upload(local, out);
-    else await Deno.rename(local, out);
+    const write = (file: string) => {
+      if (format === "parquet") merged.writeParquet(file);
+      else if (format === "csv") merged.writeCSV(file);
+      else merged.writeJSON(file, { format: "lines" });
+    };
+    if (isRemote(out)) {
+      const local = join(staging!, basename(out));
+      write(local);
+      await upload(local, out);
+    } else await writeAtomic(out, write);
     const errors = merged.columns.includes("error")
       ? merged.filter(pl.col("error").isNotNull().and(pl.col("error").cast(pl.Utf8).neq(pl.lit("")))).shape
         .height

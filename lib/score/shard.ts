@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { WinnowError } from "../core/errors.ts";
 import { basename, extname, join } from "node:path";
 import { IMAGE_EXTENSIONS } from "../core/files.ts";
 import {
@@ -35,9 +36,7 @@ export interface Shard {
 }
 
 /** A bad `--shard` value or a missing job index; the message says what was expected. */
-export class ShardError extends Error {
-  override name = "ShardError";
-}
+export class ShardError extends WinnowError {}
 
 /** Environment variables that carry a job's index, in the order they are tried. */
 export const SHARD_INDEX_VARIABLES = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"] as const;
@@ -262,10 +261,11 @@ export async function prepareScaleOut(
     target = joinPath(out, partName(options.shard));
     if (!isRemote(out)) await Deno.mkdir(out, { recursive: true });
   }
-  const remote = inputs.some(isRemote) || (options.fromList !== undefined && isRemote(options.fromList));
-  const selected = options.shard || options.fromList || remote
+  const selected = options.shard || options.fromList || inputs.some(isRemote)
     ? await selectInputs(inputs, { shard: options.shard, fromList: options.fromList })
     : undefined;
+  // A local list may name s3:// files too: stage whatever is remote.
+  const remote = selected?.files.some(isRemote) ?? false;
   const staging = remote || isRemote(target)
     ? await Deno.makeTempDir({ prefix: "winnow-stage-" })
     : undefined;
