@@ -51,7 +51,8 @@ export class InputNotFoundError extends Error {
  * whatever their ending, so a mislabelled file gets a row with an error rather than vanishing.
  * Inside folders, every entry with an image ending is taken even when it cannot be read — a
  * broken symbolic link, a named pipe, a socket — so that it gets a row saying why; hidden
- * entries (names starting with `.`) are ignored.
+ * entries (names starting with `.`) are ignored. `extensions` replaces the image endings (e.g. to
+ * list part files).
  *
  * @example
  * ```ts ignore
@@ -59,7 +60,11 @@ export class InputNotFoundError extends Error {
  * const { files } = await listImages(["samples/", "extra.png"]);
  * ```
  */
-export async function listImages(inputs: readonly string[]): Promise<ImageList> {
+export async function listImages(
+  inputs: readonly string[],
+  options: { extensions?: ReadonlySet<string> } = {},
+): Promise<ImageList> {
+  const extensions = options.extensions ?? IMAGE_EXTENSIONS;
   const files = new Set<string>();
   const skipped: string[] = [];
   async function walk(dir: string) {
@@ -81,7 +86,7 @@ export async function listImages(inputs: readonly string[]): Promise<ImageList> 
         isDir = false;
       }
       if (isDir) await walk(p);
-      else if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) files.add(p);
+      else if (extensions.has(extname(e.name).toLowerCase())) files.add(p);
       else skipped.push(p);
     }
   }

@@ -2,8 +2,8 @@
  * Where files live: local paths and `s3://bucket/key` alike, behind one small set of functions,
  * so scoring and generation never need to know which one they were given.
  *
- * - Listing streams (an async generator, sorted within each folder or page) instead of holding a
- *   whole folder in memory.
+ * - Listing is an async generator: an S3 prefix streams page by page (never whole in memory); a
+ *   local folder is walked by `listImages` (the same walk as an unsharded run) and its paths yielded.
  * - S3 goes through `@aws-sdk/client-s3` (see `./s3.ts`): the endpoint comes from
  *   `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, credentials from the SDK's default chain.
  * - Writes are atomic: a local file appears by rename, an S3 object by a single PUT.
@@ -11,7 +11,7 @@
  * @module
  */
 import { dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
-import { IMAGE_EXTENSIONS, InputNotFoundError } from "./files.ts";
+import { IMAGE_EXTENSIONS, InputNotFoundError, listImages } from "./files.ts";
 import * as s3 from "./s3.ts";
 import { writeAtomic } from "./atomic.ts";
 
@@ -79,29 +79,10 @@ export async function* listFiles(input: string, options: ListOptions = {}): Asyn
     yield { path: abs, key: input };
     return;
   }
-  async function* walk(dir: string): AsyncGenerator<ListedFile> {
-    const entries: Deno.DirEntry[] = [];
-    for await (const e of Deno.readDir(dir)) entries.push(e);
-    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-    for (const e of entries) {
-      if (e.name.startsWith(".")) continue;
-      const p = join(dir, e.name);
-      let isDir = e.isDirectory;
-      if (e.isSymlink) {
-        // Follow links to files only: a link to a folder could loop (it is skipped, by name). A
-        // broken link, like a pipe, is listed by its ending: it gets a row saying why it has no values.
-        if ((await Deno.stat(p).catch(() => null))?.isDirectory) {
-          options.onSkipped?.(p);
-          continue;
-        }
-        isDir = false;
-      }
-      if (isDir) yield* walk(p);
-      else if (wanted(e.name)) yield { path: p, key: relative(abs, p).split("\\").join("/") };
-      else options.onSkipped?.(p);
-    }
-  }
-  yield* walk(abs);
+  // The same walk as an unsharded run (listImages), so both see exactly the same files.
+  const { files, skipped } = await listImages([abs], { extensions });
+  for (const p of skipped) options.onSkipped?.(p);
+  for (const p of files) yield { path: p, key: relative(abs, p).split("\\").join("/") };
 }
 
 /**
