@@ -286,11 +286,13 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
       }
       let body: unknown;
       try {
-        const t = await req.text();
-        if (t.length > 10_000) throw new BadRequest("body too large");
+        const t = await readBody(req, MAX_BODY_BYTES);
+        if (t === undefined) {
+          return text(413, `request body too large: a label write is at most ${MAX_BODY_BYTES} bytes`);
+        }
         body = JSON.parse(t);
-      } catch (e) {
-        return text(400, e instanceof BadRequest ? e.message : "body is not JSON");
+      } catch {
+        return text(400, "body is not JSON");
       }
       try {
         if (path === "api/ab") return json(200, await writeAb(body));
@@ -457,6 +459,40 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
       store.close();
     },
   };
+}
+
+/** Largest request body accepted (a label write is a few hundred bytes). */
+export const MAX_BODY_BYTES = 10_000;
+
+/**
+ * The body as text, or `undefined` when it is larger than `max` bytes: refused from
+ * `Content-Length` before reading, or (chunked) as soon as the limit is passed — a 100 MB body
+ * is never held in memory.
+ */
+async function readBody(req: Request, max: number): Promise<string | undefined> {
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (declared > max) {
+    await req.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  if (!req.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let o = 0;
+  for (const c of chunks) all.set(c, o), o += c.length;
+  return new TextDecoder("utf-8", { fatal: true }).decode(all);
 }
 
 function text(status: number, body: string): Response {
