@@ -86,6 +86,7 @@ Deno.test("committed notebooks obey the output rule: no outputs, an id on every 
     "05_inpainting_skin.ipynb",
     "06_saliency.ipynb",
     "07_validity.ipynb",
+    "08_evaluation.ipynb",
   ]);
   for (const f of files) {
     const nb = await readNotebook(f);

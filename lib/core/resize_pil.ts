@@ -173,6 +173,36 @@ export function resizePil(img: RgbImage, width: number, height: number): RgbImag
   return { width, height, data: out };
 }
 
+function horizontalFloat(
+  data: Uint8Array,
+  W: number,
+  yFirst: number,
+  rows: number,
+  width: number,
+  ch: Coeffs,
+): Float32Array {
+  const tmp = new Float32Array(width * rows * 3);
+  const weights = ch.weights, k = ch.k;
+  for (let y = 0; y < rows; y++) {
+    const rowBase = (y + yFirst) * W * 3;
+    for (let xx = 0; xx < width; xx++) {
+      const s = ch.start[xx], n = ch.len[xx], kb = xx * k;
+      let s0 = 0, s1 = 0, s2 = 0;
+      for (let x = 0; x < n; x++) {
+        const w = weights[kb + x], p = rowBase + (s + x) * 3;
+        s0 += data[p] * w;
+        s1 += data[p + 1] * w;
+        s2 += data[p + 2] * w;
+      }
+      const o = (y * width + xx) * 3;
+      tmp[o] = s0;
+      tmp[o + 1] = s1;
+      tmp[o + 2] = s2;
+    }
+  }
+  return tmp;
+}
+
 /**
  * clean-fid's "clean" resize of an 8-bit RGB image to `width × height`: each channel as a
  * float32 Pillow `F` image, `resize(BICUBIC)` (double accumulation, float32 storage after each
@@ -200,33 +230,17 @@ export function resizePilFloat(img: RgbImage, width: number, height: number): Fl
   const cv = precompute(H, height);
   const yFirst = needV ? cv.start[0] : 0;
   const yLast = needV ? cv.start[height - 1] + cv.len[height - 1] : H;
-  // Planes as float32 (the `F` image), one per channel, processed together.
-  let src: Float32Array = new Float32Array(W * H * 3);
-  for (let i = 0; i < src.length; i++) src[i] = img.data[i];
+  // The three channels as float32 `F` images, processed together. 8-bit values are exact in
+  // float32, so the horizontal pass reads the bytes directly.
+  let src: Float32Array;
   let srcW = W, rowOffset = 0;
   if (needH) {
     const rows = yLast - yFirst;
-    const tmp = new Float32Array(width * rows * 3);
-    for (let y = 0; y < rows; y++) {
-      const rowBase = (y + yFirst) * W * 3;
-      for (let xx = 0; xx < width; xx++) {
-        const s = ch.start[xx], n = ch.len[xx], kb = xx * ch.k;
-        let s0 = 0, s1 = 0, s2 = 0;
-        for (let x = 0; x < n; x++) {
-          const w = ch.weights[kb + x], p = rowBase + (s + x) * 3;
-          s0 += src[p] * w;
-          s1 += src[p + 1] * w;
-          s2 += src[p + 2] * w;
-        }
-        const o = (y * width + xx) * 3;
-        tmp[o] = s0;
-        tmp[o + 1] = s1;
-        tmp[o + 2] = s2;
-      }
-    }
-    src = tmp;
+    src = horizontalFloat(img.data, W, yFirst, rows, width, ch);
     srcW = width;
     rowOffset = yFirst;
+  } else {
+    src = Float32Array.from(img.data);
   }
   let out = src;
   if (needV) {
