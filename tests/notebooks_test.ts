@@ -87,6 +87,8 @@ Deno.test("committed notebooks obey the output rule: no outputs, an id on every 
     "06_saliency.ipynb",
     "07_validity.ipynb",
     "08_evaluation.ipynb",
+    "09_ab_preference.ipynb",
+    "10_bias_audit.ipynb",
   ]);
   for (const f of files) {
     const nb = await readNotebook(f);
