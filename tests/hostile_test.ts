@@ -4,7 +4,8 @@
  * its label CSV. Checked: one row per file, read back exactly by our reader AND by Python's csv
  * module (an independent reader), no text cell that a spreadsheet would run as a formula (the
  * OWASP rule, see lib/core/csv.ts), numbers such as -0.5 still numbers, and no script run in the
- * page (dialogs and a global flag are watched while every image is shown).
+ * labeling app (dialogs and a global flag are watched while every image is shown) or in the
+ * calibrate report built from those names.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -14,6 +15,9 @@ import { readResults } from "../lib/score/results.ts";
 import { csvLine, parseCsv } from "../lib/core/csv.ts";
 import { startLabelServer } from "../lib/labels/app/server.ts";
 import { hasChromium, withChromium } from "./browser.ts";
+import { FakeA1111 } from "./fake_servers.ts";
+import { A1111Backend } from "../lib/backends/a1111.ts";
+import { MANIFEST, runPipeline } from "../lib/generate/pipeline.ts";
 
 /** Names inside the folder (a `/` cannot be in a name, so `</script>` spans a sub-folder). */
 const HOSTILE = [
@@ -192,4 +196,91 @@ Deno.test({
     for (const f of FILES) assert.ok(ours.some((p) => p.endsWith(f)), `label row for ${JSON.stringify(f)}`);
     await Deno.remove(dir, { recursive: true });
   },
+});
+
+Deno.test({
+  name: "calibrate report: hostile names in the labels and scores run no script in Chromium",
+  ignore: !hasChromium,
+  async fn() {
+    const { dir, files } = await hostileFolder();
+    const scores = join(dir, "scores.csv");
+    const s = await runCli("score", [
+      join(dir, "img"),
+      "--out",
+      scores,
+      "--quiet",
+      "--heuristics",
+      "sharpness",
+    ]);
+    assert.equal(s.code, 0, s.stderr);
+    // Labels next to the images: paths relative to the label file, half usable.
+    const labels = join(dir, "images.csv");
+    await Deno.writeTextFile(
+      labels,
+      csvLine(["path", "usable", "quality", "errors"]) +
+        FILES.map((f, i) => csvLine([`img/${f}`, i % 2 ? "yes" : "no", 3, i % 2 ? "" : "blur"])).join(""),
+    );
+    const report = join(dir, "report.html");
+    const r = await runCli("calibrate", [
+      "--labels",
+      labels,
+      "--scores",
+      scores,
+      "--heuristic",
+      "laplacian_var",
+      "--bootstrap",
+      "50",
+      "--report",
+      report,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const html = await Deno.readTextFile(report);
+    assert.doesNotMatch(html, /<script|onerror=/i);
+    await withChromium(async (ctx) => {
+      const page = await ctx.newPage();
+      const dialogs: string[] = [];
+      page.on("dialog", (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      await page.goto(`file://${report}`);
+      await page.waitForLoadState("load");
+      assert.deepEqual(dialogs, []);
+      assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
+    });
+    // Where the report names a file, it is escaped text.
+    for (const f of files) {
+      const name = f.split("/").at(-1)!;
+      assert.ok(!(/[<>&"]/.test(name) && html.includes(name)), `${name} unescaped in the report`);
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test("generate: a hostile prompt reaches the server and the manifest unchanged, one line per image", async () => {
+  const prompt =
+    `=HYPERLINK("http:x","y"), a "fox" <script>globalThis.__pwned=1</script>\nline 2 \u00e9\u0000`;
+  const fake = new FakeA1111();
+  const out = await Deno.makeTempDir({ prefix: "winnow-hostile-gen-" });
+  try {
+    const r = await runPipeline({
+      backends: [new A1111Backend({ url: fake.url })],
+      out,
+      n: 2,
+      request: { prompt, negativePrompt: "-blurry, @ugly", width: 32, height: 32, steps: 2, seed: 3 },
+      heuristics: ["sharpness"],
+      scoreJobs: 1,
+    });
+    assert.equal(r.rows.length, 2);
+    assert.deepEqual(fake.to("/sdapi/v1/txt2img").map((x) => (x.body as { prompt: string }).prompt), [
+      prompt,
+      prompt,
+    ]);
+    const lines = (await Deno.readTextFile(join(out, MANIFEST))).split("\n").filter(Boolean);
+    assert.equal(lines.length, 2);
+    for (const l of lines) assert.equal(JSON.parse(l).prompt, prompt);
+  } finally {
+    await fake.close();
+    await Deno.remove(out, { recursive: true });
+  }
 });
