@@ -33,6 +33,7 @@ import { aucWithInterval, outOfFoldLogistic } from "./fit_scorer.ts";
 import { DEFAULT_LABEL_SCORES, USABLE_C, USABLE_FEATURES } from "./fit_usable.ts";
 import { type RocCurve, rocCurve } from "./metrics.ts";
 import { featureVector } from "../models/scorer.ts";
+import { pairLabels } from "../labels/join.ts";
 
 /**
  * Heuristics that need a network service or a model store that is empty offline (registry
@@ -231,13 +232,10 @@ export async function runValidity(options: ValidityOptions = {}): Promise<Validi
       if (!options.scoresOut) await Deno.remove(tmp).catch(() => {});
     }
   }
-  const byPath = new Map(rows.map((r) => [resolve(String(r.path)), r]));
-  const ok = labeled.filter((l) => {
-    const r = byPath.get(l.path);
-    return r !== undefined && !r.error;
-  });
+  const scored = pairLabels(labeled, rows).pairs.filter((p) => !p.row.error);
+  const ok = scored.map((p) => p.label);
   const failedRows = labeled.length - ok.length;
-  const values = ok.map((l) => byPath.get(l.path)!);
+  const values = scored.map((p) => p.row);
 
   const signals: { name: string; heuristic: string; direction: Direction; types: Set<string> }[] = [];
   for (const h of heuristics) {
@@ -462,10 +460,10 @@ export async function usableCurves(o: {
   const resamples = o.resamples ?? 1000, seed = o.seed ?? 0, folds = o.folds ?? 5;
   const labels = await loadImageLabels(labelsFile);
   const rows = await readResults(scoresFile);
-  const byPath = new Map(rows.map((r) => [resolve(String(r.path)), r]));
-  const ok = labels.rows.filter((l) => byPath.has(resolve(l.path)) && !byPath.get(resolve(l.path))!.error);
+  const scored = pairLabels(labels.rows, rows).pairs.filter((p) => !p.row.error);
+  const ok = scored.map((p) => p.label);
   if (!ok.length) throw new Error(`${scoresFile}: no row for an image of ${labelsFile}`);
-  const values = ok.map((l) => byPath.get(resolve(l.path))!);
+  const values = scored.map((p) => p.row);
   const y = ok.map((l) => (l.usable ? 1 : 0));
   const curves: UsableCurve[] = [];
   const refit = refitUsable(values, y.map((v) => 1 - v), { folds, seed, resamples });

@@ -1,12 +1,12 @@
 /**
  * The one join of hand labels to score rows: on the resolved absolute `path` (label paths resolve
  * against the label file's folder when it is read, score-table paths against the working
- * directory). Calibration, validity and the notebooks all join through here.
+ * directory); the first row of a path wins. Calibration, validity and the notebooks all join
+ * through here.
  *
  * @module
  */
 import { resolve } from "node:path";
-import pl from "nodejs-polars";
 import type { ErrorType } from "./format.ts";
 import type { Row } from "../score/results.ts";
 
@@ -24,9 +24,47 @@ export interface JoinedLabel {
   values: Record<string, number | null>;
 }
 
+/** What {@link pairLabels} found: each scored label with its row, and the labels without a row. */
+export interface LabelPairs<L> {
+  pairs: { label: L; row: Row }[];
+  unscored: L[];
+}
+
 /**
- * Joins labels to score rows on the resolved path with nodejs-polars: every label that has a score
- * row, in label order; the first score row of a path wins.
+ * Pairs each label with its score row, matched on the resolved absolute path (the first row of a
+ * path wins), in label order; labels without a row are listed apart.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pairLabels } from "./join.ts";
+ * const { pairs, unscored } = pairLabels([{ path: "/d/a.png" }, { path: "/d/b.png" }], [{ path: "/d/a.png", x: 1 }]);
+ * assert.deepEqual(pairs.map((p) => p.row.x), [1]);
+ * assert.deepEqual(unscored, [{ path: "/d/b.png" }]);
+ * ```
+ */
+export function pairLabels<L extends { path: string }>(
+  labels: readonly L[],
+  rows: readonly Row[],
+): LabelPairs<L> {
+  const byPath = new Map<string, Row>();
+  for (const r of rows) {
+    const p = resolve(String(r.path ?? ""));
+    if (!byPath.has(p)) byPath.set(p, r);
+  }
+  const out: LabelPairs<L> = { pairs: [], unscored: [] };
+  for (const label of labels) {
+    const row = byPath.get(resolve(label.path));
+    if (row) out.pairs.push({ label, row });
+    else out.unscored.push(label);
+  }
+  return out;
+}
+
+/**
+ * Joins labels to score rows ({@link pairLabels}): every label that has a score row, in label
+ * order, with the asked columns' values (null when empty or not a finite number) and the row's
+ * scoring error.
  *
  * @example
  * ```ts
@@ -42,32 +80,16 @@ export function joinLabels(
   scores: readonly Row[],
   columns: readonly string[],
 ): JoinedLabel[] {
-  const scorePaths = scores.map((r) => resolve(String(r.path ?? "")));
-  const left = pl.DataFrame([
-    pl.Series("path", labels.map((l) => l.path), pl.Utf8),
-    pl.Series("usable", labels.map((l) => l.usable), pl.Bool),
-    pl.Series("quality", labels.map((l) => l.quality), pl.Int32),
-    pl.Series("errors", labels.map((l) => l.errors.join(";")), pl.Utf8),
-  ]);
-  const right = pl.DataFrame([
-    pl.Series("path", scorePaths, pl.Utf8),
-    pl.Series("_scored", scores.map(() => true), pl.Bool),
-    pl.Series("error", scores.map((r) => (r.error ? String(r.error) : null)), pl.Utf8),
-    ...columns.map((c) =>
-      pl.Series(
+  return pairLabels(labels, scores).pairs.map(({ label, row }) => ({
+    path: label.path,
+    usable: label.usable,
+    quality: label.quality,
+    errors: label.errors.join(";"),
+    error: row.error ? String(row.error) : null,
+    values: Object.fromEntries(
+      columns.map((
         c,
-        scores.map((r) => (typeof r[c] === "number" && Number.isFinite(r[c]) ? r[c] : null)),
-        pl.Float64,
-      )
+      ) => [c, typeof row[c] === "number" && Number.isFinite(row[c]) ? row[c] as number : null]),
     ),
-  ]).unique({ subset: ["path"], keep: "first", maintainOrder: true });
-  const joined = left.join(right, { on: "path", how: "left" }).filter(pl.col("_scored").isNotNull());
-  return (joined.toRecords() as Record<string, unknown>[]).map((r) => ({
-    path: r.path as string,
-    usable: r.usable as boolean,
-    quality: r.quality as number,
-    errors: r.errors as string,
-    error: (r.error as string | null) ?? null,
-    values: Object.fromEntries(columns.map((c) => [c, (r[c] as number | null) ?? null])),
   }));
 }

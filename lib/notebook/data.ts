@@ -29,6 +29,7 @@ import {
 import { buildSyntheticSet } from "../calibrate/synthetic.ts";
 import { columnDirection } from "../calibrate/thresholds.ts";
 import { stableHash, stableSubset } from "../core/random.ts";
+import { pairLabels } from "../labels/join.ts";
 
 /** The project folder (the one holding `deno.json`). */
 export const PROJECT_DIR: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -394,7 +395,7 @@ export async function workDir(name: string): Promise<string> {
 }
 
 /**
- * Hand labels joined to a score column by absolute path: `y` is 1 for `usable = yes`, `s` the
+ * Hand labels joined to a score column by absolute path (`pairLabels`, the one join): `y` is 1 for `usable = yes`, `s` the
  * column's values oriented so that higher is better (a `lower_is_better` column is negated, as
  * calibration does). Images without a finite value are left out and counted.
  *
@@ -412,16 +413,14 @@ export function labelsWithScores(
   rows: readonly Row[],
   column: string,
 ): { y: number[]; s: number[]; missing: number } {
-  const byPath = new Map(rows.map((r) => [resolve(String(r.path)), r[column]]));
   const sign = columnDirection(column) === "lower_is_better" ? -1 : 1;
   const y: number[] = [], s: number[] = [];
-  let missing = 0;
-  for (const l of labels) {
-    const v = byPath.get(resolve(l.path));
+  for (const { label, row } of pairLabels(labels, rows).pairs) {
+    const v = row[column];
     if (typeof v === "number" && Number.isFinite(v)) {
-      y.push(l.usable ? 1 : 0);
+      y.push(label.usable ? 1 : 0);
       s.push(sign * v);
-    } else missing++;
+    }
   }
-  return { y, s, missing };
+  return { y, s, missing: labels.length - y.length };
 }
