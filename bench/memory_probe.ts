@@ -2,23 +2,21 @@
  * One score job in a process of its own, for the memory benchmark (`bench/run.ts` starts it):
  * scores the given folders with the default (pure) heuristics into a CSV file, with `--duplicates`,
  * as `deno task score` does, and prints one JSON line: images scored, seconds and the process's
- * peak resident set size (VmHWM from /proc/self/status, so worker threads and libvips count too).
+ * peak resident set size (getrusage, so worker threads and libvips count too).
  *
  *     ./deno run -A bench/memory_probe.ts OUT.csv FOLDER...
  *
  * @module
  */
+import process from "node:process";
 import { runScoreJob } from "../lib/score/job.ts";
 
-/** Peak resident set size of this process in MiB (Linux), or NaN elsewhere. */
-export async function peakRssMiB(): Promise<number> {
-  try {
-    const status = await Deno.readTextFile("/proc/self/status");
-    const m = status.match(/^VmHWM:\s+(\d+) kB/m);
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
+/**
+ * Peak resident set size of this process in MiB: `getrusage(RUSAGE_SELF).ru_maxrss` through
+ * `node:process` (reading /proc/self/status would need `--allow-all` under Deno).
+ */
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
 }
 
 if (import.meta.main) {
@@ -36,7 +34,7 @@ if (import.meta.main) {
       images: r.scored,
       errors: Object.values(r.errors).reduce((a, b) => a + b, 0),
       seconds,
-      peakRssMiB: await peakRssMiB(),
+      peakRssMiB: peakRssMiB(),
     }),
   );
 }

@@ -1,0 +1,355 @@
+/**
+ * `deno task bench`: one table of throughput and memory, every speed as images/s and as a ratio to
+ * sharp's decode of the same files measured in the same round (so a loaded machine slows both
+ * sides alike). Each part runs `--rounds` times, interleaved with its decode; the table shows the
+ * median and the range [min–max] over rounds. In-process parts also report CPU milliseconds per image
+ * (user + system over every thread of the process), which a busy machine disturbs much less.
+ *
+ * Parts (`--parts`, default all but `validity`):
+ * - `pure`: decode + the pure suite on this thread vs sharp decode on one thread (1024² JPEGs).
+ * - `pool`: a ScorePool of 1 and of 2 workers vs sharp decoding on one lane per core.
+ * - `score`: a whole `deno task score` process (start-up included) vs `bench/decode_only.ts`.
+ * - `models`: each bundled-model heuristic alone in a 2-worker pool over labeled-set images (model
+ *   load excluded) vs decode of the same files.
+ * - `validity`: the validity run (`lib/calibrate/validity.ts`) over `--validity-images` labeled
+ *   images (a seeded subset; `all` for every one).
+ * - `memory`: peak RSS of a whole score job over N₁ and N₂ small generated images, each in a fresh
+ *   process, and their ratio.
+ *
+ *     ./deno task bench [--rounds 3] [--images 16] [--parts pure,pool,score,models,memory,validity]
+ *       [--score-images 120] [--models faces,text] [--model-images 12] [--memory 1000,4000]
+ *       [--validity-images 24]
+ *
+ * The issue's targets use `--memory 1000,10000`; everything else at its defaults.
+ *
+ * @module
+ */
+import sharp from "sharp";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { shippedPhotos } from "../lib/core/samples.ts";
+import { decodeImage } from "../lib/core/image.ts";
+import { scoreImage } from "../lib/score/score_image.ts";
+import { ScorePool } from "../lib/score/pool.ts";
+import { DEFAULT_HEURISTICS } from "../lib/heuristics/registry.ts";
+import { listImages } from "../lib/core/files.ts";
+import { SHIPPED_LABELS_DIR } from "../lib/labels/format.ts";
+
+const { values: o } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "3" },
+    images: { type: "string", default: "16" },
+    parts: { type: "string", default: "pure,pool,score,models,memory" },
+    "score-images": { type: "string", default: "120" },
+    models: { type: "string", default: "faces,text" },
+    "model-images": { type: "string", default: "12" },
+    memory: { type: "string", default: "1000,4000" },
+    "validity-images": { type: "string", default: "24" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (o.help) {
+  console.log((await Deno.readTextFile(new URL(import.meta.url))).split("*/")[0]);
+  Deno.exit(0);
+}
+const ROUNDS = Number(o.rounds), IMAGES = Number(o.images);
+const parts = new Set(o.parts!.split(","));
+
+interface Line {
+  part: string;
+  images: number;
+  perSec: number[];
+  ratio?: number[];
+  /** CPU milliseconds per image (all threads of this process), when measured in-process. */
+  cpu?: number[];
+  note?: string;
+}
+const lines: Line[] = [];
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (v: number[], d: number) =>
+  v.length === 0
+    ? "–"
+    : v.length === 1
+    ? v[0].toFixed(d)
+    : `${median(v).toFixed(d)} [${Math.min(...v).toFixed(d)}–${Math.max(...v).toFixed(d)}]`;
+const log = (s: string) => console.error(`bench: ${s}`);
+/** CPU seconds (user + system, every thread of this process) of the last {@link time} call. */
+let lastCpu = 0;
+const time = async (f: () => Promise<unknown>) => {
+  const c0 = process.cpuUsage(), t0 = performance.now();
+  await f();
+  const c = process.cpuUsage(c0);
+  lastCpu = (c.user + c.system) / 1e6;
+  return (performance.now() - t0) / 1000;
+};
+
+const tmp = await Deno.makeTempDir({ prefix: "winnow-bench-" });
+/** 1024² JPEGs (quality 90) cropped from the shipped photos, no two identical. */
+async function makeJpegs(dir: string, n: number): Promise<string[]> {
+  await Deno.mkdir(dir, { recursive: true });
+  const photos = await shippedPhotos();
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = join(dir, `img${String(i).padStart(4, "0")}.jpg`);
+    const grow = 1088 + 32 * (Math.floor(i / photos.length) % 8);
+    await sharp(photos[i % photos.length]).resize(grow, grow, { fit: "cover" })
+      .extract({ left: 32 * (i % 3), top: 16 * (i % 2), width: 1024, height: 1024 })
+      .jpeg({ quality: 90 }).toFile(f);
+    files.push(f);
+  }
+  return files;
+}
+/** sharp's decode of `files` on `lanes` parallel lanes with as many libvips threads. */
+async function decodeLanes(files: readonly string[], lanes: number): Promise<void> {
+  sharp.concurrency(lanes);
+  let next = 0;
+  const lane = async () => {
+    while (next < files.length) {
+      await sharp(files[next++]).autoOrient().toColourspace("srgb").raw().toBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  sharp.concurrency(1);
+}
+async function poolRun(pool: ScorePool, files: readonly string[]): Promise<void> {
+  const replies = await Promise.all(files.map((f) => pool.score(f)));
+  const bad = replies.find((r) => "error" in r);
+  if (bad && "error" in bad) throw new Error(`bench: ${bad.error}`);
+}
+const cores = navigator.hardwareConcurrency;
+
+try {
+  const files = parts.has("pure") || parts.has("pool") ? await makeJpegs(join(tmp, "suite"), IMAGES) : [];
+  if (parts.has("pure")) {
+    log(`pure suite on one thread, ${IMAGES} images × ${ROUNDS} rounds`);
+    sharp.concurrency(1);
+    const per: number[] = [],
+      ratio: number[] = [],
+      dec: number[] = [],
+      decCpu: number[] = [],
+      cpu: number[] = [];
+    for (let r = -1; r < ROUNDS; r++) {
+      const d = await time(() => decodeLanes(files, 1));
+      const dc = lastCpu;
+      const s = await time(async () => {
+        for (const f of files) await scoreImage(await decodeImage(f), { heuristics: DEFAULT_HEURISTICS });
+      });
+      if (r < 0) continue; // warm-up
+      dec.push(IMAGES / d);
+      decCpu.push((dc / IMAGES) * 1000);
+      per.push(IMAGES / s);
+      cpu.push((lastCpu / IMAGES) * 1000);
+      ratio.push(s / d);
+    }
+    lines.push({ part: "sharp decode, 1 thread", images: IMAGES, perSec: dec, cpu: decCpu });
+    lines.push({ part: "decode + pure suite, 1 thread", images: IMAGES, perSec: per, ratio, cpu });
+  }
+  if (parts.has("pool")) {
+    log(`pure suite in pools of 1 and ${cores} workers, ${IMAGES} images × ${ROUNDS} rounds`);
+    const pools = [1, cores].map((jobs) => ({ jobs, pool: new ScorePool({ jobs }) }));
+    try {
+      for (const p of pools) await poolRun(p.pool, files);
+      const dec: number[] = [], decCpu: number[] = [];
+      const res = pools.map(() => ({ per: [] as number[], ratio: [] as number[], cpu: [] as number[] }));
+      for (let r = 0; r < ROUNDS; r++) {
+        const d = await time(() => decodeLanes(files, cores));
+        dec.push(IMAGES / d);
+        decCpu.push((lastCpu / IMAGES) * 1000);
+        for (const [i, p] of pools.entries()) {
+          const s = await time(() => poolRun(p.pool, files));
+          res[i].per.push(IMAGES / s);
+          res[i].ratio.push(s / d);
+          res[i].cpu.push((lastCpu / IMAGES) * 1000);
+        }
+      }
+      lines.push({ part: `sharp decode, ${cores} lanes`, images: IMAGES, perSec: dec, cpu: decCpu });
+      for (const [i, p] of pools.entries()) {
+        lines.push({
+          part: `pure suite, pool of ${p.jobs} worker${p.jobs > 1 ? "s" : ""}`,
+          images: IMAGES,
+          perSec: res[i].per,
+          ratio: res[i].ratio,
+          cpu: res[i].cpu,
+          note: `× ${cores}-lane decode`,
+        });
+      }
+    } finally {
+      for (const p of pools) p.pool.close();
+    }
+  }
+  if (parts.has("score")) {
+    const n = Number(o["score-images"]);
+    log(`whole score process vs decode-only process, ${n} images × ${ROUNDS} rounds`);
+    const dir = join(tmp, "score");
+    await makeJpegs(dir, n);
+    const perms = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys"];
+    const run = async (args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" }).output();
+      if (!out.success) {
+        throw new Error(`bench: ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+      }
+    };
+    const cli = new URL("../lib/cli/score.ts", import.meta.url).pathname;
+    const dec = new URL("./decode_only.ts", import.meta.url).pathname;
+    const per: number[] = [], ratio: number[] = [], decPer: number[] = [];
+    for (let r = -1; r < ROUNDS; r++) {
+      const d = await time(() => run(["run", ...perms, dec, dir]));
+      const s = await time(() =>
+        run([
+          "run",
+          "--v8-flags=--max-semi-space-size=1",
+          ...perms,
+          cli,
+          dir,
+          "--out",
+          join(tmp, "score.csv"),
+          "--restart",
+          "--quiet",
+        ])
+      );
+      if (r < 0) continue; // warm-up (module cache)
+      decPer.push(n / d);
+      per.push(n / s);
+      ratio.push(s / d);
+    }
+    lines.push({ part: "decode-only process, start-up incl.", images: n, perSec: decPer });
+    lines.push({ part: "deno task score process, start-up incl.", images: n, perSec: per, ratio });
+  }
+  if (parts.has("models")) {
+    const { files: all } = await listImages([join(SHIPPED_LABELS_DIR, "images")]);
+    const n = Math.min(Number(o["model-images"]), all.length);
+    // Every k-th labeled image: a fixed, spread-out subset.
+    const files = Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
+    for (const h of o.models!.split(",").filter(Boolean)) {
+      log(`${h} alone in a ${cores}-worker pool, ${n} labeled images × ${ROUNDS} rounds`);
+      const pool = new ScorePool({ jobs: cores, heuristics: [h] });
+      try {
+        await poolRun(pool, files); // loads the model in every worker
+        const per: number[] = [], ratio: number[] = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          const d = await time(() => decodeLanes(files, cores));
+          const s = await time(() => poolRun(pool, files));
+          per.push(n / s);
+          ratio.push(s / d);
+        }
+        lines.push({
+          part: `${h}, pool of ${cores} workers`,
+          images: n,
+          perSec: per,
+          ratio,
+          note: "labeled set",
+        });
+      } catch (e) {
+        lines.push({
+          part: `${h}, pool of ${cores} workers`,
+          images: n,
+          perSec: [],
+          note: (e as Error).message,
+        });
+      } finally {
+        pool.close();
+      }
+    }
+  }
+  if (parts.has("validity")) {
+    const { runValidity } = await import("../lib/calibrate/validity.ts");
+    const v = o["validity-images"]!;
+    const limit = v === "all" ? undefined : Number(v);
+    log(`validity run over ${v} labeled images (every offline detector), once`);
+    let images = 0;
+    const s = await time(async () => {
+      const r = await runValidity({ limit, quiet: true });
+      images = r.images;
+    });
+    lines.push({
+      part: "validity run (every offline detector)",
+      images,
+      perSec: [images / s],
+      note: `${s.toFixed(1)} s`,
+    });
+  }
+  if (parts.has("memory")) {
+    const [n1, n2] = o.memory!.split(",").map(Number);
+    log(`peak RSS of whole score jobs over ${n1} and ${n2} generated 64×64 JPEGs`);
+    const a = join(tmp, "mem", "a"), b = join(tmp, "mem", "b");
+    await Deno.mkdir(a, { recursive: true });
+    await Deno.mkdir(b, { recursive: true });
+    let seed = 12345;
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let i = 0; i < n2; i++) {
+      const px = new Uint8Array(64 * 64 * 3);
+      const base = rnd() * 255, slope = rnd() * 4, tilt = rnd() * 255;
+      for (let k = 0; k < px.length; k++) {
+        px[k] = (base + (k % 192) * slope + (k / 192) * tilt / 64 + rnd() * 60) & 255;
+      }
+      await sharp(px, { raw: { width: 64, height: 64, channels: 3 } }).jpeg({ quality: 85 })
+        .toFile(join(i < n1 ? a : b, `g${String(i).padStart(6, "0")}.jpg`));
+    }
+    const probe = new URL("./memory_probe.ts", import.meta.url).pathname;
+    const rss: number[] = [];
+    for (const [n, folders] of [[n1, [a]], [n2, [a, b]]] as const) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--v8-flags=--max-semi-space-size=1",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "--allow-ffi",
+          "--allow-sys",
+          probe,
+          join(tmp, "mem.csv"),
+          ...folders,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!out.success) {
+        throw new Error(`bench: memory probe failed: ${new TextDecoder().decode(out.stderr)}`);
+      }
+      const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+      rss.push(r.peakRssMiB);
+      lines.push({
+        part: `peak RSS, score job over ${n} small images`,
+        images: n,
+        perSec: [r.images / r.seconds],
+        note: `${r.peakRssMiB.toFixed(0)} MiB` +
+          (rss.length === 2 ? ` (${(rss[1] / rss[0]).toFixed(3)}× ${n1})` : ""),
+      });
+    }
+  }
+} finally {
+  await Deno.remove(tmp, { recursive: true });
+}
+
+const head = [
+  "part",
+  "images",
+  "images/s median [min–max]",
+  "time × decode median [min–max]",
+  "CPU ms/image",
+  "note",
+];
+const rows = lines.map((l) => [
+  l.part,
+  String(l.images),
+  spread(l.perSec, 1),
+  l.ratio ? spread(l.ratio, 2) : "–",
+  l.cpu ? spread(l.cpu, 1) : "–",
+  l.note ?? "",
+]);
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const fmtRow = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+console.log(
+  `winnow bench ${
+    new Date().toISOString().slice(0, 16)
+  }Z, ${cores} cores, ${ROUNDS} rounds, Deno ${Deno.version.deno}`,
+);
+console.log(fmtRow(head));
+console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+for (const r of rows) console.log(fmtRow(r));
