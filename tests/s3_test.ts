@@ -79,7 +79,7 @@ Deno.test("a sharded run over an s3:// prefix writes parts to S3, resumes a kill
         "--out",
         parts,
         "--checkpoint-every",
-        "1",
+        "0.2",
         ...common,
       ],
       stdout: "piped",
@@ -93,7 +93,7 @@ Deno.test("a sharded run over an s3:// prefix writes parts to S3, resumes a kill
     status.then(() => finished = true);
     while (!finished && !seen) {
       seen = await exists(checkpoint);
-      if (!seen) await new Promise((r) => setTimeout(r, 100));
+      if (!seen) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(seen, "shard 1 finished before its first checkpoint: it could not be killed mid-shard");
     child.kill("SIGKILL");

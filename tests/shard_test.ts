@@ -128,3 +128,15 @@ Deno.test("--shard with a file name as --out says to give a folder", async () =>
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--out names a folder/);
 });
+
+Deno.test("side tables on s3:// are refused with the option named", async () => {
+  const r = await runCli("score", [
+    "../shared/reference/images",
+    "--faces",
+    "s3://bkt/faces.csv",
+    "--out",
+    "x.csv",
+  ]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--faces: s3:\/\/ is only for inputs, --out and --from-list/);
+});

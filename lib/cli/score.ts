@@ -119,7 +119,7 @@ Scale-out (one machine of many; see README "Scoring millions of images"):
   s3://bucket/prefix      works for inputs, --out and --from-list (endpoint from
                           AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, credentials from the AWS SDK's
                           chain); an s3:// --out is checkpointed to OUT.partial while it runs
-  --checkpoint-every S    seconds between those checkpoints (default 30)
+  --checkpoint-every S    seconds between those checkpoints (default 30; fractions allowed)
 
 Examples:
   deno task score out/demo/images --out scores.csv
@@ -274,10 +274,18 @@ await runMain(async () => {
   if (o.thresholds === "defaults") {
     rules = await defaultRulesWithCalibrated(resolveHeuristics(heuristics));
   } else if (o.thresholds) rules = await loadThresholds(o.thresholds);
+  // Side tables are written locally (each pod its own); only the main table goes to object storage.
+  for (
+    const opt of ["faces", "text", "hands", "bodies", "objects", "probe", "duplicates", "masks"] as const
+  ) {
+    if (o[opt]?.startsWith("s3://")) {
+      throw new UsageError(`--${opt}: s3:// is only for inputs, --out and --from-list; give a local path`);
+    }
+  }
   const plan = await prepareScaleOut(positionals, o.out, {
     shard: o.shard === undefined ? undefined : parseShard(o.shard, Deno.env.toObject()),
     fromList: o["from-list"],
-    checkpointSeconds: intOption("checkpoint-every", o["checkpoint-every"]),
+    checkpointSeconds: positiveNumber("checkpoint-every", o["checkpoint-every"]),
     restart: o.restart,
   });
   const r = await runScoreJob(positionals, plan.out, {
