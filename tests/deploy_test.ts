@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { runCli } from "./cli.ts";
-import { s3Env, startS3 } from "./services.ts";
+import { cliPath, runCli } from "./cli.ts";
+import { FakeA1111 } from "./fake_servers.ts";
+import { s3Env, skipWithout, startRedis, startS3 } from "./services.ts";
 import { download, upload } from "../lib/core/storage.ts";
 import { readResults } from "../lib/score/results.ts";
 import { selectInputs } from "../lib/score/shard.ts";
@@ -149,4 +150,69 @@ Deno.test("Dockerfile: pins the Deno this project runs on and copies files that 
   assert.match(text, /^ENTRYPOINT \["deno", "task"\]$/m);
   const r = await runCli("score", ["--help"]); // the default CMD
   assert.equal(r.code, 0);
+});
+
+Deno.test({
+  name: "Kubernetes fleet: the worker container's command serves a queued run (local Redis and fake A1111)",
+  ignore: skipWithout("redis-server", "apt-get install redis-server"),
+  fn: async () => {
+    const docs = await yamlDocs("k8s/fleet.yaml");
+    const gpu = docs.find((d) => d.kind === "Deployment" && d.metadata.name === "winnow-gpu");
+    const service = docs.find((d) => d.kind === "Service");
+    const worker = gpu.spec.template.spec.containers.find((c: Any) => c.name === "worker");
+    const [task, args] = taskOf(worker.command, "fleet.yaml worker");
+    assert.equal(task, "worker");
+    const queue = args[args.indexOf("--queue") + 1];
+    assert.equal(
+      new URL(queue).hostname,
+      service.metadata.name,
+      "the worker reaches Redis through the Service",
+    );
+    assert.equal(Number(new URL(queue).port), service.spec.ports[0].port);
+    const a1111 = gpu.spec.template.spec.containers.find((c: Any) => c.name === "a1111");
+    assert.equal(
+      new URL(args[args.indexOf("--url") + 1]).port,
+      String(a1111.ports[0].containerPort),
+      "the worker's --url is the server in its pod",
+    );
+    // The same command, with Redis and the GPU server swapped for local ones.
+    const redis = await startRedis();
+    const fake = new FakeA1111();
+    const local = args.map((a) =>
+      a === queue ? redis.url : a.startsWith("http://127.0.0.1:7860") ? fake.url : a
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", cliPath(task), ...local],
+      stdout: "null",
+      stderr: "null",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    try {
+      const out = join(await Deno.makeTempDir(), "run");
+      const r = await runCli("generate", [
+        "--queue",
+        redis.url,
+        "--backend",
+        args[args.indexOf("--backend") + 1],
+        "--prompt",
+        "a lighthouse",
+        "-n",
+        "2",
+        "--heuristics",
+        "sharpness",
+        "--out",
+        out,
+        "--quiet",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = (await Deno.readTextFile(join(out, "manifest.jsonl"))).trim().split("\n");
+      assert.equal(lines.length, 2);
+      assert.equal(fake.to("/sdapi/v1/txt2img").length, 2);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await fake.close();
+      await redis.stop();
+    }
+  },
 });
