@@ -90,6 +90,19 @@ Deno.test("A/B server: blind state, each choice once (retry → 409), skip, undo
     assert.equal(st.step, 0);
     assert.equal(st.pairs, 6);
     assert.match(st.current.prompt, /^a photo of thing \d$/);
+    // blind: the image mode's routes (file names, the image list) are closed in A/B mode
+    for (const route of ["api/state", `file/0/${encodeURIComponent("runA_0.png")}`]) {
+      const res = await fetch(server.url + route);
+      assert.equal(res.status, 404, route);
+      await res.body?.cancel();
+    }
+    const lab = await fetch(server.url + "api/label", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(lab.status, 404);
+    await lab.body?.cancel();
     // blind: nothing in the page state names a run
     assert.doesNotMatch(JSON.stringify(st), /runA|runB|file\//);
     const imgRes = await fetch(server.url + st.current.left.url);

@@ -257,11 +257,12 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
         await store.refresh();
         return json(200, abState());
       }
-      if (path === "api/state") {
+      if (path === "api/state" && !ab) {
         await store.refresh();
         return json(200, state());
       }
-      if (route[0] === "file" && route.length >= 3) {
+      // In A/B mode only opaque image URLs are served: file names would tell which run made an image.
+      if (route[0] === "file" && route.length >= 3 && !ab) {
         const im = await resolveServedImage(session, route[1], route.slice(2));
         if (!im) return text(404, "not found");
         return await mediaResponse(() => media.image(im.real));
@@ -279,7 +280,7 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
       return text(404, "not found");
     }
     if (
-      req.method === "POST" && (path === "api/label" || path === "api/cursor" || (path === "api/ab" && ab))
+      req.method === "POST" && (ab ? path === "api/ab" : path === "api/label" || path === "api/cursor")
     ) {
       if (!(req.headers.get("content-type") ?? "").startsWith("application/json")) {
         return text(415, "expected Content-Type: application/json");
@@ -360,7 +361,8 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
   function abState() {
     const next: AbNext | null = nextAbPair(ab!, store.ab, abOrder());
     const side = (im: { item: ImageItem }) => ({ url: `ab-img/${abIds.get(im.item.index)}` });
-    const decided = new Set(store.ab.filter((d) => !d.repeat).map((d) => d.pair));
+    // choices of this session's pairs only (the rater's folder may hold other sessions' choices)
+    const decided = new Set(store.ab.filter((d) => !d.repeat && abPairIndex.has(d.pair)).map((d) => d.pair));
     return {
       rater,
       step: store.ab.length,
