@@ -318,7 +318,7 @@ Deno.test("budgets: a server that keeps failing gives a clear error; the time bu
         runPipeline(opts(out2, [new A1111Backend({ url: slow.url })], { n: 2, maxSeconds: 0.4 })),
         /time budget of 0\.4 s used up with 0 of 2 images/,
       );
-      assert.ok(performance.now() - t0 < 2500);
+      assert.ok(performance.now() - t0 < slow.delayMs, "the budget ends the run before the server answers");
     } finally {
       await slow.close();
     }

@@ -233,11 +233,11 @@ Deno.test("probe: a 500 is retried; a timeout fails after retries; a 400 is not 
     assert.equal(failing.values.probe_failed, 1);
     assert.equal(failing.values.probe_extra_fingers, null);
 
-    const t0 = performance.now();
     const slow = await run({ ...common, model: "slow", timeoutMs: 150, retries: 1 });
     assert.deepEqual(slow.rows.map((r) => [r.parsed, r.attempts]), [["failed", 2], ["failed", 2]]);
     assert.match(String(slow.rows[0].error), /no reply within 150 ms \(timeout\)/);
-    assert.ok(performance.now() - t0 < 1500, "per-request timeout, not the server's pace");
+    // The error text proves the per-request timeout fired (the server answers after 600 ms);
+    // no wall-clock assertion: tests run on loaded machines.
     assert.deepEqual([slow.values.probe_missing_limbs, slow.values.probe_failed], [null, 2]);
 
     const bad = await run({ ...common, model: "bad", retries: 3 });
