@@ -6,7 +6,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "./cli.ts";
 import { INCEPTION_FILE } from "../lib/evaluate/features.ts";
-import { tinyInception } from "./fixtures_models.ts";
+import { LPIPS_FILE } from "../lib/evaluate/lpips.ts";
+import { TINY_CLIP_224_ID, tinyInception, tinyLpips, writeTinyClip224 } from "./fixtures_models.ts";
+import { clipScores } from "../lib/heuristics/clip_score.ts";
+import { decodeImage } from "../lib/core/image.ts";
 import { GOLDEN, GOLDEN_EVAL, REFERENCE_DIR, relErr } from "./golden.ts";
 
 const IMAGES = `${REFERENCE_DIR}images/`;
@@ -75,7 +78,10 @@ Deno.test("evaluate pairs --json: per-file SSIM and PSNR equal the golden values
     await Deno.copyFile(IMAGES + c.b, join(b, c.a));
   }
   await Deno.copyFile(`${IMAGES}noise.png`, join(a, "only_here.png"));
-  const r = await runCli("evaluate", ["pairs", a, b, "--json", "--quiet"]);
+  const store = join(tmp, "models");
+  await Deno.mkdir(join(store, "lpips"), { recursive: true });
+  await Deno.writeFile(join(store, LPIPS_FILE), tinyLpips().onnx);
+  const r = await runCli("evaluate", ["pairs", a, b, "--json", "--quiet", "--lpips", "--models", store]);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.deepEqual(j.onlyInA, ["only_here.png"]);
@@ -84,6 +90,7 @@ Deno.test("evaluate pairs --json: per-file SSIM and PSNR equal the golden values
     assert.ok(Math.abs(row.ssim - c.ssim) <= 1e-6, `${c.a} ssim ${row.ssim} vs ${c.ssim}`);
     const p = (GOLDEN_EVAL.psnr as { a: string; b: string; psnr: number }[]).find((x) => x.b === c.b)!;
     assert.ok(relErr(row.psnr, p.psnr) < 1e-9, `${c.a} psnr`);
+    assert.ok(row.lpips > 0, `${c.a} lpips ${row.lpips}`);
   }
   assert.ok(j.ssim.ci95[0] <= j.ssim.mean && j.ssim.mean <= j.ssim.ci95[1]);
   const help = await runCli("evaluate", ["--help"]);
@@ -92,4 +99,42 @@ Deno.test("evaluate pairs --json: per-file SSIM and PSNR equal the golden values
   const bad = await runCli("evaluate", ["fid", "--real", a]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /fid needs --real DIR and --fake DIR/);
+});
+
+Deno.test("evaluate clip --manifest: the mean CLIP score of the run's images, with an interval; missing files listed", async () => {
+  const tmp = await Deno.makeTempDir();
+  const store = join(tmp, "models");
+  await writeTinyClip224(store);
+  const run = join(tmp, "run1");
+  await Deno.mkdir(run);
+  const rows = [["facephoto1.png", "the cat"], ["facephoto2.png", "a dog"], ["facephoto4.png", "the cat"]];
+  for (const [f] of rows) await Deno.copyFile(IMAGES + f, join(run, f));
+  await Deno.writeTextFile(
+    join(run, "manifest.jsonl"),
+    [...rows, ["gone.png", "a dog"]].map(([file, prompt]) => JSON.stringify({ file, prompt })).join("\n") +
+      "\n",
+  );
+  const r = await runCli("evaluate", [
+    "clip",
+    "--manifest",
+    join(run, "manifest.jsonl"),
+    "--models",
+    store,
+    "--clip-model",
+    TINY_CLIP_224_ID,
+    "--json",
+    "--quiet",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const [got] = JSON.parse(r.stdout).runs;
+  const want = await clipScores(
+    await Promise.all(rows.map(([f]) => decodeImage(IMAGES + f))),
+    rows.map(([, p]) => p),
+    { model: TINY_CLIP_224_ID, modelsDir: store },
+  );
+  const mean = want.reduce((a, b) => a + b.clip_score, 0) / want.length;
+  assert.deepEqual([got.run, got.images], ["run1", 3]);
+  assert.ok(Math.abs(got.clip_score.mean - mean) < 1e-9, `${got.clip_score.mean} vs ${mean}`);
+  assert.ok(got.clip_score.ci95[0] <= mean && mean <= got.clip_score.ci95[1]);
+  assert.deepEqual(got.errors.map((e: { file: string }) => e.file), [join(run, "gone.png")]);
 });

@@ -154,21 +154,17 @@ export function resizePil(img: RgbImage, width: number, height: number): RgbImag
   const out = new Uint8Array(width * height * 3);
   const half = 1 << (PRECISION_BITS - 1);
   const stride = srcW * 3;
+  const acc = new Float64Array(stride);
   for (let yy = 0; yy < height; yy++) {
+    // Row by row (contiguous reads); integer sums, so the order cannot change a value.
     const s = cv.start[yy] - rowOffset, n = cv.len[yy], kb = yy * cv.k;
-    for (let xx = 0; xx < width; xx++) {
-      let s0 = half, s1 = half, s2 = half;
-      for (let y = 0; y < n; y++) {
-        const w = kv[kb + y], p = (s + y) * stride + xx * 3;
-        s0 += src[p] * w;
-        s1 += src[p + 1] * w;
-        s2 += src[p + 2] * w;
-      }
-      const o = (yy * width + xx) * 3;
-      out[o] = clip8(s0);
-      out[o + 1] = clip8(s1);
-      out[o + 2] = clip8(s2);
+    acc.fill(half);
+    for (let y = 0; y < n; y++) {
+      const w = kv[kb + y], r = (s + y) * stride;
+      for (let i = 0; i < stride; i++) acc[i] += src[r + i] * w;
     }
+    const o = yy * stride;
+    for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i]);
   }
   return { width, height, data: out };
 }
@@ -246,21 +242,16 @@ export function resizePilFloat(img: RgbImage, width: number, height: number): Fl
   if (needV) {
     out = new Float32Array(width * height * 3);
     const stride = srcW * 3;
+    const acc = new Float64Array(stride);
     for (let yy = 0; yy < height; yy++) {
+      // Row by row (contiguous reads), double sums adding the taps in Pillow's order.
       const s = cv.start[yy] - rowOffset, n = cv.len[yy], kb = yy * cv.k;
-      for (let xx = 0; xx < width; xx++) {
-        let s0 = 0, s1 = 0, s2 = 0;
-        for (let y = 0; y < n; y++) {
-          const w = cv.weights[kb + y], p = (s + y) * stride + xx * 3;
-          s0 += src[p] * w;
-          s1 += src[p + 1] * w;
-          s2 += src[p + 2] * w;
-        }
-        const o = (yy * width + xx) * 3;
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
+      acc.fill(0);
+      for (let y = 0; y < n; y++) {
+        const w = cv.weights[kb + y], r = (s + y) * stride;
+        for (let i = 0; i < stride; i++) acc[i] += src[r + i] * w;
       }
+      out.set(acc, yy * stride);
     }
   }
   for (let i = 0; i < out.length; i++) out[i] = out[i] < 0 ? 0 : out[i] > 255 ? 255 : out[i];

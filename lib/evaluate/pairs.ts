@@ -52,10 +52,11 @@ function filterValid(src: Float64Array, w: number, h: number, k: Float64Array): 
   // Rows first over all rows (scipy filters axis 0 then 1; the order only moves the last bit).
   const tmp = new Float64Array(oh * w);
   for (let y = 0; y < oh; y++) {
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let t = 0; t < k.length; t++) s += k[t] * src[(y + t) * w + x];
-      tmp[y * w + x] = s;
+    // Row by row (contiguous); each sum still adds the taps in order t = 0, 1, …
+    const o = y * w;
+    for (let t = 0; t < k.length; t++) {
+      const kt = k[t], r = (y + t) * w;
+      for (let x = 0; x < w; x++) tmp[o + x] += kt * src[r + x];
     }
   }
   const out = new Float64Array(oh * ow);
