@@ -296,9 +296,13 @@ export * from "./notebook/images.ts";
 export * from "./calibrate/face_size.ts";
 export {
   runValidity,
+  type UsableCurve,
+  type UsableCurves,
+  usableCurves,
   validityHeuristics,
   validityMarkdown,
   type ValidityOptions,
   type ValidityReport,
 } from "./calibrate/validity.ts";
+export { DEFAULT_LABEL_SCORES, USABLE_C, USABLE_FEATURES } from "./calibrate/fit_usable.ts";
 export { mulberry32, seededRandom } from "./core/random.ts";

@@ -21,7 +21,7 @@ Deno.test("the shipped usable scorer: its recorded out-of-fold AUC and default t
   const shipped = await loadScorer(DEFAULT_USABLE_MODEL);
   assert.deepEqual(shipped.features, USABLE_FEATURES);
   assert.equal(shipped.model.C, USABLE_C);
-  const fit = await fitRecipe("usable", { scores: join(ROOT, DEFAULT_LABEL_SCORES), repeats: 0 });
+  const fit = await fitRecipe("usable", { scores: DEFAULT_LABEL_SCORES, repeats: 0 });
   const p = shipped.provenance;
   assert.equal(fit.data.y.length, p.rows);
   assert.equal(fit.scorer.provenance.outOfFold.auc, p.outOfFold.auc);
@@ -38,7 +38,7 @@ Deno.test("refit on a seeded subset of labels writes a scorer file that the usab
   const dir = await Deno.makeTempDir();
   try {
     const fit = await fitRecipe("usable", {
-      scores: join(ROOT, DEFAULT_LABEL_SCORES),
+      scores: DEFAULT_LABEL_SCORES,
       limit: 90,
       repeats: 2,
       resamples: 100,
@@ -52,9 +52,7 @@ Deno.test("refit on a seeded subset of labels writes a scorer file that the usab
     // The heuristic with this file on a real image gives what the scorer gives on the image's row of
     // the cached score table (regression check: the cached table matches live scoring).
     const name = "CompVis__latent-diffusion__assets__txt2img-preview__t0_0.jpg";
-    const row = (await readResults(join(ROOT, DEFAULT_LABEL_SCORES))).find((r) =>
-      String(r.path).endsWith(name)
-    )!;
+    const row = (await readResults(DEFAULT_LABEL_SCORES)).find((r) => String(r.path).endsWith(name))!;
     const ctx = new ImageContext(await decodeImage(join(ROOT, "data/labels/images", name)), {
       settings: { usable: { model: out } },
     });

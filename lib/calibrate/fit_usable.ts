@@ -11,8 +11,10 @@
  * @module
  */
 import { dirname, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadImageLabels } from "../labels/format.ts";
-import { readResults } from "../score/results.ts";
+import { pairLabels } from "../labels/join.ts";
+import { readResults, type Row } from "../score/results.ts";
 import { runScoreJob } from "../score/job.ts";
 import type { ThresholdRule } from "../score/rules.ts";
 import { sourcesOf } from "../heuristics/usable.ts";
@@ -23,8 +25,29 @@ import { chooseThreshold, type Strategy } from "./thresholds.ts";
 
 /** The shipped labels the default scorer is fitted on (relative to the project). */
 export const DEFAULT_FIT_LABELS = "data/labels/images.csv";
-/** Score table of every offline heuristic on the shipped labels (what data/models/usable.json was fitted on). */
-export const DEFAULT_LABEL_SCORES = "data/models/labels_scores.csv";
+/**
+ * Score table of every offline heuristic on the shipped labels (what data/models/usable.json was
+ * fitted on); its paths are relative to its folder ({@link resolveRowPath}).
+ */
+export const DEFAULT_LABEL_SCORES: string = fileURLToPath(
+  new URL("../../data/models/labels_scores.csv", import.meta.url),
+);
+
+/**
+ * The file a score-table row names: absolute paths as they are, a relative one (a shipped table
+ * that must work from any folder) relative to the table's own folder, as in label files.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveRowPath } from "./fit_usable.ts";
+ * assert.equal(resolveRowPath("../labels/images/a.jpg", "/p/data/models/s.csv"), "/p/data/labels/images/a.jpg");
+ * assert.equal(resolveRowPath("/x/a.jpg", "/p/s.csv"), "/x/a.jpg");
+ * ```
+ */
+export function resolveRowPath(path: unknown, table: string): string {
+  return resolve(dirname(resolve(table)), String(path));
+}
 /** Where the shipped scorer and the default thresholds derived from it live. */
 export const DEFAULT_USABLE_OUT = "data/models/usable.json";
 export const DEFAULT_THRESHOLDS_OUT = "data/models/thresholds.json";
@@ -107,7 +130,7 @@ export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows>
       keep: (l) => !l.usable,
     });
   }
-  let rows: Record<string, unknown>[];
+  let rows: Row[];
   if (o.scores) rows = await readResults(o.scores);
   else {
     const names = sourcesOf({ features }).map((h) => h.name);
@@ -124,23 +147,25 @@ export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows>
       if (!o.workDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   }
-  const byPath = new Map(rows.map((r) => [resolve(String(r.path)), r]));
-  const ok = labeled.filter((l) => byPath.has(l.path) && !byPath.get(l.path)!.error);
-  if (!ok.length) {
+  // A table read from a file: its relative paths are relative to its folder (the shipped one).
+  const tableRows = o.scores ? rows.map((r) => ({ ...r, path: resolveRowPath(r.path, o.scores!) })) : rows;
+  const pairs = pairLabels(labeled, tableRows).pairs.filter((p) => !p.row.error);
+  if (!pairs.length) {
     throw new FitError(
-      `no image of ${labelsFile} has a row in ${o.scores ?? "the scores"} (paths are matched ` +
-        `as resolved from the working directory)`,
+      `no image of ${labelsFile} has a row in ${o.scores ?? "the scores"} (relative paths in a score ` +
+        `table are matched as resolved from the table's folder)`,
     );
   }
-  const missing = features.filter((f) => !(f.name in byPath.get(ok[0].path)!));
+  const missing = features.filter((f) => !(f.name in pairs[0].row));
   if (missing.length) {
     throw new FitError(
       `${o.scores ?? "scores"}: no column ${missing.map((f) => f.name).join(", ")} ` +
         `(score with the heuristics ${sourcesOf({ features }).map((h) => h.name).join(", ")})`,
     );
   }
+  const ok = pairs.map((p) => p.label);
   return {
-    rows: ok.map((l) => byPath.get(l.path)!),
+    rows: pairs.map((p) => p.row),
     y: ok.map((l) => (l.usable ? 1 : 0)),
     paths: ok.map((l) => l.path),
     notes: {

@@ -30,7 +30,7 @@ import { seededRandom } from "../core/random.ts";
 import { stratifiedFolds } from "./crossval.ts";
 import { fitLogistic, predictLogit } from "./logistic.ts";
 import { aucWithInterval, outOfFoldLogistic } from "./fit_scorer.ts";
-import { DEFAULT_LABEL_SCORES, USABLE_C, USABLE_FEATURES } from "./fit_usable.ts";
+import { DEFAULT_LABEL_SCORES, resolveRowPath, shownPath, USABLE_C, USABLE_FEATURES } from "./fit_usable.ts";
 import { type RocCurve, rocCurve } from "./metrics.ts";
 import { featureVector } from "../models/scorer.ts";
 import { pairLabels } from "../labels/join.ts";
@@ -232,7 +232,11 @@ export async function runValidity(options: ValidityOptions = {}): Promise<Validi
       if (!options.scoresOut) await Deno.remove(tmp).catch(() => {});
     }
   }
-  const scored = pairLabels(labeled, rows).pairs.filter((p) => !p.row.error);
+  // A table read from a file: its relative paths are relative to its folder (the shipped one).
+  const tableRows = options.scores
+    ? rows.map((r) => ({ ...r, path: resolveRowPath(r.path, options.scores!) }))
+    : rows;
+  const scored = pairLabels(labeled, tableRows).pairs.filter((p) => !p.row.error);
   const ok = scored.map((p) => p.label);
   const failedRows = labeled.length - ok.length;
   const values = scored.map((p) => p.row);
@@ -299,7 +303,7 @@ export async function runValidity(options: ValidityOptions = {}): Promise<Validi
     results.push(res);
   }
   return {
-    labels: labelsFile,
+    labels: shownPath(labelsFile),
     heuristics: heuristics.map((h) => h.name),
     images: ok.length,
     failedRows,
@@ -460,7 +464,8 @@ export async function usableCurves(o: {
   const resamples = o.resamples ?? 1000, seed = o.seed ?? 0, folds = o.folds ?? 5;
   const labels = await loadImageLabels(labelsFile);
   const rows = await readResults(scoresFile);
-  const scored = pairLabels(labels.rows, rows).pairs.filter((p) => !p.row.error);
+  const tableRows = rows.map((r) => ({ ...r, path: resolveRowPath(r.path, scoresFile) }));
+  const scored = pairLabels(labels.rows, tableRows).pairs.filter((p) => !p.row.error);
   const ok = scored.map((p) => p.label);
   if (!ok.length) throw new Error(`${scoresFile}: no row for an image of ${labelsFile}`);
   const values = scored.map((p) => p.row);
@@ -491,8 +496,8 @@ export async function usableCurves(o: {
   }
   curves.sort((a, b) => b.auc - a.auc);
   return {
-    labels: labelsFile,
-    scores: scoresFile,
+    labels: shownPath(labelsFile),
+    scores: shownPath(scoresFile),
     images: y.length,
     unusable: y.filter((v) => v === 0).length,
     curves,
