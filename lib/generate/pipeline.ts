@@ -32,12 +32,10 @@ import { ScorePool } from "../score/pool.ts";
 import { applyRules, defaultRules, type ThresholdRule } from "../score/rules.ts";
 import {
   DEFAULT_HEURISTICS,
-  HEURISTICS,
   outputsOf,
   PROMPT_HEURISTICS,
   resolveHeuristics,
 } from "../heuristics/registry.ts";
-import type { Value } from "../heuristics/types.ts";
 import {
   type Backend,
   BackendError,
@@ -47,69 +45,27 @@ import {
 import { retrying, type RetryPolicy } from "../core/http.ts";
 import { maskSecrets } from "../core/secrets.ts";
 import { writeAtomic } from "../core/atomic.ts";
+import {
+  cleanRunFolder,
+  EXT,
+  MANIFEST,
+  type ManifestRow,
+  manifestRow,
+  openManifest,
+  rankRows,
+  readManifest,
+  requestedParams,
+  writeSummary,
+} from "./manifest.ts";
 
-/** Manifest file name inside the run folder. */
-export const MANIFEST = "manifest.jsonl";
-
-/** Manifest columns, in order. The first nine are the CONTRACTS columns. */
-export const MANIFEST_COLUMNS = [
-  "file",
-  "prompt",
-  "negative_prompt",
-  "seed",
-  "backend",
-  "params",
-  "scores",
-  "kept",
-  "reasons",
-  "index",
-  "image",
-  "of",
-  "endpoint",
-  "width",
-  "height",
-  "format",
-  "bytes",
-  "error",
-  "tries",
-  "timings",
-  "created_at",
-  "text",
-  "prompt_source",
-] as const;
-
-/** One manifest line. */
-export interface ManifestRow {
-  file: string;
-  prompt: string;
-  negative_prompt: string;
-  seed: number | null;
-  backend: string;
-  params: Record<string, unknown>;
-  scores: Record<string, Value>;
-  kept: boolean;
-  reasons: string[];
-  /** Request number. */
-  index: number;
-  /** Image number within the request. */
-  image: number;
-  /** Images the request returned. */
-  of: number;
-  endpoint: string;
-  width: number | null;
-  height: number | null;
-  format: string | null;
-  bytes: number;
-  /** Scoring error (the file is kept on disk), or null. */
-  error: string | null;
-  /** Tries the request needed (1 = no retry). */
-  tries: number;
-  /** Milliseconds: `request` (incl. retries), `write`, `score`. */
-  timings: Record<string, number>;
-  created_at: string;
-  text: string | null;
-  prompt_source: string | null;
-}
+export {
+  MANIFEST,
+  MANIFEST_COLUMNS,
+  ManifestError,
+  type ManifestRow,
+  rankRows,
+  readManifest,
+} from "./manifest.ts";
 
 /** Something that happened during a run, for progress displays and logs (messages are masked). */
 export type PipelineEvent =
@@ -144,7 +100,7 @@ export interface PipelineOptions {
   heuristics?: readonly string[];
   /**
    * Settings per heuristic (e.g. `{ clip_score: { model, modelsDir } }`). Prompt-aware scorers
-   * (clip_score, pick_score, probe) also get this run's prompt unless one is set here.
+   * (the registry's `PROMPT_HEURISTICS`) also get this run's prompt unless one is set here.
    */
   settings?: Record<string, Record<string, unknown>>;
   /** A pool to score on (kept open); by default one is started and closed here. */
@@ -193,9 +149,6 @@ export class PipelineError extends Error {
   }
 }
 
-const FILE_RE = /^\d{5,}_\d+\.[a-z0-9]+$/;
-const EXT: Record<string, string> = { jpeg: "jpg", heif: "avif", svg: "svg" };
-
 class Semaphore {
   #free: number;
   #waiters: (() => void)[] = [];
@@ -213,41 +166,6 @@ class Semaphore {
   }
 }
 
-interface Resumed {
-  rows: ManifestRow[];
-  dropped: number;
-}
-
-/** Reads a manifest back, dropping a torn last line and the lines of unfinished requests. */
-export async function readManifest(out: string): Promise<Resumed> {
-  const path = join(out, MANIFEST);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { rows: [], dropped: 0 };
-    throw e;
-  }
-  const lines = text.split("\n");
-  const torn = !text.endsWith("\n") && text.length > 0 ? 1 : 0;
-  const complete = lines.slice(0, lines.length - 1).filter((l) => l.trim());
-  const rows = complete.map((l, i) => {
-    try {
-      return JSON.parse(l) as ManifestRow;
-    } catch {
-      throw new PipelineError(`${path}:${i + 1}: not a JSON line; fix or remove that line to resume`);
-    }
-  });
-  const byIndex = new Map<number, ManifestRow[]>();
-  for (const r of rows) byIndex.set(r.index, [...byIndex.get(r.index) ?? [], r]);
-  const good = rows.filter((r) => byIndex.get(r.index)!.length === r.of);
-  const dropped = rows.length - good.length + torn;
-  if (dropped) {
-    await writeAtomic(path, good.map((r) => JSON.stringify(r) + "\n").join(""));
-  }
-  return { rows: good, dropped };
-}
-
 /** Gives prompt-aware scorers (the registry's {@link PROMPT_HEURISTICS}) this run's prompt unless their settings name one. */
 function withRunPrompt(settings: Record<string, Record<string, unknown>>, prompt: string) {
   const out = { ...settings };
@@ -258,61 +176,129 @@ function withRunPrompt(settings: Record<string, Record<string, unknown>>, prompt
   return out;
 }
 
-/** Sorts rows best first: kept, then fewest reasons, then `rankBy` in its direction, then order. */
-export function rankRows(rows: readonly ManifestRow[], rankBy = "laplacian_var"): ManifestRow[] {
-  const spec = outputsOf(HEURISTICS).find((o) => o.name === rankBy);
-  const sign = spec?.direction === "lower_is_better" ? -1 : 1;
-  const v = (r: ManifestRow) => {
-    const x = r.scores?.[rankBy];
-    return typeof x === "number" && Number.isFinite(x) ? sign * x : -Infinity;
-  };
-  return [...rows].filter((r) => !r.error).sort((a, b) =>
-    Number(b.kept) - Number(a.kept) || a.reasons.length - b.reasons.length || v(b) - v(a) ||
-    a.index - b.index || a.image - b.image
-  );
-}
-
 function requestFor(base: GenerationRequest, index: number): GenerationRequest {
   const batch = base.batchSize ?? 1;
   const seed = base.seed !== undefined && base.seed >= 0 ? base.seed + index * batch : -1;
   return { ...base, seed };
 }
 
-function requestedParams(r: GenerationRequest): Record<string, unknown> {
-  const p: Record<string, unknown> = {};
-  if (r.width !== undefined) p.width = r.width;
-  if (r.height !== undefined) p.height = r.height;
-  if (r.steps !== undefined) p.steps = r.steps;
-  if (r.sampler !== undefined) p.sampler = r.sampler;
-  if (r.cfgScale !== undefined) p.cfg_scale = r.cfgScale;
-  p.batch_size = r.batchSize ?? 1;
-  p.requested_seed = r.seed ?? -1;
-  if (r.model) p.model = r.model;
-  if (r.loras?.length) p.loras = r.loras;
-  if (r.init) {
-    p.init_image_bytes = r.init.image.length;
-    if (r.init.mask) p.mask_bytes = r.init.mask.length;
-    p.denoising_strength = r.init.denoisingStrength ?? 0.75;
-    if (r.init.mask) {
-      p.mask_blur = r.init.maskBlur ?? 4;
-      p.inpaint_area = r.init.inpaintArea ?? "whole";
-    }
-  }
-  if (r.controls?.length) {
-    p.controls = r.controls.map((c) => ({
-      model: c.model,
-      module: c.module ?? "none",
-      weight: c.weight ?? 1,
-    }));
-  }
-  return p;
+/** An image of a reply that decoded, with its size and format. */
+interface CheckedImage {
+  img: GeneratedImage;
+  width: number;
+  height: number;
+  format: string;
 }
 
-async function cleanFolder(out: string, keep: ReadonlySet<string>) {
-  for await (const e of Deno.readDir(out)) {
-    if (!e.isFile) continue;
-    const stale = /\.tmp-\d+$/.test(e.name) || (FILE_RE.test(e.name) && !keep.has(e.name));
-    if (stale) await Deno.remove(join(out, e.name)).catch(() => {});
+/**
+ * Decodes every image of a reply; a reply without images or with one that is not an image is a
+ * {@link BackendError} (retried; a too large image is not, asking again gives the same).
+ */
+async function checkReply(
+  backend: Backend,
+  index: number,
+  images: GeneratedImage[],
+  maxPixels: number | undefined,
+): Promise<CheckedImage[]> {
+  if (images.length === 0) {
+    throw new BackendError(`${backend.endpoint}: request ${index} returned no images`, "bad_reply");
+  }
+  const checked: CheckedImage[] = [];
+  for (const [k, img] of images.entries()) {
+    try {
+      const d = await decodeBytes(img.bytes, { maxPixels, name: `${backend.name} reply ${index}/${k}` });
+      checked.push({ img, width: d.width, height: d.height, format: d.format });
+    } catch (err) {
+      if (err instanceof ImageDecodeError) {
+        throw new BackendError(
+          `${backend.endpoint}: request ${index} image ${k} is not a usable image: ${err.message}`,
+          err.kind === "too_many_pixels" ? "config" : "not_image",
+        );
+      }
+      throw err;
+    }
+  }
+  return checked;
+}
+
+/** The run's settings (`run.json`); a resumed run must ask for the same prompt. */
+async function writeRunSettings(out: string, o: PipelineOptions, rules: ThresholdRule[]): Promise<void> {
+  const untilPass = o.untilPass ?? false;
+  const runFile = join(out, "run.json");
+  const settings = {
+    winnow: "generate-run",
+    version: 1,
+    backend: o.backends[0].name,
+    endpoints: o.backends.map((b) => b.endpoint),
+    prompt: o.request.prompt,
+    negative_prompt: o.request.negativePrompt ?? "",
+    mode: untilPass ? "until-pass" : "best-of-n",
+    n: untilPass ? undefined : o.n ?? 4,
+    max_attempts: untilPass ? o.maxAttempts ?? 10 : undefined,
+    params: requestedParams(o.request),
+    rules,
+  };
+  const previous = await Deno.readTextFile(runFile).then(JSON.parse).catch(() => null);
+  if (previous && previous.prompt !== settings.prompt) {
+    throw new PipelineError(
+      `${out} holds a run for another prompt ("${String(previous.prompt).slice(0, 60)}…"); ` +
+        "choose another --out, or delete that folder to start afresh",
+    );
+  }
+  await writeAtomic(runFile, maskSecrets(JSON.stringify(settings, null, 2)) + "\n");
+}
+
+/** Why a run stopped, from what happened. */
+function stopReasonOf(
+  o: PipelineOptions,
+  s: { failed: boolean; timedOut: boolean; passed: boolean },
+): PipelineResult["stop"] {
+  if (s.failed) return "failed";
+  if (s.timedOut) return "max_time";
+  if (o.signal?.aborted) return "cancelled";
+  if (o.untilPass) return s.passed ? "passed" : "max_attempts";
+  return "complete";
+}
+
+/** `summary.json`: the best image, kept and rejected files, counts and the error. */
+function summaryOf(result: PipelineResult, rankBy: string, error: string | null): Record<string, unknown> {
+  const { rows, best } = result;
+  return {
+    stop: result.stop,
+    best: best?.file ?? null,
+    best_reasons: best?.reasons ?? null,
+    rank_by: rankBy,
+    images: rows.length,
+    kept: rows.filter((r) => r.kept).map((r) => r.file),
+    rejected: rows.filter((r) => !r.kept).map((r) => ({ file: r.file, reasons: r.reasons })),
+    received: result.received,
+    resumed: result.resumed,
+    requests: result.requests,
+    retries: result.retries,
+    failures: result.failures,
+    seconds: Math.round(result.seconds * 10) / 10,
+    error,
+  };
+}
+
+/** Throws the {@link PipelineError} of a run that failed, or ended a best-of-N run short. */
+function throwIfShort(o: PipelineOptions, result: PipelineResult, fatal: BackendError | null): void {
+  const have = result.rows.length, n = o.n ?? 4, out = result.out;
+  const resumeHint = `; run again with the same --out to resume`;
+  if (fatal) {
+    throw new PipelineError(
+      `${fatal.message}; ${have} image${have === 1 ? "" : "s"} on disk in ${out}${resumeHint}`,
+      result,
+    );
+  }
+  if (result.stop === "max_time" && !o.untilPass && have < n) {
+    throw new PipelineError(
+      `time budget of ${o.maxSeconds} s used up with ${have} of ${n} images in ${out}${resumeHint}`,
+      result,
+    );
+  }
+  if (result.stop === "cancelled" && !o.untilPass && have < n) {
+    throw new PipelineError(`cancelled with ${have} of ${n} images in ${out}${resumeHint}`, result);
   }
 }
 
@@ -349,34 +335,11 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const batch = Math.max(1, o.request.batchSize ?? 1);
   const untilPass = o.untilPass ?? false;
   const maxAttempts = o.maxAttempts ?? 10;
-
-  // Settings of the run; a resumed run must ask for the same prompt.
-  const runFile = join(out, "run.json");
-  const settings = {
-    winnow: "generate-run",
-    version: 1,
-    backend: o.backends[0].name,
-    endpoints: o.backends.map((b) => b.endpoint),
-    prompt: o.request.prompt,
-    negative_prompt: o.request.negativePrompt ?? "",
-    mode: untilPass ? "until-pass" : "best-of-n",
-    n: untilPass ? undefined : n,
-    max_attempts: untilPass ? maxAttempts : undefined,
-    params: requestedParams(o.request),
-    rules,
-  };
-  const previous = await Deno.readTextFile(runFile).then(JSON.parse).catch(() => null);
-  if (previous && previous.prompt !== settings.prompt) {
-    throw new PipelineError(
-      `${out} holds a run for another prompt ("${String(previous.prompt).slice(0, 60)}…"); ` +
-        "choose another --out, or delete that folder to start afresh",
-    );
-  }
-  await writeAtomic(runFile, maskSecrets(JSON.stringify(settings, null, 2)) + "\n");
+  await writeRunSettings(out, o, rules);
 
   const resumed = await readManifest(out);
   const rows = [...resumed.rows];
-  await cleanFolder(out, new Set(rows.map((r) => r.file)));
+  await cleanRunFolder(out, new Set(rows.map((r) => r.file)));
   if (resumed.rows.length || resumed.dropped) {
     o.onEvent?.({ type: "resumed", rows: resumed.rows.length, dropped: resumed.dropped });
   }
@@ -406,19 +369,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       heuristics: heuristicNames,
       jobs: o.scoreJobs ?? Math.min(2, navigator.hardwareConcurrency ?? 1),
       decode: { maxPixels: o.maxPixels },
-      // Scorers that compare an image with its prompt get this run's.
       settings: withRunPrompt(o.settings ?? {}, o.request.prompt),
     });
-  const manifestFile = await Deno.open(join(out, MANIFEST), { append: true, create: true });
-  let writeChain = Promise.resolve();
-  const appendLines = (lines: string) => {
-    writeChain = writeChain.then(async () => {
-      const bytes = new TextEncoder().encode(lines);
-      let off = 0;
-      while (off < bytes.length) off += await manifestFile.write(bytes.subarray(off));
-    });
-    return writeChain;
-  };
+  const manifest = await openManifest(out);
 
   let stop = alreadyPassed;
   let fatal: BackendError | null = null;
@@ -427,12 +380,10 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const sems = o.backends.map(() => new Semaphore(Math.max(1, o.concurrency ?? 1)));
   const queue = [...todo];
 
-  const runRequest = async (index: number) => {
-    const req = requestFor(o.request, index);
-    const started = performance.now();
-    let tries = 0;
-    const got = await retrying(async (attempt) => {
-      tries = attempt + 1;
+  /** Sends request `index` (retrying, the next try to the next endpoint) until its reply decodes. */
+  const request = (index: number, req: GenerationRequest, onTry: (n: number) => void) =>
+    retrying(async (attempt) => {
+      onTry(attempt + 1);
       const e = (index + attempt) % o.backends.length;
       const backend = o.backends[e];
       await sems[e].acquire();
@@ -444,29 +395,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
           attempt,
           onProgress: (p) => o.onEvent?.({ type: "progress", index, fraction: p.fraction }),
         });
-        if (images.length === 0) {
-          throw new BackendError(`${backend.endpoint}: request ${index} returned no images`, "bad_reply");
-        }
-        const checked = [];
-        for (const [k, img] of images.entries()) {
-          try {
-            const d = await decodeBytes(img.bytes, {
-              maxPixels: o.maxPixels,
-              name: `${backend.name} reply ${index}/${k}`,
-            });
-            checked.push({ img, width: d.width, height: d.height, format: d.format });
-          } catch (err) {
-            if (err instanceof ImageDecodeError) {
-              // A too large image is no glitch (asking again gives the same); other decode failures are retried.
-              throw new BackendError(
-                `${backend.endpoint}: request ${index} image ${k} is not a usable image: ${err.message}`,
-                err.kind === "too_many_pixels" ? "config" : "not_image",
-              );
-            }
-            throw err;
-          }
-        }
-        return { backend, checked };
+        return { backend, checked: await checkReply(backend, index, images, o.maxPixels) };
       } finally {
         sems[e].release();
       }
@@ -480,36 +409,54 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         o.onEvent?.({ type: "retry", index, attempt, waitMs, message: err.message });
       },
     });
+
+  /** Writes each image of a reply, scores it, judges it: its manifest line. */
+  const keepImage = async (
+    req: GenerationRequest,
+    backend: Backend,
+    c: CheckedImage,
+    at: { index: number; image: number; of: number; tries: number; requestMs: number },
+  ): Promise<ManifestRow> => {
+    const tw = performance.now();
+    const file = `${String(at.index).padStart(5, "0")}_${at.image}.${EXT[c.format] ?? c.format}`;
+    const path = join(out, file);
+    await writeAtomic(path, c.img.bytes);
+    const ts = performance.now();
+    const reply = await pool.score(path);
+    const scoreMs = performance.now() - ts;
+    const values = "error" in reply ? {} : reply.values;
+    const verdict = applyRules("error" in reply ? { error: reply.error } : values, rules);
+    return manifestRow(o.text, req, backend, c.img, {
+      file,
+      index: at.index,
+      image: at.image,
+      of: at.of,
+      width: c.width,
+      height: c.height,
+      format: c.format,
+      scores: values,
+      kept: verdict.kept,
+      reasons: verdict.reasons,
+      error: "error" in reply ? reply.error : null,
+      tries: at.tries,
+      timings: { request: Math.round(at.requestMs), write: Math.round(ts - tw), score: Math.round(scoreMs) },
+    });
+  };
+
+  const runRequest = async (index: number) => {
+    const req = requestFor(o.request, index);
+    const started = performance.now();
+    let tries = 0;
+    const got = await request(index, req, (t) => tries = t);
     const requestMs = performance.now() - started;
     const lines: ManifestRow[] = [];
     for (const [k, c] of got.checked.entries()) {
-      const tw = performance.now();
-      const file = `${String(index).padStart(5, "0")}_${k}.${EXT[c.format] ?? c.format}`;
-      const path = join(out, file);
-      await writeAtomic(path, c.img.bytes);
-      const ts = performance.now();
-      const reply = await pool.score(path);
-      const scoreMs = performance.now() - ts;
-      const values = "error" in reply ? {} : reply.values;
-      const verdict = applyRules("error" in reply ? { error: reply.error } : values, rules);
-      lines.push(makeRow(o, req, got.backend, c.img, {
-        file,
-        index,
-        image: k,
-        of: got.checked.length,
-        width: c.width,
-        height: c.height,
-        format: c.format,
-        scores: values,
-        kept: verdict.kept,
-        reasons: verdict.reasons,
-        error: "error" in reply ? reply.error : null,
-        tries,
-        timings: { request: Math.round(requestMs), write: Math.round(ts - tw), score: Math.round(scoreMs) },
-      }));
+      lines.push(
+        await keepImage(req, got.backend, c, { index, image: k, of: got.checked.length, tries, requestMs }),
+      );
     }
     // All lines of a request in one append: a resumed run sees the request whole or not at all.
-    await appendLines(lines.map((r) => maskSecrets(JSON.stringify(r)) + "\n").join(""));
+    await manifest.append(lines);
     for (const r of lines) {
       rows.push(r);
       received++;
@@ -554,26 +501,16 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     }
     const workers = o.backends.length * Math.max(1, o.concurrency ?? 1);
     await Promise.all(Array.from({ length: Math.min(workers, Math.max(1, todo.length)) }, runner));
-    await writeChain;
   } finally {
     clearTimeout(budgetTimer);
     o.signal?.removeEventListener("abort", onOuterAbort);
-    manifestFile.close();
+    await manifest.close();
     if (ownPool) pool.close();
     for (const b of o.backends) b.close?.();
   }
 
   rows.sort((a, b) => a.index - b.index || a.image - b.image);
-  const ranked = rankRows(rows, rankBy);
-  const best = ranked[0] ?? null;
   const passed = rows.some((r) => r.kept);
-  const have = rows.length;
-  let stopReason: PipelineResult["stop"];
-  if (fatal) stopReason = "failed";
-  else if (timedOut) stopReason = "max_time";
-  else if (o.signal?.aborted) stopReason = "cancelled";
-  else if (untilPass) stopReason = passed ? "passed" : "max_attempts";
-  else stopReason = "complete";
   const result: PipelineResult = {
     out,
     manifest: join(out, MANIFEST),
@@ -583,94 +520,12 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     requests,
     retries,
     failures,
-    best,
+    best: rankRows(rows, rankBy)[0] ?? null,
     passed,
     seconds: (performance.now() - t0) / 1000,
-    stop: stopReason,
+    stop: stopReasonOf(o, { failed: fatal !== null, timedOut, passed }),
   };
-  const summary = {
-    stop: stopReason,
-    best: best?.file ?? null,
-    best_reasons: best?.reasons ?? null,
-    rank_by: rankBy,
-    images: have,
-    kept: rows.filter((r) => r.kept).map((r) => r.file),
-    rejected: rows.filter((r) => !r.kept).map((r) => ({ file: r.file, reasons: r.reasons })),
-    received,
-    resumed: resumed.rows.length,
-    requests,
-    retries,
-    failures,
-    seconds: Math.round(result.seconds * 10) / 10,
-    error: fatal?.message ?? null,
-  };
-  await Deno.writeTextFile(join(out, "summary.json"), maskSecrets(JSON.stringify(summary, null, 2)) + "\n");
-  const resumeHint = `; run again with the same --out to resume`;
-  if (fatal) {
-    throw new PipelineError(
-      `${fatal.message}; ${have} image${have === 1 ? "" : "s"} on disk in ${out}${resumeHint}`,
-      result,
-    );
-  }
-  if (stopReason === "max_time" && !untilPass && have < n) {
-    throw new PipelineError(
-      `time budget of ${o.maxSeconds} s used up with ${have} of ${n} images in ${out}${resumeHint}`,
-      result,
-    );
-  }
-  if (stopReason === "cancelled" && !untilPass && have < n) {
-    throw new PipelineError(`cancelled with ${have} of ${n} images in ${out}${resumeHint}`, result);
-  }
+  await writeSummary(out, summaryOf(result, rankBy, (fatal as BackendError | null)?.message ?? null));
+  throwIfShort(o, result, fatal);
   return result;
-}
-
-function makeRow(
-  o: PipelineOptions,
-  req: GenerationRequest,
-  backend: Backend,
-  img: GeneratedImage,
-  r: Pick<
-    ManifestRow,
-    | "file"
-    | "index"
-    | "image"
-    | "of"
-    | "width"
-    | "height"
-    | "format"
-    | "scores"
-    | "kept"
-    | "reasons"
-    | "error"
-    | "tries"
-    | "timings"
-  >,
-): ManifestRow {
-  const row: ManifestRow = {
-    file: r.file,
-    prompt: req.prompt,
-    negative_prompt: req.negativePrompt ?? "",
-    seed: img.seed,
-    backend: backend.name,
-    params: { ...requestedParams(req), ...img.params },
-    scores: r.scores,
-    kept: r.kept,
-    reasons: r.reasons,
-    index: r.index,
-    image: r.image,
-    of: r.of,
-    endpoint: backend.endpoint,
-    width: r.width,
-    height: r.height,
-    format: r.format,
-    bytes: img.bytes.length,
-    error: r.error,
-    tries: r.tries,
-    timings: r.timings,
-    created_at: new Date().toISOString(),
-    text: o.text?.text ?? null,
-    prompt_source: o.text?.source ?? null,
-  };
-  // Keep the documented column order.
-  return Object.fromEntries(MANIFEST_COLUMNS.map((c) => [c, row[c]])) as unknown as ManifestRow;
 }
