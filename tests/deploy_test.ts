@@ -88,7 +88,7 @@ async function runOnLocalS3(
     assert.deepEqual(rows.map((r) => r.path), images.map((x) => `${input}${x}`));
     assert.ok(rows.every((r) => r.error === null && typeof r.kept === "boolean"));
   } finally {
-    Deno.env.delete(indexVariable);
+    for (const k of [indexVariable, ...Object.keys(vars)]) Deno.env.delete(k);
     await s3.stop();
   }
 }

@@ -42,6 +42,7 @@ Deno.test("storage lists, reads and writes s3:// like local paths", async () => 
       for await (const _ of listFiles(`s3://${BUCKET}/missing/`)) { /* nothing */ }
     }, /s3:\/\/winnow-test\/missing\/: no such object or prefix/);
   } finally {
+    for (const k of Object.keys(s3Env(s3))) Deno.env.delete(k);
     await s3.stop();
   }
 });
@@ -124,6 +125,7 @@ Deno.test("a sharded run over an s3:// prefix writes parts to S3, resumes a kill
     assert.deepEqual(rows.map((r) => r.path), keys.sort().map((k) => `s3://${BUCKET}/gens/${k}`));
     assert.ok(rows.every((r) => r.error === null && typeof r.laplacian_var === "number"), "an error row");
   } finally {
+    for (const k of Object.keys(s3Env(s3))) Deno.env.delete(k);
     await s3.stop();
   }
 });
