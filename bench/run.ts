@@ -230,18 +230,20 @@ try {
       const pool = new ScorePool({ jobs: cores, heuristics: [h] });
       try {
         await poolRun(pool, files); // loads the model in every worker
-        const per: number[] = [], ratio: number[] = [];
+        const per: number[] = [], ratio: number[] = [], cpu: number[] = [];
         for (let r = 0; r < ROUNDS; r++) {
           const d = await time(() => decodeLanes(files, cores));
           const s = await time(() => poolRun(pool, files));
           per.push(n / s);
           ratio.push(s / d);
+          cpu.push((lastCpu / n) * 1000);
         }
         lines.push({
           part: `${h}, pool of ${cores} workers`,
           images: n,
           perSec: per,
           ratio,
+          cpu,
           note: "labeled set",
         });
       } catch (e) {
