@@ -52,8 +52,8 @@ import {
   type DetectorName,
   type Face,
   getDetector,
-  isDetectorName,
 } from "../models/faces/detector.ts";
+import { checkSettings, type SettingsSpec } from "../core/settings.ts";
 
 /** Settings of the `faces` heuristic, after defaults (see the module doc). */
 export interface FacesSettings {
@@ -75,10 +75,20 @@ export const DEFAULT_FACE_DETECTOR: DetectorName = "ssd";
 /** Default crop margin, a fraction of the box on each side. */
 export const DEFAULT_CROP_MARGIN = 0.25;
 
-/** A bad `faces` setting; the message names it. */
-export class FacesSettingsError extends Error {
-  override name = "FacesSettingsError";
-}
+/** The settings of `faces`, with their defaults. */
+export const FACES_SETTINGS = {
+  detector: {
+    kind: "choice",
+    choices: DETECTOR_NAMES,
+    what: "face detector",
+    default: DEFAULT_FACE_DETECTOR,
+  },
+  minConfidence: { kind: "number", min: 0, max: 1, default: DEFAULT_MIN_CONFIDENCE },
+  cropsDir: { kind: "string", what: "a folder path" },
+  cropMargin: { kind: "number", min: 0, default: DEFAULT_CROP_MARGIN },
+  modelDir: { kind: "string", what: "a folder path" },
+  qualityModel: { kind: "string", what: "a scorer file path", default: DEFAULT_FACE_QUALITY_MODEL },
+} as const satisfies SettingsSpec;
 
 /**
  * Reads and checks the `faces` settings, filling in defaults.
@@ -94,39 +104,7 @@ export class FacesSettingsError extends Error {
  * ```
  */
 export function facesSettings(raw: Record<string, unknown> = {}): FacesSettings {
-  const known = ["detector", "minConfidence", "cropsDir", "cropMargin", "modelDir", "qualityModel"];
-  for (const k of Object.keys(raw)) {
-    if (!known.includes(k)) {
-      throw new FacesSettingsError(`faces: unknown setting "${k}"; known: ${known.join(", ")}`);
-    }
-  }
-  const detector = raw.detector ?? DEFAULT_FACE_DETECTOR;
-  if (typeof detector !== "string" || !isDetectorName(detector)) {
-    throw new FacesSettingsError(
-      `faces: unknown face detector "${detector}"; known: ${DETECTOR_NAMES.join(", ")}`,
-    );
-  }
-  const minConfidence = raw.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
-  if (typeof minConfidence !== "number" || !(minConfidence >= 0 && minConfidence <= 1)) {
-    throw new FacesSettingsError(`faces: minConfidence must be a number from 0 to 1, got ${minConfidence}`);
-  }
-  const cropMargin = raw.cropMargin ?? DEFAULT_CROP_MARGIN;
-  if (typeof cropMargin !== "number" || !(cropMargin >= 0)) {
-    throw new FacesSettingsError(`faces: cropMargin must be a number ≥ 0, got ${cropMargin}`);
-  }
-  for (const k of ["cropsDir", "modelDir", "qualityModel"] as const) {
-    if (raw[k] !== undefined && (typeof raw[k] !== "string" || raw[k] === "")) {
-      throw new FacesSettingsError(`faces: ${k} must be a folder path, got ${raw[k]}`);
-    }
-  }
-  return {
-    detector,
-    minConfidence,
-    cropMargin,
-    ...(raw.cropsDir ? { cropsDir: raw.cropsDir as string } : {}),
-    ...(raw.modelDir ? { modelDir: raw.modelDir as string } : {}),
-    qualityModel: (raw.qualityModel as string | undefined) ?? DEFAULT_FACE_QUALITY_MODEL,
-  };
+  return checkSettings("faces", raw, FACES_SETTINGS) as unknown as FacesSettings;
 }
 
 /**
