@@ -133,6 +133,25 @@ Deno.test("ab fit --score: share of choices where the higher-scored image won, w
     ]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /no column "nope"/);
+    // a score table (path column) beside the images, run from another folder: paths found from its folder
+    await Deno.writeTextFile(
+      join(dir, "scores.csv"),
+      "path,clip_score\n" + scores.map(([f, v]) => `${f},${v}`).join("\n") + "\n",
+    );
+    const t = await runCli("ab", [
+      "fit",
+      join(dir, "ab.csv"),
+      "--json",
+      "--resamples",
+      "50",
+      "--score",
+      "clip_score",
+      "--scores",
+      join(dir, "scores.csv"),
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const ts = JSON.parse(t.stdout).score;
+    assert.deepEqual([ts.agree.k, ts.agree.n, ts.missing], [4, 6, 1]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -223,9 +223,9 @@ export function scoreAgreement(
 /**
  * Reads one score column by absolute image path from a score table (`deno task score` output: CSV,
  * JSONL or Parquet with a `path` column) or a `generate` manifest (`manifest.jsonl`: `file` and a
- * `scores` object). A relative `path` resolves against the working folder (as `score` wrote it and
- * `calibrate` reads it), a manifest's `file` against the manifest's folder. Rows without a finite
- * value are left out.
+ * `scores` object). A relative `path` is taken both against the working folder (as `score` writes it
+ * and `calibrate` reads it) and against the table's folder (a table moved beside its images); a
+ * manifest's `file` against the manifest's folder. Rows without a finite value are left out.
  *
  * @example
  * ```ts
@@ -244,7 +244,11 @@ export async function loadScores(file: string, column: string): Promise<Map<stri
   for (const row of rows) {
     const p = (row.path ?? row.file) as unknown;
     if (typeof p !== "string" || !p) continue;
-    const abs = isAbsolute(p) ? p : typeof row.path === "string" ? resolve(p) : resolve(base, p);
+    const keys = isAbsolute(p)
+      ? [p]
+      : typeof row.path === "string"
+      ? [...new Set([resolve(p), resolve(base, p)])]
+      : [resolve(base, p)];
     const nested = (row as Record<string, unknown>).scores;
     const raw = column in row
       ? row[column]
@@ -257,7 +261,7 @@ export async function loadScores(file: string, column: string): Promise<Map<stri
       : typeof raw === "string" && raw.trim() !== ""
       ? Number(raw)
       : NaN;
-    if (Number.isFinite(v)) out.set(abs, v);
+    if (Number.isFinite(v)) { for (const k of keys) out.set(k, v); }
   }
   if (!seen) {
     const cols = rows.length ? Object.keys(rows[0]).join(", ") : "none";
