@@ -26,7 +26,7 @@ Deno.test("a worker crash and a hang each cost one error row; every other file i
   const summary = await scoreFiles(files, table, {
     heuristics: ["sharpness"],
     jobs: 2,
-    timeLimitSeconds: 4,
+    timeLimitSeconds: 6,
     faults: { [files[2]]: "crash", [files[5]]: "hang" },
   });
   await table.close();

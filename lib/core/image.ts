@@ -143,6 +143,8 @@ export async function decodeBytes(bytes: Uint8Array, options: DecodeOptions = {}
   try {
     meta = await sharp(bytes, input).metadata();
   } catch (e) {
+    // libspng refuses a PNG header of 2^31 × 2^31 as just "corrupt header": say what it is.
+    if (pngHeaderPixels(bytes) > maxPixels) throw classify(path, "exceeds pixel limit", maxPixels);
     throw classify(path, (e as Error).message, maxPixels);
   }
   if ((meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0) > maxPixels) {
@@ -219,6 +221,18 @@ async function decodeSimple(
     hadIccProfile: false,
     sourceSpace: "srgb",
   };
+}
+
+/** Width × height from a PNG's IHDR chunk, or 0 when `bytes` does not start like a PNG. */
+function pngHeaderPixels(b: Uint8Array): number {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (
+    b.length < 24 || sig.some((x, i) => b[i] !== x) || String.fromCharCode(...b.subarray(12, 16)) !== "IHDR"
+  ) {
+    return 0;
+  }
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return v.getUint32(16) * v.getUint32(20);
 }
 
 function bitDepth(meta: Metadata): number {
