@@ -10,6 +10,8 @@ import { LPIPS_FILE } from "../lib/evaluate/lpips.ts";
 import { TINY_CLIP_224_ID, tinyInception, tinyLpips, writeTinyClip224 } from "./fixtures_models.ts";
 import { clipScores } from "../lib/heuristics/clip_score.ts";
 import { decodeImage } from "../lib/core/image.ts";
+import { resizePilFloat } from "../lib/core/resize_pil.ts";
+import { inceptionScoreSplits } from "../lib/evaluate/distribution.ts";
 import { GOLDEN, GOLDEN_EVAL, REFERENCE_DIR, relErr } from "./golden.ts";
 
 const IMAGES = `${REFERENCE_DIR}images/`;
@@ -137,4 +139,57 @@ Deno.test("evaluate clip --manifest: the mean CLIP score of the run's images, wi
   assert.ok(Math.abs(got.clip_score.mean - mean) < 1e-9, `${got.clip_score.mean} vs ${mean}`);
   assert.ok(got.clip_score.ci95[0] <= mean && mean <= got.clip_score.ci95[1]);
   assert.deepEqual(got.errors.map((e: { file: string }) => e.file), [join(run, "gone.png")]);
+});
+
+Deno.test("evaluate fid: with a logits output the Inception Score of the fake images is added (softmax, splits)", async () => {
+  const tmp = await Deno.makeTempDir();
+  const store = join(tmp, "models");
+  await Deno.mkdir(join(store, "inception"), { recursive: true });
+  const { onnx, wl } = tinyInception(11, true);
+  await Deno.writeFile(join(store, INCEPTION_FILE), onnx);
+  const [real, fake] = [join(tmp, "real"), join(tmp, "fake")];
+  await Deno.mkdir(real);
+  await Deno.mkdir(fake);
+  const names = ["facephoto1", "facephoto2", "facephoto3", "facephoto4", "checker", "gradient"];
+  for (const f of names) {
+    await Deno.copyFile(`${IMAGES}${f}.png`, join(real, `${f}.png`));
+    await Deno.copyFile(`${IMAGES}pairs/${f}__gauss1.png`, join(fake, `${f}.png`));
+  }
+  const r = await runCli("evaluate", [
+    "fid",
+    "--real",
+    real,
+    "--fake",
+    fake,
+    "--models",
+    store,
+    "--no-cache",
+    "--json",
+    "--quiet",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  // Recomputed here: logits = (channel means of the clean-fid resize / 128 − 1) · wl, softmax, 3 splits of 2.
+  const probs = [];
+  for (const f of names.sort()) {
+    const hwc = resizePilFloat(await decodeImage(join(fake, `${f}.png`)), 299, 299);
+    const m = [0, 1, 2].map((c) => {
+      let s = 0;
+      for (let i = c; i < hwc.length; i += 3) s += hwc[i];
+      return s / (299 * 299) / 128 - 1;
+    });
+    const logits = Array.from(
+      { length: 1008 },
+      (_, k) => m[0] * wl[k] + m[1] * wl[1008 + k] + m[2] * wl[2016 + k],
+    );
+    const max = Math.max(...logits);
+    const e = logits.map((v) => Math.exp(v - max));
+    const sum = e.reduce((a, b) => a + b);
+    probs.push(e.map((v) => v / sum));
+  }
+  const want = inceptionScoreSplits(probs, 3);
+  assert.ok(want.mean > 1.01, `the fixture separates the images: ${want.mean}`);
+  assert.equal(j.is_splits, 3);
+  assert.ok(relErr(j.is, want.mean) < 1e-4, `IS ${j.is} vs ${want.mean}`);
+  assert.ok(Math.abs(j.is_std - want.std) < 1e-4 * want.mean, `IS std ${j.is_std} vs ${want.std}`);
 });

@@ -530,10 +530,15 @@ export async function writeTinyModels(modelsDir: string, seed = 1): Promise<stri
 /**
  * A tiny ONNX with the FID Inception's signature: `images [N, 3, 299, 299]` (0–255) →
  * `features [N, 2048]` = tanh((channel means / 128 − 1) · W) with seeded `W [3, 2048]`, so a test
- * can recompute it and see the input layout (NCHW) and scaling.
+ * can recompute it and see the input layout (NCHW) and scaling; `withLogits` adds the second output
+ * `logits [N, 1008]` = (channel means / 128 − 1) · `wl`.
  */
-export function tinyInception(seed = 11): { onnx: Uint8Array; w: Float32Array } {
+export function tinyInception(
+  seed = 11,
+  withLogits = false,
+): { onnx: Uint8Array; w: Float32Array; wl: Float32Array } {
   const w = uniform(rng(seed), 3 * 2048, 1);
+  const wl = uniform(rng(seed + 1), 3 * 1008, 4);
   const g = onnxGraph();
   const mean = g.op("ReduceMean", ["images"], { axes: { ints: [2, 3] }, keepdims: { i: 0 } });
   const x = g.op("Sub", [
@@ -541,10 +546,12 @@ export function tinyInception(seed = 11): { onnx: Uint8Array; w: Float32Array } 
     g.weight("c1", [], new Float32Array([1])),
   ]);
   g.op("Tanh", [g.op("MatMul", [x, g.weight("w", [3, 2048], w)])], {}, "features");
+  if (withLogits) g.op("MatMul", [x, g.weight("wl", [3, 1008], wl)], {}, "logits");
   const onnx = g.encode([{ name: "images", type: FLOAT, dims: ["n", 3, 299, 299] }], [
     { name: "features", type: FLOAT, dims: ["n", 2048] },
+    ...(withLogits ? [{ name: "logits", type: FLOAT, dims: ["n", 1008] }] : []),
   ]);
-  return { onnx, w };
+  return { onnx, w, wl };
 }
 
 /**

@@ -29,7 +29,9 @@ fid: FID (float64, pytorch-fid's definition), KID (unbiased, polynomial kernel; 
     clip                  a CLIP image tower from the store (clean-fid's clip_vit_b_32 mode).
     nsfwjs-mobilenet_v2   runs offline (weights ship in the nsfwjs package); NOT comparable with
                           published FID: compare your runs with each other only.
-  Features are cached per file content and network (--cache), so a second run is fast.
+  Features are cached per file content and network (--cache), so a second run is fast. When the
+  Inception ONNX has a second output (the 1008 logits), the Inception Score of --fake is added
+  (10 splits, as torch-fidelity; ⌊n/2⌋ below 20 images).
 pairs: SSIM and PSNR (8-bit gray, as scikit-image) and with --lpips LPIPS (AlexNet ONNX from the
   store) for each file name present in both folders; means with bootstrap 95 % intervals.
 clip: mean CLIP score (torchmetrics' 100 · max(cos, 0)) of each run's images with their prompts,

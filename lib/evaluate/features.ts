@@ -7,8 +7,8 @@
  *   FIDs, as pytorch-fid / clean-fid / torch-fidelity use it), pool3, 2048-d, exported to ONNX and
  *   put in the model store at `<store>/inception/pt_inception-2015-12-05.onnx`. Input: clean-fid's
  *   resize to 299 × 299 ({@link resizePilFloat}), NCHW float32 in 0–255 (the network normalises
- *   itself, `(x − 128) / 128`); output `[N, 2048]`. How to export it: README, "Evaluating
- *   generators".
+ *   itself, `(x − 128) / 128`); output `[N, 2048]`, and optionally a second output, the 1008
+ *   logits, which gives the Inception Score. How to export it: README, "Evaluating generators".
  * - `clip`: a CLIP image tower from the store (default `Xenova/clip-vit-base-patch32`,
  *   `onnx/vision_model.onnx`), projected image embedding, as clean-fid's `clip_vit_b_32` mode:
  *   shortest edge 224 with Pillow bicubic, torchvision's center crop (offsets rounded), `/255`,
@@ -44,6 +44,32 @@ export interface FeatureExtractor {
   readonly cacheKey: string;
   /** Features of one image. */
   features(img: RgbImage): Promise<Float32Array>;
+  /**
+   * Class probabilities of one image (softmax of the classifier's logits), for the Inception
+   * Score; only extractors with a classifier head have it (`inception` when its ONNX file has a
+   * second output, the 1008 logits).
+   */
+  classify?(img: RgbImage): Promise<Float32Array>;
+}
+
+/**
+ * Softmax of logits, in double precision, as float32.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { softmax } from "./features.ts";
+ * const p = softmax(Float32Array.of(0, Math.log(3)));
+ * assert.ok(Math.abs(p[0] - 0.25) < 1e-7 && Math.abs(p[1] - 0.75) < 1e-7);
+ * ```
+ */
+export function softmax(logits: ArrayLike<number>): Float32Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const e = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += e[i] = Math.exp(logits[i] - max);
+  return Float32Array.from(e, (v) => v / sum);
 }
 
 /** Names accepted by {@link loadExtractor}. */
@@ -157,6 +183,17 @@ export async function inceptionExtractor(o: ExtractorOptions = {}): Promise<Feat
       "FID Inception v3 (pt_inception-2015-12-05, pool3 2048-d, clean-fid resize): the network of published FIDs",
     cacheKey: await fileKey("inception", file),
     features: (img) => runOnnx(session, file, inceptionInput(img), [1, 3, 299, 299], 2048),
+    ...(session.outputNames.length >= 2
+      ? {
+        async classify(img: RgbImage) {
+          const ort = await import("onnxruntime-node");
+          const out = await session.run({
+            [session.inputNames[0]]: new ort.Tensor("float32", inceptionInput(img), [1, 3, 299, 299]),
+          });
+          return softmax(out[session.outputNames[1]].data as Float32Array);
+        },
+      }
+      : {}),
   };
 }
 

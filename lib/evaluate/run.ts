@@ -18,6 +18,7 @@ import { loadPrompts } from "../core/prompts.ts";
 import { clipScores } from "../heuristics/clip_score.ts";
 import {
   frechet,
+  inceptionScoreSplits,
   kidSubsets,
   knnPrecisionRecall,
   type MeanInterval,
@@ -45,6 +46,9 @@ export interface FidOptions extends ExtractorOptions {
   /** KID subsets (default 100) and their largest size (default 1000). */
   kidSubsets?: number;
   kidSubsetSize?: number;
+  /** Inception Score when the network has a classifier (default true) and its splits (default 10). */
+  inceptionScore?: boolean;
+  isSplits?: number;
   /** k of the precision/recall balls (default 3). */
   k?: number;
   seed?: number;
@@ -67,6 +71,10 @@ export interface FidResult {
   note: string;
   n_real: number;
   n_fake: number;
+  /** Inception Score of the fake images (mean and std over splits), when the network has a classifier. */
+  is: number | null;
+  is_std: number | null;
+  is_splits: number | null;
   /** Imaginary part of Tr sqrt(S1 S2) (reported, see `frechet`). */
   fid_imaginary: number;
   warnings: string[];
@@ -121,6 +129,17 @@ export async function evaluateFid(real: string, fake: string, o: FidOptions = {}
   const k = o.k ?? 3;
   const prOk = r.features.length > k && f.features.length > k;
   const pr = prOk ? knnPrecisionRecall(r.features, f.features, k) : null;
+  // The Inception Score of the fake set, when the network has a classifier head (10 splits as
+  // torch-fidelity; with fewer than 20 images, ⌊n / 2⌋ splits so each has at least 2).
+  let is: { mean: number; std: number; splits: number } | null = null;
+  if (fx.classify && o.inceptionScore !== false) {
+    const probs: Float32Array[] = [];
+    for (const [i, file] of f.files.entries()) {
+      probs.push(await fx.classify(await decodeImage(file)));
+      o.onProgress?.("fake (classes)", i + 1, f.files.length, 0);
+    }
+    is = inceptionScoreSplits(probs, Math.max(1, Math.min(o.isSplits ?? 10, Math.floor(probs.length / 2))));
+  }
   const warnings = [...fd.warnings];
   if (!prOk) warnings.push(`precision/recall need more than k = ${k} images per set`);
   if (!fx.comparable) warnings.unshift(fx.note);
@@ -139,6 +158,9 @@ export async function evaluateFid(real: string, fake: string, o: FidOptions = {}
     note: fx.note,
     n_real: r.features.length,
     n_fake: f.features.length,
+    is: is?.mean ?? null,
+    is_std: is?.std ?? null,
+    is_splits: is?.splits ?? null,
     fid_imaginary: fd.imaginary,
     warnings,
     errors,
