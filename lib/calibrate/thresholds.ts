@@ -19,6 +19,7 @@ import { type BinaryLabel, MetricError, rocCurve, youdenThreshold } from "./metr
 import { HEURISTICS } from "../heuristics/registry.ts";
 import type { Direction } from "../heuristics/types.ts";
 import type { ThresholdRule } from "../score/rules.ts";
+import { WinnowError } from "../core/errors.ts";
 
 /** Names of the strategies of {@link chooseThreshold}. */
 export const STRATEGIES = ["youden", "cost", "precision", "recall", "keep"] as const;
@@ -39,9 +40,7 @@ export interface StrategyOptions {
 }
 
 /** A threshold option that is out of range or missing; the message names it. */
-export class ThresholdChoiceError extends Error {
-  override name = "ThresholdChoiceError";
-}
+export class ThresholdChoiceError extends WinnowError {}
 
 /** The confusion counts and rates of keeping `score >= threshold`. */
 export interface OperatingPoint {

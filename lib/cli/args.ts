@@ -6,11 +6,10 @@
  */
 import type { Box } from "../heuristics/types.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
+import { WinnowError } from "../core/errors.ts";
 
 /** A bad command line; printed without a stack trace, exit code 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export class UsageError extends WinnowError {}
 
 /** Parses a positive integer option, naming it in the error. */
 export function intOption(name: string, value: string | undefined, fallback?: number): number | undefined {

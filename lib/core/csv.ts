@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { WinnowError } from "./errors.ts";
 
 /** A parsed record with the 1-based line it starts on (for error messages). */
 export interface CsvRecord {
@@ -21,9 +22,7 @@ export interface CsvRecord {
 }
 
 /** Malformed CSV; the message names the line. */
-export class CsvError extends Error {
-  override name = "CsvError";
-}
+export class CsvError extends WinnowError {}
 
 /**
  * Parses CSV text into records (the header is the first record). Blank lines are skipped.

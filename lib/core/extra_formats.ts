@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { WinnowError } from "./errors.ts";
 
 /** Decoded pixels: `width * height * 4` bytes, `R, G, B, A`, top row first. */
 export interface RgbaPixels {
@@ -38,8 +39,7 @@ export interface RgbaPixels {
 }
 
 /** Why one of these files could not be decoded; `image.ts` turns it into an `ImageDecodeError`. */
-export class SimpleFormatError extends Error {
-  override name = "SimpleFormatError";
+export class SimpleFormatError extends WinnowError {
   constructor(readonly kind: "truncated" | "too_many_pixels" | "corrupt", message: string) {
     super(message);
   }

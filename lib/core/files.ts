@@ -5,6 +5,7 @@
  * @module
  */
 import { extname, join, resolve } from "node:path";
+import { WinnowError } from "./errors.ts";
 
 /** File endings taken from folders (files named explicitly are always taken). */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -42,9 +43,7 @@ export interface ImageList {
 }
 
 /** An input that does not exist; names it. */
-export class InputNotFoundError extends Error {
-  override name = "InputNotFoundError";
-}
+export class InputNotFoundError extends WinnowError {}
 
 /**
  * Expands files and folders (recursively) into image paths. Files named explicitly are kept

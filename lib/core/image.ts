@@ -22,6 +22,7 @@
  */
 import sharp, { type Metadata } from "sharp";
 import { decodeBmp, decodeIco, decodePnm, SimpleFormatError, sniffSimpleFormat } from "./extra_formats.ts";
+import { WinnowError } from "./errors.ts";
 
 /** Default pixel limit: 100 megapixels (e.g. 10000 × 10000), far above any generated image. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -74,8 +75,7 @@ export type DecodeErrorKind =
  * A file that is not a decodable image. `message` always names the file and the problem, e.g.
  * `"photo.jpg: truncated: the file ends before the image data does"`.
  */
-export class ImageDecodeError extends Error {
-  override name = "ImageDecodeError";
+export class ImageDecodeError extends WinnowError {
   constructor(
     /** File that failed. */
     readonly path: string,

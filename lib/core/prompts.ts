@@ -21,11 +21,10 @@
 import { basename, dirname, resolve } from "node:path";
 import { parseCsv } from "./csv.ts";
 import type { SettingsSpec } from "./settings.ts";
+import { WinnowError } from "./errors.ts";
 
 /** No usable prompt for an image, or an unreadable prompts file. */
-export class PromptError extends Error {
-  override name = "PromptError";
-}
+export class PromptError extends WinnowError {}
 
 /** Prompts by absolute image path, and by file name when unique. */
 export interface PromptTable {

@@ -27,11 +27,10 @@ import {
 import { extractFeatures, type ExtractorOptions, loadExtractor } from "./features.ts";
 import { loadLpips } from "./lpips.ts";
 import { psnr, ssim } from "./pairs.ts";
+import { WinnowError } from "../core/errors.ts";
 
 /** Bad input to an evaluation (a folder that is not one, too few images); the message says which. */
-export class EvaluateError extends Error {
-  override name = "EvaluateError";
-}
+export class EvaluateError extends WinnowError {}
 
 /** Progress callback: `done` of `total` images of the step `what`. */
 export type OnProgress = (what: string, done: number, total: number, errors: number) => void;

@@ -45,6 +45,7 @@ import {
 import { retrying, type RetryPolicy } from "../core/http.ts";
 import { maskSecrets } from "../core/secrets.ts";
 import { writeAtomic } from "../core/atomic.ts";
+import { WinnowError } from "../core/errors.ts";
 import {
   cleanRunFolder,
   EXT,
@@ -142,8 +143,7 @@ export interface PipelineResult {
 }
 
 /** A run that stopped early; `result` says what is on disk. The message names the cause. */
-export class PipelineError extends Error {
-  override name = "PipelineError";
+export class PipelineError extends WinnowError {
   constructor(message: string, readonly result?: PipelineResult) {
     super(maskSecrets(message));
   }

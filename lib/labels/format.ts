@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CsvError, parseCsv } from "../core/csv.ts";
 import { type Box, iou } from "../core/geometry.ts";
+import { WinnowError } from "../core/errors.ts";
 
 /** The error types an image label may name in its `errors` column, in the contract's order. */
 export const ERROR_TYPES = [
@@ -58,9 +59,7 @@ export const IMAGE_COLUMNS = ["path", "usable", "quality", "errors"] as const;
 export const FACE_COLUMNS = ["path", "x", "y", "width", "height", "quality"] as const;
 
 /** A label file that cannot be read at all (not CSV, no header, a required column missing). */
-export class LabelFormatError extends Error {
-  override name = "LabelFormatError";
-}
+export class LabelFormatError extends WinnowError {}
 
 /** What was wrong with one field of one row. A row with any issue is rejected. */
 export interface LabelIssue {

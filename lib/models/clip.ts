@@ -51,11 +51,10 @@ export {
   parsePreprocessorConfig,
   readPreprocessorConfig,
 } from "./clip_pixels.ts";
+import { WinnowError } from "../core/errors.ts";
 
 /** An empty (or whitespace-only) prompt: CLIP would score it, meaninglessly. */
-export class EmptyPromptError extends Error {
-  override name = "EmptyPromptError";
-}
+export class EmptyPromptError extends WinnowError {}
 
 /** Which ONNX components to load. */
 export type ClipComponent = "text" | "vision" | "combined";

@@ -325,9 +325,7 @@ export async function listModels(store: string): Promise<StoredModel[]> {
 }
 
 /** A failed `pull`; the message says what to do (it never contains the token). */
-export class PullError extends Error {
-  override name = "PullError";
-}
+export class PullError extends WinnowError {}
 
 /** Options of {@link pullModel}. */
 export interface PullOptions {

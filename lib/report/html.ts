@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { WinnowError } from "../core/errors.ts";
 
 /** A table cell. Numbers are shown with up to 4 significant digits; null/undefined as empty. */
 export type Cell = string | number | boolean | null | undefined;
@@ -60,9 +61,7 @@ export interface HtmlReportOptions {
 }
 
 /** A report that cannot be rendered (a figure with neither PNG nor usable SVG). */
-export class ReportError extends Error {
-  override name = "ReportError";
-}
+export class ReportError extends WinnowError {}
 
 const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 

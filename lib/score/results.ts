@@ -12,6 +12,7 @@
  */
 import { csvLine, parseCsv } from "../core/csv.ts";
 import { writeAtomic } from "../core/atomic.ts";
+import { WinnowError } from "../core/errors.ts";
 
 /** A column of a result table. */
 export interface Column {
@@ -35,9 +36,7 @@ export interface ResultTable {
 }
 
 /** A result file that cannot be opened or resumed; the message says why and what to do. */
-export class ResultsError extends Error {
-  override name = "ResultsError";
-}
+export class ResultsError extends WinnowError {}
 
 /** Options of {@link openResults}. */
 export interface OpenOptions {

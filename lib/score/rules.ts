@@ -16,6 +16,7 @@ import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Heuristic, Value } from "../heuristics/types.ts";
 import { writeAtomic } from "../core/atomic.ts";
+import { WinnowError } from "../core/errors.ts";
 
 /** One rule: the image fails when `column` is below `min` or above `max`. */
 export interface ThresholdRule {
@@ -50,9 +51,7 @@ export interface Verdict {
 export const UNREADABLE = "unreadable";
 
 /** A thresholds file or rule list that does not follow the format; names file and field. */
-export class ThresholdsError extends Error {
-  override name = "ThresholdsError";
-}
+export class ThresholdsError extends WinnowError {}
 
 /**
  * The default rules declared by `heuristics`.

@@ -19,6 +19,7 @@
 import { join } from "node:path";
 import { ModelFileError, NODE_MODULES } from "../tfjs.ts";
 import { DETECTOR_NAMES, type DetectorName, type FaceDetector } from "./types.ts";
+import { WinnowError } from "../../core/errors.ts";
 
 export * from "./types.ts";
 
@@ -26,9 +27,7 @@ export * from "./types.ts";
 export { ModelFileError as FaceModelError };
 
 /** An unknown detector name; the message lists the known ones. */
-export class UnknownDetectorError extends Error {
-  override name = "UnknownDetectorError";
-}
+export class UnknownDetectorError extends WinnowError {}
 
 /** Options of {@link getDetector}. */
 export interface GetDetectorOptions {

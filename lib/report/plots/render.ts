@@ -12,6 +12,7 @@ import * as vl from "vega-lite";
 import type { Config, TopLevelSpec } from "vega-lite";
 import sharp from "sharp";
 import { withDejaVuMetrics } from "./text_width.ts";
+import { WinnowError } from "../../core/errors.ts";
 
 export type { TopLevelSpec };
 
@@ -95,9 +96,7 @@ export interface RenderOptions {
 }
 
 /** A spec or parameter that cannot be rendered; the message says which and why. */
-export class PlotError extends Error {
-  override name = "PlotError";
-}
+export class PlotError extends WinnowError {}
 
 /**
  * Adds the schema and the shared theme to a spec, without overriding what the spec sets itself.
