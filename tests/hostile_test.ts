@@ -18,6 +18,7 @@ import { hasChromium, withChromium } from "./browser.ts";
 import { FakeA1111 } from "./fake_servers.ts";
 import { A1111Backend } from "../lib/backends/a1111.ts";
 import { MANIFEST, runPipeline } from "../lib/generate/pipeline.ts";
+import { mergeParts } from "../lib/score/merge.ts";
 
 /** Names inside the folder (a `/` cannot be in a name, so `</script>` spans a sub-folder). */
 const HOSTILE = [
@@ -283,4 +284,27 @@ Deno.test("generate: a hostile prompt reaches the server and the manifest unchan
     await fake.close();
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("merge: CSV parts with formula-like paths merge to CSV and Parquet with every string exact", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "winnow-hostile-merge-" });
+  const paths = ["=HYPERLINK(1)", "'=already quoted", "+a", "plain", "-b"];
+  const cols = ["path", "error", "v"];
+  await Deno.writeTextFile(
+    join(dir, "p0.csv"),
+    csvLine(cols) + csvLine([paths[0], null, -0.5]) + csvLine([paths[1], "@x", 1]),
+  );
+  await Deno.writeTextFile(
+    join(dir, "p1.csv"),
+    csvLine(cols) + paths.slice(2).map((p, i) => csvLine([p, null, i])).join(""),
+  );
+  for (const out of ["all.csv", "all.parquet"]) {
+    await mergeParts([join(dir, "p0.csv"), join(dir, "p1.csv")], join(dir, out));
+    const rows = await readResults(join(dir, out));
+    assert.deepEqual(rows.map((r) => r.path).sort(), [...paths].sort(), out);
+    assert.equal(rows.find((r) => r.path === paths[1])!.error, "@x", out);
+    assert.equal(rows.find((r) => r.path === paths[0])!.v, -0.5, out);
+  }
+  assertNoFormula(await pythonCsv(join(dir, "all.csv")), "all.csv");
+  await Deno.remove(dir, { recursive: true });
 });

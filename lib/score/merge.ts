@@ -83,10 +83,9 @@ export async function mergeParts(inputs: readonly string[], out: string): Promis
       const format = formatOf(part);
       let df;
       try {
-        df = format === "parquet"
-          ? pl.readParquet(local)
-          : format === "csv"
-          ? pl.readCSV(local, { inferSchemaLength: 10_000_000 }) // types from (nearly) all rows, not the first 100
+        df = format === "parquet" ? pl.readParquet(local) : format === "csv"
+          // types from (nearly) all rows, not the first 100; our CSV formula guard taken off
+          ? formulaGuard(pl, pl.readCSV(local, { inferSchemaLength: 10_000_000 }), "remove")
           : pl.readJSON(local, { format: "lines" });
       } catch (e) {
         throw new MergeError(`${part}: cannot be read as ${format}: ${(e as Error).message}`);
@@ -114,7 +113,7 @@ export async function mergeParts(inputs: readonly string[], out: string): Promis
     const format = formatOf(out);
     const write = (file: string) => {
       if (format === "parquet") merged.writeParquet(file);
-      else if (format === "csv") merged.writeCSV(file);
+      else if (format === "csv") formulaGuard(pl, merged, "add").writeCSV(file);
       else merged.writeJSON(file, { format: "lines" });
     };
     if (isRemote(out)) {
@@ -136,6 +135,24 @@ export async function mergeParts(inputs: readonly string[], out: string): Promis
  * Stacks frames whose columns may differ or disagree in type: a column typed differently in two
  * parts is read as text in all of them (an all-empty column takes the others' type).
  */
+/**
+ * The CSV formula guard of `lib/core/csv.ts` on every text column: `remove` one leading quote
+ * before `= + - @` tab CR (as our CSV reader does), or `add` one (as our CSV writer does).
+ */
+// deno-lint-ignore no-explicit-any
+function formulaGuard(pl: any, df: any, how: "add" | "remove"): any {
+  const text = Object.entries(df.schema as Record<string, unknown>)
+    .filter(([, t]) => /String|Utf8/.test(String(t))).map(([c]) => c);
+  if (text.length === 0) return df;
+  return df.withColumns(
+    ...text.map((c) =>
+      how === "remove"
+        ? pl.col(c).str.replace("^'('*[=+\\-@\\t\\r])", "$1")
+        : pl.col(c).str.replace("^('*[=+\\-@\\t\\r])", "'$1")
+    ),
+  );
+}
+
 // deno-lint-ignore no-explicit-any
 function unify(pl: any, frames: any[]): any {
   // deno-lint-ignore no-explicit-any
