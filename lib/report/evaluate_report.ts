@@ -47,6 +47,9 @@ export async function fidSection(r: FidResult): Promise<ReportSection> {
       rows: [
         ["FID", fmt(r.fid, 6), `imaginary part of Tr √(S₁S₂): ${fmt(r.fid_imaginary, 2)}`],
         ["KID", fmt(r.kid, 6), `std ${fmt(r.kid_std)} over ${r.kid_subsets} subsets of ${r.kid_subset_size}`],
+        ...(r.is !== null
+          ? [["IS (fake)", fmt(r.is), `std ${fmt(r.is_std)} over ${r.is_splits} splits`]]
+          : []),
         ["precision", fmt(r.precision), `k = ${r.k}`],
         ["recall", fmt(r.recall), `k = ${r.k}`],
         ["images", `${r.n_real} real, ${r.n_fake} fake`, `features: ${r.features} (${r.feature_dim}-d)`],
