@@ -13,7 +13,8 @@ import {
   usableRule,
 } from "../lib/calibrate/fit_usable.ts";
 import { fitRecipe, writeScorer } from "../lib/calibrate/fit_recipes.ts";
-import { loadThresholds } from "../lib/score/rules.ts";
+import { loadThresholds, saveThresholds } from "../lib/score/rules.ts";
+import { runCli } from "./cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -80,4 +81,31 @@ Deno.test("a broken scorer file or setting is a clear error naming the file and 
     settings: { usable: { modle: "x" } },
   });
   await assert.rejects(() => Promise.resolve(usable.compute(bad)), /unknown setting "modle"/);
+});
+
+Deno.test("deno task fit usable --out-thresholds writes the scorer and updates the thresholds file, keeping other rules", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const t = join(dir, "thresholds.json"), out = join(dir, "u.json");
+    await saveThresholds(t, [{ column: "laplacian_var", min: 50, error_type: "blur" }]);
+    const args = [
+      "usable",
+      "--scores",
+      DEFAULT_LABEL_SCORES,
+      "--limit",
+      "80",
+      "--repeats",
+      "0",
+      "--bootstrap",
+      "50",
+    ];
+    const r = await runCli("fit", [...args, "--out", out, "--out-thresholds", t]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /usable: 80 labeled rows .*\n\s+out-of-fold AUC [\d.]+ \[[\d.]+, [\d.]+\]/);
+    const rules = await loadThresholds(t);
+    assert.deepEqual(rules.map((x) => x.column), ["laplacian_var", "usable_score"]);
+    assert.equal((await loadScorer(out)).provenance.rows, 80);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { FIT_RECIPES, fitRecipe, writeScorer } from "../calibrate/fit_recipes.ts";
 import { shippedScorerPath } from "../models/scorer.ts";
 import { intOption, runMain, UsageError } from "./args.ts";
-import { saveThresholds } from "../score/rules.ts";
+import { loadThresholds, saveThresholds } from "../score/rules.ts";
 
 const HELP = `winnow fit — refit a learned scorer on your own hand labels.
 
@@ -31,10 +31,11 @@ Options:
                      --min-face-confidence 0.15)
   --out FILE         where the scorer file goes (default: print it; the shipped file is
                      data/models/NAME.json)
-  --out-thresholds FILE  (usable) also write the default thresholds file: the rule on the
-                     scorer's output chosen on the out-of-fold scores (the most precise threshold
-                     keeping ≥ 90 % of the images people kept; the shipped file is
-                     data/models/thresholds.json, used by --thresholds defaults)
+  --out-thresholds FILE
+                     (usable) also write the default rule on the scorer's output into FILE
+                     (other columns' rules there are kept): the most precise threshold that
+                     keeps ≥ 90 % of the images people kept, chosen on the out-of-fold scores;
+                     the shipped file is data/models/thresholds.json (--thresholds defaults)
   --limit N          use at most N labeled images (a seeded subset keeping every bad one)
   --C X              regularisation (scikit-learn's C; smaller = stronger)
   --folds K          folds of the out-of-fold estimate (default 5)
@@ -125,7 +126,10 @@ await runMain(async () => {
     const recipe = FIT_RECIPES[name];
     if (!recipe.rule) throw new UsageError(`--out-thresholds: the ${name} scorer has no image-level rule`);
     const rule = recipe.rule(data.y, outOfFold, p.labels, command);
-    await saveThresholds(o["out-thresholds"], [rule], {
+    // Other rules already in the file (e.g. another scorer's) are kept; this column's is replaced.
+    const file = o["out-thresholds"];
+    const existing = await Deno.stat(file).then(() => loadThresholds(file), () => []);
+    await saveThresholds(file, [...existing.filter((r) => r.column !== rule.column), rule], {
       note: "calibrated default rules: `score --thresholds defaults` applies them beside the heuristics' " +
         "declared defaults, for the columns a run computes",
     });
