@@ -105,7 +105,17 @@ export function ratesJson(
 const ci = (i: Interval): [number, number] => [i.low, i.high];
 const num = (x: number) => (Number.isFinite(x) ? x : null);
 
-/** Converts an oriented threshold to column units. */
+/**
+ * Converts an oriented threshold (lower-is-better columns negated) back to column units.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toColumn } from "./column.ts";
+ * assert.equal(toColumn(-0.6, "lower_is_better"), 0.6);
+ * assert.equal(toColumn(40, "higher_is_better"), 40);
+ * ```
+ */
 export function toColumn(t: number, direction: Direction | undefined): number {
   return direction === "lower_is_better" ? -t + 0 : t;
 }

@@ -77,24 +77,28 @@ export interface CombinedJson {
  * The JSON document of a calibration (`deno task calibrate --json` prints it). The top-level
  * `auc`, `average_precision`, `threshold`, … are the first column's; `heuristics` has every column.
  */
-export interface CalibrationResult {
+export interface CalibrationResult extends
+  Pick<
+    ColumnResult,
+    | "auc"
+    | "auc_ci"
+    | "average_precision"
+    | "average_precision_ci"
+    | "threshold"
+    | "threshold_kind"
+    | "threshold_ci"
+    | "precision"
+    | "precision_ci"
+    | "recall"
+    | "recall_ci"
+    | "kept_fraction"
+    | "kept_fraction_ci"
+    | "in_sample"
+  > {
   winnow: "calibration";
   version: 1;
+  /** The first column's name; the fields picked from {@link ColumnResult} are its numbers. */
   heuristic: string;
-  auc: number;
-  auc_ci: [number, number];
-  average_precision: number;
-  average_precision_ci: [number, number];
-  threshold: number;
-  threshold_kind: "min" | "max";
-  threshold_ci: [number, number];
-  precision: number;
-  precision_ci: [number, number];
-  recall: number;
-  recall_ci: [number, number];
-  kept_fraction: number;
-  kept_fraction_ci: [number, number];
-  in_sample: RatesJson;
   out_of_fold: RatesJson & { per_fold: undefined };
   strategy: StrategyOptions & { strategy: string; description: string };
   bootstrap: { resamples: number; seed: number; level: number };

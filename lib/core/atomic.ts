@@ -18,7 +18,16 @@ export interface AtomicOptions {
   unique?: boolean;
 }
 
-/** The temporary name {@link writeAtomic} uses for `path` (without `unique`): `<path>.tmp-<pid>`. */
+/**
+ * The temporary name {@link writeAtomic} uses for `path` (without `unique`): `<path>.tmp-<pid>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tempPathFor } from "./atomic.ts";
+ * assert.equal(tempPathFor("/run/scores.csv"), `/run/scores.csv.tmp-${Deno.pid}`);
+ * ```
+ */
 export function tempPathFor(path: string): string {
   return `${path}.tmp-${Deno.pid}`;
 }

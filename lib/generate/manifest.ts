@@ -148,7 +148,16 @@ export function rankRows(rows: readonly ManifestRow[], rankBy = "laplacian_var")
   );
 }
 
-/** The request's generation settings as manifest `params` (snake_case, defaults filled in). */
+/**
+ * The request's generation settings as manifest `params` (snake_case, defaults filled in).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestedParams } from "./manifest.ts";
+ * assert.deepEqual(requestedParams({ prompt: "a fox", steps: 20 }), { steps: 20, batch_size: 1, requested_seed: -1 });
+ * ```
+ */
 export function requestedParams(r: GenerationRequest): Record<string, unknown> {
   const p: Record<string, unknown> = {};
   if (r.width !== undefined) p.width = r.width;

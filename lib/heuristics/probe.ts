@@ -336,7 +336,18 @@ export async function imageDataUrl(img: RgbImage, maxSide = 768): Promise<string
   return `data:image/jpeg;base64,${jpg.toString("base64")}`;
 }
 
-/** The chat messages of one question about an image (a data URL). */
+/**
+ * The chat messages of one question about an image (a data URL).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeMessages } from "./probe.ts";
+ * const [system, user] = probeMessages("Is the text legible?", "data:image/jpeg;base64,AAAA");
+ * assert.equal(system.role, "system");
+ * assert.deepEqual((user.content as { type: string }[]).map((p) => p.type), ["text", "image_url"]);
+ * ```
+ */
 export function probeMessages(question: string, imageUrl: string): ChatMessage[] {
   return [
     {

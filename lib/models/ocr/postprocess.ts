@@ -336,7 +336,17 @@ export function sortedBoxes<T extends TextBox>(boxes: T[]): T[] {
   return b;
 }
 
-/** Axis-aligned bounds of `pts`, clipped to a `width × height` image. */
+/**
+ * Axis-aligned pixel bounds of `pts` (the pixel at the largest coordinate included), clipped to a
+ * `width × height` image.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { boundsOf } from "./postprocess.ts";
+ * assert.deepEqual(boundsOf([[-2, 1], [10, 1], [10, 5], [-2, 5]], 8, 8), { x: 0, y: 1, width: 8, height: 5 });
+ * ```
+ */
 export function boundsOf(pts: Point[], width: number, height: number) {
   const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
   const x = Math.max(0, Math.min(...xs)), y = Math.max(0, Math.min(...ys));
