@@ -40,6 +40,7 @@ import { hands } from "./hands.ts";
 import { pose } from "./pose.ts";
 import { objects } from "./objects.ts";
 import { nsfw } from "./nsfw.ts";
+import { checkSettings, type SettingsSpec } from "../core/settings.ts";
 
 /** The shipped usability scorer (fitted on `data/labels/images.csv`; see its provenance). */
 export const DEFAULT_USABLE_MODEL: string = fileURLToPath(
@@ -60,7 +61,7 @@ export const USABLE_SOURCES: readonly Heuristic[] = [
   nsfw,
 ];
 
-/** An unusable `usable` setting or a scorer column no source heuristic produces. */
+/** A scorer column no source heuristic produces (bad settings are a `SettingsError`). */
 export class UsableSettingsError extends WinnowError {}
 
 /**
@@ -89,18 +90,13 @@ export function sourcesOf(scorer: { features: readonly { name: string }[] }): He
   return USABLE_SOURCES.filter((h) => out.includes(h));
 }
 
+/** The settings of `usable`, with their defaults. */
+export const USABLE_SETTINGS = {
+  model: { kind: "string", what: "a scorer file path", default: DEFAULT_USABLE_MODEL },
+} as const satisfies SettingsSpec;
+
 function modelPath(ctx: ImageContext): string {
-  const raw = ctx.settingsFor("usable");
-  for (const k of Object.keys(raw)) {
-    if (k !== "model") throw new UsableSettingsError(`usable: unknown setting "${k}" (known: model)`);
-  }
-  if (raw.model === undefined) return DEFAULT_USABLE_MODEL;
-  if (typeof raw.model !== "string" || !raw.model) {
-    throw new UsableSettingsError(
-      `usable: model must be a scorer file path, got ${JSON.stringify(raw.model)}`,
-    );
-  }
-  return raw.model;
+  return checkSettings("usable", ctx.settingsFor("usable"), USABLE_SETTINGS).model as string;
 }
 
 /** The values of every column `scorer` reads, computed by its source heuristics on `ctx`. */
