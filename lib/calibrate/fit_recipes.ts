@@ -16,6 +16,7 @@ import { readResults, type Row } from "../score/results.ts";
 import { stableSubset } from "../core/random.ts";
 import type { Scorer, ScorerFeature } from "../models/scorer.ts";
 import { fitScorer, type FitScorerResult } from "./fit_scorer.ts";
+import { writeAtomic } from "../core/atomic.ts";
 
 /** Labeled rows a scorer is fitted on: feature columns by name, the target, subsets to report. */
 export interface LabeledRows {
@@ -248,7 +249,5 @@ function relativeToCwd(path: string): string {
 /** Writes a scorer as pretty JSON, atomically (a temporary file renamed into place). */
 export async function writeScorer(path: string, scorer: Scorer): Promise<void> {
   await Deno.mkdir(dirname(resolve(path)), { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(scorer, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+  await writeAtomic(path, JSON.stringify(scorer, null, 2) + "\n");
 }

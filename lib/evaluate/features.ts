@@ -29,6 +29,7 @@ import { decodeBytes, type RgbImage } from "../core/image.ts";
 import { resizePil, resizePilFloat } from "../core/resize_pil.ts";
 import { loadingFile, ModelFileError, modelFolder, ModelNotFoundError, modelsDir } from "../models/store.ts";
 import { OPENAI_CLIP_PREPROCESSOR, shortestEdgeSize } from "../models/clip_pixels.ts";
+import { writeAtomic } from "../core/atomic.ts";
 
 /** One feature extractor. */
 export interface FeatureExtractor {
@@ -370,9 +371,9 @@ export async function extractFeatures(
         } else {
           f = await fx.features(b.img!);
           if (b.cacheFile) {
-            const tmp = `${b.cacheFile}.${crypto.randomUUID()}.tmp`;
-            await Deno.writeFile(tmp, new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
-            await Deno.rename(tmp, b.cacheFile);
+            await writeAtomic(b.cacheFile, new Uint8Array(f.buffer, f.byteOffset, f.byteLength), {
+              unique: true,
+            });
           }
         }
         out.files.push(b.file);
