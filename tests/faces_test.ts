@@ -199,12 +199,19 @@ Deno.test("images without a face give face_count 0, empty face values, and pass 
   }
 });
 
-Deno.test("the face rules fail a small face and a low-confidence face, each under its own error type", async () => {
+Deno.test("the face rules fail a small face, a low-confidence face and a blurred face, each under its own error type", async () => {
   const rules = defaultRules([faces]);
-  assert.deepEqual(rules.map((r) => r.error_type).sort(), ["low_face_confidence", "small_face"]);
+  assert.deepEqual(rules.map((r) => r.error_type).sort(), ["bad_face", "low_face_confidence", "small_face"]);
   const full = await photo(1);
   const big = await faces.compute(new ImageContext(full));
   assert.deepEqual(applyRules(big, rules).reasons, []);
+  // The same photo blurred (Gaussian σ 6 px): the faces are still found, but judged bad.
+  const blurredPng = await sharp(full.data, { raw: { width: full.width, height: full.height, channels: 3 } })
+    .blur(6).png().toBuffer();
+  const blurred = await faces.compute(new ImageContext(await decodeBytes(blurredPng)));
+  assert.ok((blurred.face_count as number) >= 1);
+  assert.ok((blurred.face_min_quality as number) < (big.face_min_quality as number));
+  assert.ok(applyRules(blurred, rules).reasons.includes("bad_face"), JSON.stringify(blurred));
   // 1/12 size: faces of ~15×20 px, still found with confidence ≥ 0.9.
   const small = await faces.compute(new ImageContext(await shrunk(full, 160)));
   assert.equal(small.face_count, 3);
@@ -217,10 +224,21 @@ Deno.test("per-face rows hold the contract columns and match the image values", 
   const img = await photo(5);
   const ctx = new ImageContext(img);
   const v = await faces.compute(ctx);
-  const rows = ctx.details.get("faces")!;
+  const all = ctx.details.get("faces")!;
+  // Every face found at ≥ 0.15 has a row; the five at ≥ 0.5 are counted.
+  assert.deepEqual(all.map((r) => r.face), all.map((_, i) => i + 1));
+  for (const r of all) assert.equal(r.counted, (r.confidence as number) >= 0.5 ? 1 : 0);
+  const rows = all.filter((r) => r.counted === 1);
   assert.equal(rows.length, 5);
   assert.deepEqual(Object.keys(rows[0]), FACE_COLUMNS.map((c) => c.name));
-  assert.deepEqual(rows.map((r) => r.face), [1, 2, 3, 4, 5]);
+  for (const r of all) {
+    for (const c of ["crop_sharpness", "crop_contrast", "blaze_score", "landmark_distance", "face_quality"]) {
+      assert.equal(typeof r[c], "number", c);
+    }
+    assert.ok((r.face_quality as number) >= 0 && (r.face_quality as number) <= 1);
+  }
+  const judged = all.filter((r) => (r.confidence as number) >= 0.3).map((r) => r.face_quality as number);
+  assert.equal(v.face_min_quality, Math.min(...judged));
   for (const r of rows) {
     assert.equal(r.detector, "ssd");
     assert.equal(r.area_px, (r.width as number) * (r.height as number));

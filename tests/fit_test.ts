@@ -115,3 +115,34 @@ Deno.test("deno task fit face_quality on a subset writes a scorer file that scor
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the shipped face_quality.json (regression check of our own fit): targets met, every single signal beaten", async () => {
+  const s = await loadScorer(fileURLToPath(new URL("../data/models/face_quality.json", import.meta.url)));
+  const p = s.provenance as Record<string, unknown> & typeof s.provenance;
+  assert.equal(s.name, "face_quality");
+  assert.deepEqual(s.features.map((f) => f.name), ["crop_sharpness", "blaze_score", "landmark_distance"]);
+  const notes = p as unknown as { labeledFaces: number; labeledFacesSeen: number; badFacesSeen: number };
+  // The labels it was fitted on are the shipped ones, and the default run saw ≥ 95 % of their faces.
+  const labeled = (await Deno.readTextFile(join(LABELS, "faces.csv"))).trimEnd().split("\n").length - 1;
+  assert.equal(notes.labeledFaces, labeled);
+  assert.ok(
+    notes.labeledFacesSeen / notes.labeledFaces >= 0.95,
+    `${notes.labeledFacesSeen}/${notes.labeledFaces}`,
+  );
+  type Auc = { auc: number; low: number; high: number };
+  const groups = p.outOfFoldGroups as Record<string, Auc & { singleSignals: Record<string, Auc> }>;
+  for (
+    const [name, target] of [["bad faces (quality ≤ 2) vs good (≥ 4)", 0.9], [
+      "bad faces vs good, faces ≥ 32 px",
+      0.8,
+    ]] as const
+  ) {
+    const g = groups[name];
+    assert.ok(g.low <= g.auc && g.auc <= g.high);
+    assert.ok(g.auc >= target, `${name}: ${g.auc}`);
+    for (const [signal, r] of Object.entries(g.singleSignals)) {
+      assert.ok(g.auc > r.auc, `${name}: ${signal} ${r.auc}`);
+    }
+  }
+  assert.match(p.command, /^deno task fit face_quality/);
+});

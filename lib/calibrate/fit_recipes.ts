@@ -12,8 +12,10 @@ import type { ThresholdRule } from "../score/rules.ts";
 import { USABLE_C, USABLE_FEATURES, usableRows, usableRule } from "./fit_usable.ts";
 import { detailColumns, runScoreJob } from "../score/job.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
+import { DEFAULT_FIND_CONFIDENCE } from "../heuristics/faces.ts";
 import { readResults, type Row } from "../score/results.ts";
 import { stableSubset } from "../core/random.ts";
+import { quantileSorted } from "./bootstrap.ts";
 import type { Scorer, ScorerFeature } from "../models/scorer.ts";
 import { fitScorer, type FitScorerResult } from "./fit_scorer.ts";
 import { writeAtomic } from "../core/atomic.ts";
@@ -64,19 +66,69 @@ export interface FitRecipe {
    * --out-thresholds FILE`); absent when the scorer has no image-level rule.
    */
   rule?(y: readonly number[], outOfFold: readonly number[], labels: string, command: string): ThresholdRule;
+  /** Further columns whose single-signal AUCs are reported beside the features'. */
+  report?: readonly string[];
+  /** Further provenance from the out-of-fold scores (e.g. a suggested rule threshold). */
+  summarize?(data: LabeledRows, outOfFold: readonly number[]): Record<string, unknown>;
 }
 
-/** Detector threshold the face recipe finds faces at: the labels' faces were found at 0.15. */
-export const FACE_FIT_FIND_CONFIDENCE = 0.15;
+/**
+ * A rule threshold read off out-of-fold scores: the `keep` quantile of the scores of class-1 rows
+ * (e.g. 0.05: about 5 % of good faces fall below it), and how many rows of each class fall below.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { thresholdKeeping } from "./fit_recipes.ts";
+ * const t = thresholdKeeping([1, 1, 1, 1, 0, 0], [0.9, 0.8, 0.7, 0.6, 0.65, 0.1], 0.25);
+ * assert.equal(t.threshold, 0.675);
+ * assert.deepEqual([t.class1Below, t.class0Below], [1, 2]);
+ * ```
+ */
+export function thresholdKeeping(
+  y: readonly number[],
+  scores: readonly number[],
+  quantile: number,
+): { threshold: number; class1Below: number; class1: number; class0Below: number; class0: number } {
+  const good = scores.filter((_, i) => y[i] === 1).sort((a, b) => a - b);
+  const threshold = quantileSorted(good, quantile);
+  const below = (c: number) => scores.filter((s, i) => y[i] === c && s < threshold).length;
+  return {
+    threshold,
+    class1Below: below(1),
+    class1: good.length,
+    class0Below: below(0),
+    class0: y.length - good.length,
+  };
+}
+
+/** Detector threshold the face recipe finds faces at: the `faces` heuristic's default. */
+export const FACE_FIT_FIND_CONFIDENCE: number = DEFAULT_FIND_CONFIDENCE;
+
+/** Share of good faces the suggested `bad_face` rule may reject (see `thresholdKeeping`). */
+export const FACE_RULE_GOOD_BELOW = 0.1;
 
 /** A face of at least this many pixels on its shorter (labeled) side counts as "≥ 32 px". */
 export const LARGE_FACE_PX = 32;
 
-/** Features of `face_quality`: columns of the `faces` table. */
+/**
+ * Features of `face_quality`: columns of the `faces` table (`lib/heuristics/face_features.ts`):
+ * the sharpness of the face at a fixed size (its log), a second detector's score on a 2× crop, and
+ * how far the 68 landmarks are from the mean face shape. Few on purpose: 6 bad faces cannot carry
+ * more. Size is left out: at a fixed crop size the sharpness already says how few pixels a face
+ * has (a small face enlarged to 64×64 has a low Laplacian variance).
+ */
 export const FACE_QUALITY_FEATURES: ScorerFeature[] = [
-  { name: "log10_area", transform: "identity", missing: 0 },
-  { name: "confidence", transform: "identity", missing: 0 },
+  { name: "crop_sharpness", transform: "log1p", missing: 0 },
+  { name: "blaze_score", transform: "identity", missing: 0 },
+  { name: "landmark_distance", transform: "identity", missing: 0 },
 ];
+
+/** Name of the bad-face group in the face scorer's provenance. */
+export const BAD_FACE_GROUP = "bad faces (quality ≤ 2) vs good (≥ 4)";
+
+/** Name of the bad-face group among large faces. */
+export const LARGE_BAD_FACE_GROUP = "bad faces vs good, faces ≥ 32 px";
 
 function faceTableColumns() {
   return detailColumns(resolveHeuristics(["faces"])[0].details!.find((d) => d.name === "faces")!);
@@ -111,7 +163,7 @@ async function faceRows(o: RecipeOptions, labelsFile: string): Promise<LabeledRo
       settings: {
         ...(o.settings ?? {}),
         faces: {
-          minConfidence: FACE_FIT_FIND_CONFIDENCE,
+          findConfidence: FACE_FIT_FIND_CONFIDENCE,
           ...(o.settings?.faces ?? {}),
           qualityModel: "none",
         },
@@ -133,31 +185,33 @@ async function faceRows(o: RecipeOptions, labelsFile: string): Promise<LabeledRo
     height: Number(r.height),
   }));
   const m = matchFaces(boxes, faceLabels, 0.5);
-  const rows: Record<string, unknown>[] = [], y: number[] = [], large: boolean[] = [];
-  let middle = 0;
+  // Fitted on good (≥ 4) against not good (≤ 3): 6 bad faces alone cannot carry a model, and the
+  // faces rated 3 are mostly the same failures, milder. Judged on bad (≤ 2) against good (≥ 4).
+  const rows: Record<string, unknown>[] = [], y: number[] = [], bad: boolean[] = [], badLarge: boolean[] = [];
   for (const p of m.matches) {
     const q = p.labeled.quality;
-    if (q === 3) {
-      middle++;
-      continue;
-    }
     rows.push(p.detected);
     y.push(q >= 4 ? 1 : 0);
-    large.push(Math.min(p.labeled.width, p.labeled.height) >= LARGE_FACE_PX);
+    bad.push(q !== 3);
+    badLarge.push(q !== 3 && Math.min(p.labeled.width, p.labeled.height) >= LARGE_FACE_PX);
   }
   return {
     rows,
     y,
-    groups: { [`faces ≥ ${LARGE_FACE_PX} px`]: large },
+    groups: { [BAD_FACE_GROUP]: bad, [LARGE_BAD_FACE_GROUP]: badLarge },
     notes: {
-      rowsAre: "labeled faces (good = quality ≥ 4, bad ≤ 2) matched by IoU ≥ 0.5 to a detected face",
+      rowsAre: "labeled faces matched by IoU ≥ 0.5 to a detected face; class 1 = quality ≥ 4, " +
+        "class 0 = quality ≤ 3; the bad-face groups measure quality ≤ 2 against ≥ 4",
       images: images.length,
       labeledFaces: faceLabels.length,
       detectedFaces: boxes.length,
+      labeledFacesSeen: m.matches.length,
       labeledFacesMissed: m.unmatchedLabeled.length,
-      labeledFacesOfQuality3: middle,
+      badFacesSeen: m.matches.filter((p) => p.labeled.quality <= 2).length,
+      badFacesLabeled: faceLabels.filter((f) => f.quality <= 2).length,
       detectedFacesWithoutLabel: m.unmatchedDetected.length,
-      unlabeledDetections: "not used in fitting: the labels cover only crops both raters called a face",
+      unlabeledDetections: "left out of the fit: the labels cover only crops both raters called a " +
+        "face, so an unmatched box may be a missed face or no face",
     },
   };
 }
@@ -167,12 +221,32 @@ export const FIT_RECIPES: Readonly<Record<string, FitRecipe>> = {
   face_quality: {
     name: "face_quality",
     output: "face_quality",
-    target: "a person rates the face 4–5 (good) rather than 1–2 (bad)",
+    target: "a person rates the face 4–5 (good) rather than 1–3",
     description: "per detected face, from the columns of the faces table; labels: faces.csv",
     labels: SHIPPED_FACE_LABELS,
     features: FACE_QUALITY_FEATURES,
+    report: ["log10_area", "confidence", "crop_contrast", "crop_saturation", "crop_symmetry", "skin_ratio"],
     C: 0.1,
     build: (o) => faceRows(o, resolve(o.labels ?? SHIPPED_FACE_LABELS)),
+    summarize(data, oof) {
+      // The bad_face rule's threshold: the out-of-fold score below which 10 % of good faces fall
+      // (and, for comparison, 5 % and 20 %).
+      const idx = data.groups![BAD_FACE_GROUP].flatMap((b, i) => (b ? [i] : []));
+      const rule = (q: number) => {
+        const t = thresholdKeeping(idx.map((i) => data.y[i]), idx.map((i) => oof[i]), q);
+        return {
+          output: "face_min_quality",
+          min: +t.threshold.toFixed(3),
+          goodFacesBelow: `${t.class1Below} of ${t.class1}`,
+          badFacesBelow: `${t.class0Below} of ${t.class0}`,
+          how: `the ${q * 100} % quantile of the out-of-fold face_quality of good faces`,
+        };
+      };
+      return {
+        suggestedRule: rule(FACE_RULE_GOOD_BELOW),
+        otherRules: [rule(0.05), rule(0.2)],
+      };
+    },
   },
   usable: {
     name: "usable",
@@ -234,10 +308,12 @@ export async function fitRecipe(
     resamples: o.resamples,
     repeats: o.repeats,
     groups: data.groups,
+    report: recipe.report,
     labels: relativeToCwd(labels),
     command: o.command ?? `deno task fit ${name} --labels ${relativeToCwd(labels)}`,
     notes: data.notes,
   });
+  if (recipe.summarize) Object.assign(r.scorer.provenance, recipe.summarize(data, r.outOfFold));
   return { ...r, data };
 }
 

@@ -46,6 +46,12 @@ export interface FitScorerOptions {
    * one flag per row). The model is the same; only the rows measured differ.
    */
   groups?: Record<string, readonly boolean[]>;
+  /**
+   * Further columns of `rows` whose single-signal AUCs are reported beside the features' (e.g. face
+   * size and detector confidence), so the model is compared with every signal, not only its inputs.
+   * Rows without a finite value are left out of that column's AUC.
+   */
+  report?: readonly string[];
   /** Labels file and refit command, for the provenance. */
   labels: string;
   command: string;
@@ -157,20 +163,35 @@ export function fitScorer(
   const oof = cv.outOfFoldLogits.map(sigmoid);
   const iv = (ys: readonly number[], s: readonly number[]) => aucWithInterval(ys, s, { resamples, seed });
   const overall = iv(y, oof);
-  const single: Record<string, AucWithInterval & { direction: "higher" | "lower" }> = {};
-  names.forEach((name, j) => {
-    const col = X.map((row) => row[j]);
-    const lower = rocAucScore(y, col) < 0.5;
-    single[name] = { ...iv(y, lower ? col.map((v) => -v) : col), direction: lower ? "lower" : "higher" };
-  });
-  const groups: Record<string, AucWithInterval> = {};
+  const singles = (idx: number[]) => {
+    const yg = idx.map((i) => y[i]);
+    const out: Record<string, AucWithInterval & { direction: "higher" | "lower" }> = {};
+    names.forEach((name, j) => {
+      const col = idx.map((i) => X[i][j]);
+      const lower = rocAucScore(yg, col) < 0.5;
+      out[name] = { ...iv(yg, lower ? col.map((v) => -v) : col), direction: lower ? "lower" : "higher" };
+    });
+    for (const name of options.report ?? []) {
+      if (name in out) continue;
+      const keep = idx.filter((i) => rows[i][name] !== null && Number.isFinite(Number(rows[i][name])));
+      const ys = keep.map((i) => y[i]), col = keep.map((i) => Number(rows[i][name]));
+      if (!ys.includes(0) || !ys.includes(1)) continue;
+      const lower = rocAucScore(ys, col) < 0.5;
+      out[name] = { ...iv(ys, lower ? col.map((v) => -v) : col), direction: lower ? "lower" : "higher" };
+    }
+    return out;
+  };
+  const single = singles(y.map((_, i) => i));
+  const groups: Record<string, AucWithInterval & { singleSignals: ReturnType<typeof singles> }> = {};
   for (const [g, flags] of Object.entries(options.groups ?? {})) {
     if (flags.length !== y.length) {
       throw new Error(`fitScorer: group "${g}" has ${flags.length} flags for ${y.length} rows`);
     }
     const idx = y.flatMap((_, i) => (flags[i] ? [i] : []));
     const yg = idx.map((i) => y[i]);
-    if (yg.includes(0) && yg.includes(1)) groups[g] = iv(yg, idx.map((i) => oof[i]));
+    if (yg.includes(0) && yg.includes(1)) {
+      groups[g] = { ...iv(yg, idx.map((i) => oof[i])), singleSignals: singles(idx) };
+    }
   }
   const repeats = options.repeats ?? 20;
   const spread = Array.from(

@@ -27,8 +27,7 @@ signal's AUC, and this command. Use it with \`deno task score … --scorer FILE\
 Options:
   --labels FILE      hand labels (default: the recipe's shipped labels in data/labels/)
   --scores FILE      a score table to use instead of scoring (for face_quality: the per-face
-                     table of \`score --faces\`, found at a low threshold, e.g.
-                     --min-face-confidence 0.15)
+                     table of \`score --faces\` with the default faces settings)
   --out FILE         where the scorer file goes (default: print it; the shipped file is
                      data/models/NAME.json)
   --out-thresholds FILE
@@ -36,6 +35,8 @@ Options:
                      (other columns' rules there are kept): the most precise threshold that
                      keeps ≥ 90 % of the images people kept, chosen on the out-of-fold scores;
                      the shipped file is data/models/thresholds.json (--thresholds defaults)
+  --work-dir DIR     keep the score tables of the labeled images there (then refit from them
+                     with --scores DIR/fit_faces.csv); default a temporary folder, removed
   --limit N          use at most N labeled images (a seeded subset keeping every bad one)
   --C X              regularisation (scikit-learn's C; smaller = stronger)
   --folds K          folds of the out-of-fold estimate (default 5)
@@ -67,6 +68,7 @@ await runMain(async () => {
     allowPositionals: true,
     options: {
       labels: { type: "string" },
+      "work-dir": { type: "string" },
       scores: { type: "string" },
       out: { type: "string" },
       "out-thresholds": { type: "string" },
@@ -90,12 +92,17 @@ await runMain(async () => {
     throw new UsageError(`unknown scorer "${name}"; known: ${Object.keys(FIT_RECIPES).join(", ")}`);
   }
   const seed = intOption("seed", o.seed, 0)!;
-  const command = ["deno task fit", name, ...Deno.args.filter((a) => a !== name)].join(" ");
+  // The refit command as recorded: the arguments that change the result (not --work-dir, --quiet).
+  const args = [...Deno.args];
+  const wd = args.indexOf("--work-dir");
+  if (wd >= 0) args.splice(wd, 2);
+  const command = ["deno task fit", name, ...args.filter((a) => a !== name && a !== "--quiet")].join(" ");
   const log = (s: string) => (o.out ? console.log(s) : console.error(s));
   const t0 = performance.now();
   const { scorer, data, outOfFold } = await fitRecipe(name, {
     labels: o.labels,
     scores: o.scores,
+    workDir: o["work-dir"],
     limit: intOption("limit", o.limit),
     jobs: intOption("jobs", o.jobs),
     C: num("C", o.C),
@@ -115,11 +122,20 @@ await runMain(async () => {
     } s`,
   );
   log(`  out-of-fold AUC ${iv(p.outOfFold)} (${p.folds} folds, seed ${p.seed}; 95 % bootstrap interval)`);
-  for (const [g, r] of Object.entries((p.outOfFoldGroups ?? {}) as Record<string, typeof p.outOfFold>)) {
-    log(`  out-of-fold AUC on ${g}: ${iv(r)}`);
-  }
-  for (const [s, r] of Object.entries((p.singleSignals ?? {}) as Record<string, typeof p.outOfFold>)) {
-    log(`  single signal ${s}: AUC ${iv(r)}`);
+  type Auc = { auc: number; low: number; high: number; positives: number; negatives: number };
+  const singles = (x: Record<string, Auc & { direction: string }> | undefined) => {
+    for (const [s, r] of Object.entries(x ?? {})) {
+      log(`    single signal ${s} (${r.direction} is better): AUC ${iv(r)}`);
+    }
+  };
+  singles(p.singleSignals as Record<string, Auc & { direction: string }>);
+  const groups = (p.outOfFoldGroups ?? {}) as Record<
+    string,
+    Auc & { singleSignals: Record<string, Auc & { direction: string }> }
+  >;
+  for (const [g, r] of Object.entries(groups)) {
+    log(`  ${g} (${r.positives} vs ${r.negatives}): out-of-fold AUC ${iv(r)}`);
+    singles(r.singleSignals);
   }
   for (const [k, v] of Object.entries(data.notes)) log(`  ${k}: ${v}`);
   if (o["out-thresholds"]) {
@@ -136,6 +152,8 @@ await runMain(async () => {
     log(`  default rule: ${rule.column} ≥ ${rule.min} — ${rule.source}`);
     log(`wrote ${o["out-thresholds"]}`);
   }
+  if (p.suggestedRule) log(`  suggested rule: ${JSON.stringify(p.suggestedRule)}`);
+  for (const r of (p.otherRules ?? []) as unknown[]) log(`  other rule: ${JSON.stringify(r)}`);
   if (o.out) {
     await writeScorer(o.out, scorer);
     log(`wrote ${o.out}${o.out === shippedScorerPath(name) ? " (the shipped file)" : ""}`);

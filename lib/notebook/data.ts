@@ -176,7 +176,7 @@ export { stableHash, stableSubset } from "../core/random.ts";
 export interface CachedScoreOptions {
   /** Heuristic names (default every one without a model). */
   heuristics?: readonly string[];
-  /** Settings per heuristic, e.g. `{ faces: { detector: "ssd", minConfidence: 0.15 } }`. */
+  /** Settings per heuristic, e.g. `{ faces: { detector: "ssd", findConfidence: 0.1 } }`. */
   settings?: Record<string, Record<string, unknown>>;
   /** Also write and return the per-face table. */
   faces?: boolean;
@@ -197,6 +197,8 @@ export interface CachedScores {
   seconds: number;
   /** The cache file (CSV). */
   file: string;
+  /** The per-face cache file (CSV; written when `faces`). */
+  facesFile: string;
 }
 
 /**
@@ -238,7 +240,7 @@ export async function cachedScores(
     )!;
     faces = (await readResults(facesFile, detailColumns(spec))).filter((row) => wanted.has(String(row.path)));
   }
-  return { rows, faces, scored: r.scored, seconds: (performance.now() - t0) / 1000, file };
+  return { rows, faces, scored: r.scored, seconds: (performance.now() - t0) / 1000, file, facesFile };
 }
 
 /** One hand-labeled face, joined (IoU ≥ 0.5) to the detected face that overlaps it most, if any. */
@@ -316,8 +318,8 @@ export function joinFaces(
 export interface LabeledFacesOptions {
   /** Face detector. Default `ssd`. */
   detector?: "ssd" | "tiny" | "blazeface";
-  /** Detector threshold. Default 0.15 (the one the shared faces were found with). */
-  minConfidence?: number;
+  /** Threshold faces are found at. Default: the `faces` heuristic's (0.1). */
+  findConfidence?: number;
   /** Most images to run the detector on (all images with a face of quality ≤ 2 are always in). Default all. */
   maxImages?: number;
 }
@@ -342,7 +344,9 @@ export async function labeledFaces(
   const chosen = new Set(images);
   const scores = await cachedScores(images, {
     heuristics: ["faces"],
-    settings: { faces: { detector, minConfidence: o.minConfidence ?? 0.15 } },
+    settings: {
+      faces: { detector, ...(o.findConfidence !== undefined ? { findConfidence: o.findConfidence } : {}) },
+    },
     faces: true,
   });
   const faces = joinFaces(scores.faces, labels.filter((f) => chosen.has(f.path)));

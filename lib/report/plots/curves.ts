@@ -54,6 +54,9 @@ export interface CurvePlotOptions extends RenderOptions {
    * random reaches this precision).
    */
   prevalence?: number;
+  /** Axis titles, when the positives are not "good images" (e.g. good faces). */
+  xTitle?: string;
+  yTitle?: string;
 }
 
 /** Where a threshold sits on a curve: the index and coordinates of its operating point. */
@@ -148,8 +151,8 @@ export async function rocPlot(
   const chance = [{ x: 0, y: 0 }, { x: 0.8, y: 0.8, label: true }, { x: 1, y: 1 }];
   return await renderCurves(lines, points, chance, "linear", {
     title: options.title ?? "ROC curve",
-    xTitle: "False-positive rate (bad images kept)",
-    yTitle: "True-positive rate (good images kept)",
+    xTitle: options.xTitle ?? "False-positive rate (bad images kept)",
+    yTitle: options.yTitle ?? "True-positive rate (good images kept)",
     chanceText: "chance",
     chanceAlign: "left",
     legendCorner: "bottom-right",
