@@ -15,7 +15,8 @@
  * - `detector`: `"ssd"` (default: the default thresholds were measured with it), `"tiny"` or
  *   `"blazeface"`. Scores differ between detectors (BlazeFace's run lower, and are rounded to
  *   0.01), so the confidence rule needs calibrating for the others.
- * - `findConfidence`: the detector's threshold for FINDING faces to judge (default 0.1): every
+ * - `findConfidence`: the detector's threshold for FINDING faces to judge (default 0.1 for `ssd`,
+ *   for which it was measured; `minConfidence` for the other detectors): every
  *   face found at or above it gets a row in the faces table, its quality measures
  *   (`face_features.ts`) and its `face_quality`. Low, because bad faces are the ones a detector is
  *   unsure of: at 0.5 most hand-rated bad faces are never seen.
@@ -130,7 +131,9 @@ export const FACES_SETTINGS = {
  * import assert from "node:assert/strict";
  * import { facesSettings } from "./faces.ts";
  * const s = facesSettings({ detector: "tiny" });
- * assert.deepEqual([s.detector, s.findConfidence, s.minConfidence, s.cropMargin], ["tiny", 0.1, 0.5, 0.25]);
+ * assert.deepEqual([s.detector, s.findConfidence, s.minConfidence, s.cropMargin], ["tiny", 0.5, 0.5, 0.25]);
+ * const d = facesSettings();
+ * assert.deepEqual([d.detector, d.findConfidence, d.judgeConfidence, d.minConfidence], ["ssd", 0.1, 0.3, 0.5]);
  * assert.match(s.qualityModel, /face_quality\.json$/);
  * assert.throws(() => facesSettings({ detector: "yolo" }), /unknown face detector "yolo"/);
  * ```
@@ -138,8 +141,10 @@ export const FACES_SETTINGS = {
 export function facesSettings(raw: Record<string, unknown> = {}): FacesSettings {
   const s = checkSettings("faces", raw, FACES_SETTINGS) as unknown as FacesSettings;
   // Finding never stops above counting, and judging never starts below finding.
+  // The low finding threshold was measured for ssd; other detectors score differently (BlazeFace
+  // finds dozens of boxes at 0.1 in a checkerboard), so they find at the counting threshold.
   const findConfidence = (raw.findConfidence as number | undefined) ??
-    Math.min(DEFAULT_FIND_CONFIDENCE, s.minConfidence);
+    (s.detector === "ssd" ? Math.min(DEFAULT_FIND_CONFIDENCE, s.minConfidence) : s.minConfidence);
   const judgeConfidence = (raw.judgeConfidence as number | undefined) ??
     Math.max(findConfidence, Math.min(DEFAULT_JUDGE_CONFIDENCE, s.minConfidence));
   return { ...s, findConfidence, judgeConfidence };
