@@ -146,3 +146,21 @@ Deno.test("the shipped face_quality.json (regression check of our own fit): targ
   }
   assert.match(p.command, /^deno task fit face_quality/);
 });
+
+Deno.test("the shipped mean face shape: 68 points, centred, unit norm, and a real face's landmarks are close to it", async () => {
+  const { loadMeanShape, normalizeShape, procrustesDistance } = await import(
+    "../lib/models/faces/landmarks.ts"
+  );
+  const mean = await loadMeanShape();
+  assert.equal(mean.length, 68);
+  const norm = Math.sqrt(mean.reduce((s, [x, y]) => s + x * x + y * y, 0));
+  assert.ok(Math.abs(norm - 1) < 1e-4 && Math.abs(mean.reduce((s, p) => s + p[0], 0)) < 1e-4);
+  // iBUG 68-point layout: the jaw (0–16) runs left to right below the eyes (36–47), the nose tip (30)
+  // sits between the eyes and the mouth (48–67).
+  const y = (i: number) => mean[i][1];
+  assert.ok(mean[0][0] < mean[16][0] && y(8) > y(30) && y(30) > y(39) && y(57) > y(30));
+  // A scrambled shape is far from it; the mean itself is at distance 0.
+  assert.ok(procrustesDistance(mean, normalizeShape(mean)) < 1e-6);
+  const scrambled = mean.map((_, i) => mean[(i * 7) % 68]);
+  assert.ok(procrustesDistance(scrambled, mean) > 0.5);
+});
