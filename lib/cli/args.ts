@@ -21,6 +21,47 @@ export function intOption(name: string, value: string | undefined, fallback?: nu
   return n;
 }
 
+/** The range a {@link numberOption} accepts; bounds are inclusive, `positive` means above 0. */
+export interface NumberRange {
+  min?: number;
+  max?: number;
+  positive?: boolean;
+}
+
+/**
+ * Parses a number option, naming it in the error; `undefined` stays `undefined`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { numberOption } from "./args.ts";
+ * assert.equal(numberOption("cfg", "7.5", { min: 0 }), 7.5);
+ * assert.equal(numberOption("cfg", undefined), undefined);
+ * assert.throws(() => numberOption("denoise", "2", { min: 0, max: 1 }), /--denoise: expected a number from 0 to 1/);
+ * assert.throws(() => numberOption("time-limit", "0", { positive: true }), /expected a positive number/);
+ * ```
+ */
+export function numberOption(
+  name: string,
+  value: string | undefined,
+  range: NumberRange = {},
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  const { min = -Infinity, max = Infinity, positive = false } = range;
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max || (positive && !(n > 0))) {
+    const expected = positive
+      ? "a positive number"
+      : min > -Infinity
+      ? `a number from ${min}${max < Infinity ? ` to ${max}` : ""}`
+      : max < Infinity
+      ? `a number up to ${max}`
+      : "a number";
+    throw new UsageError(`--${name}: expected ${expected}, got "${value}"`);
+  }
+  return n;
+}
+
 /** Parses `x,y,width,height` in pixels. */
 export function boxOption(name: string, value: string | undefined): Box | undefined {
   if (value === undefined) return undefined;

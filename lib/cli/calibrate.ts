@@ -13,7 +13,7 @@ import { buildSyntheticSet } from "../calibrate/synthetic.ts";
 import { runScoreJob } from "../score/job.ts";
 import { DEFAULT_HEURISTICS } from "../heuristics/registry.ts";
 import { SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
-import { intOption, runMain, UsageError } from "./args.ts";
+import { intOption, numberOption, runMain, UsageError } from "./args.ts";
 
 /** Columns calibrated by `--synthetic` when no --heuristic is given: pure and face heuristics. */
 const SYNTHETIC_COLUMNS = [
@@ -78,15 +78,6 @@ Examples:
       --out-thresholds thresholds.json --report calibration.html
   deno task score gens/ --out checked.csv --thresholds thresholds.json
 `;
-
-function numberOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) {
-    throw new UsageError(`--${name}: expected a number, got "${value}"`);
-  }
-  return n;
-}
 
 function strategyOptions(o: Record<string, string | boolean | string[] | undefined>): StrategyOptions {
   const name = (o.strategy as string | undefined) ?? "youden";

@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { FIT_RECIPES, fitRecipe, writeScorer } from "../calibrate/fit_recipes.ts";
 import { shippedScorerPath } from "../models/scorer.ts";
-import { intOption, runMain, UsageError } from "./args.ts";
+import { intOption, numberOption, runMain, UsageError } from "./args.ts";
 import { loadThresholds, saveThresholds } from "../score/rules.ts";
 
 const HELP = `winnow fit — refit a learned scorer on your own hand labels.
@@ -55,13 +55,6 @@ Examples:
   deno task score gens/ --out scores.csv --faces faces.csv --scorer my_face_quality.json
 `;
 
-const num = (name: string, v: string | undefined) => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !(n > 0)) throw new UsageError(`--${name}: expected a number above 0, got "${v}"`);
-  return n;
-};
-
 await runMain(async () => {
   const { values: o, positionals } = parseArgs({
     args: Deno.args,
@@ -105,7 +98,7 @@ await runMain(async () => {
     workDir: o["work-dir"],
     limit: intOption("limit", o.limit),
     jobs: intOption("jobs", o.jobs),
-    C: num("C", o.C),
+    C: numberOption("C", o.C, { positive: true }),
     folds: intOption("folds", o.folds),
     seed,
     resamples: intOption("bootstrap", o.bootstrap),

@@ -22,7 +22,7 @@ import { defaultRulesWithCalibrated, loadThresholds, type ThresholdRule } from "
 import { buildSampleSet } from "../core/samples.ts";
 import { Progress } from "../core/progress.ts";
 import { DEFAULT_MAX_PIXELS } from "../core/image.ts";
-import { intOption, mergeSettings, parseSetOptions, runMain, UsageError } from "./args.ts";
+import { intOption, mergeSettings, numberOption, parseSetOptions, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow generate — generate candidates, score every image, keep the best.
 
@@ -118,17 +118,6 @@ Examples:
   deno task generate --keywords "reading, park" --chat-url http://127.0.0.1:11434/v1 --chat-model llama3.2
   deno task generate --backend folder --from gens/ --match prompt --prompt "red fox" -n 10
 `;
-
-function numOption(name: string, v: string | undefined, min: number, max = Infinity): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(
-      `--${name}: expected a number from ${min}${max < Infinity ? ` to ${max}` : ""}, got "${v}"`,
-    );
-  }
-  return n;
-}
 
 function loraOption(v: string): LoraRef {
   const m = v.match(/^(.+):(-?\d*\.?\d+)$/);
@@ -241,7 +230,7 @@ await runMain(async () => {
   }
 
   const out = o.out ?? join("out", "generate", stamp());
-  const seed = o.seed !== undefined ? numOption("seed", o.seed, -1) : undefined;
+  const seed = o.seed !== undefined ? numberOption("seed", o.seed, { min: -1 }) : undefined;
   if (seed !== undefined && !Number.isInteger(seed)) {
     throw new UsageError(`--seed: expected an integer, got "${o.seed}"`);
   }
@@ -259,8 +248,10 @@ await runMain(async () => {
     rules = await defaultRulesWithCalibrated(resolveHeuristics(heuristics ?? DEFAULT_HEURISTICS));
   } else rules = await loadThresholds(o.thresholds);
 
-  const timeoutS = numOption("timeout", o.timeout, 0.001);
-  const retries = o.retries !== undefined ? numOption("retries", o.retries, 0, 100) : undefined;
+  const timeoutS = numberOption("timeout", o.timeout, { min: 0.001 });
+  const retries = o.retries !== undefined
+    ? numberOption("retries", o.retries, { min: 0, max: 100 })
+    : undefined;
   const queue = o.queue
     ? await openRunQueue(out, {
       url: o.queue,
@@ -305,8 +296,8 @@ await runMain(async () => {
     init = {
       image: await readFileOption("init-image", o["init-image"]),
       mask: o.mask ? await readFileOption("mask", o.mask) : undefined,
-      denoisingStrength: numOption("denoise", o.denoise, 0, 1),
-      maskBlur: numOption("mask-blur", o["mask-blur"], 0),
+      denoisingStrength: numberOption("denoise", o.denoise, { min: 0, max: 1 }),
+      maskBlur: numberOption("mask-blur", o["mask-blur"], { min: 0 }),
       inpaintArea: o["inpaint-area"] as "whole" | "masked" | undefined,
     };
   }
@@ -316,7 +307,7 @@ await runMain(async () => {
       image: await readFileOption("control-image", o["control-image"]),
       model: o["control-model"]!,
       module: o["control-module"],
-      weight: numOption("control-weight", o["control-weight"], 0, 2),
+      weight: numberOption("control-weight", o["control-weight"], { min: 0, max: 2 }),
     }];
   }
 
@@ -363,7 +354,7 @@ await runMain(async () => {
         height: intOption("height", o.height),
         steps: intOption("steps", o.steps),
         sampler: o.sampler,
-        cfgScale: numOption("cfg", o.cfg, 0),
+        cfgScale: numberOption("cfg", o.cfg, { min: 0 }),
         seed,
         batchSize: batch,
         model: o.model,
@@ -375,7 +366,7 @@ await runMain(async () => {
       n,
       untilPass: o["until-pass"],
       maxAttempts,
-      maxSeconds: numOption("max-seconds", o["max-seconds"], 0.001),
+      maxSeconds: numberOption("max-seconds", o["max-seconds"], { min: 0.001 }),
       // On a queue every request waits there at once (the workers' own --concurrency limits each endpoint).
       concurrency: intOption(
         "concurrency",

@@ -22,7 +22,15 @@ import { loadScorer } from "../models/scorer.ts";
 import { defaultRulesWithCalibrated, loadThresholds, type ThresholdRule } from "../score/rules.ts";
 import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../core/image.ts";
 import { DEFAULT_TIME_LIMIT_SECONDS } from "../score/pool.ts";
-import { boxOption, intOption, mergeSettings, parseSetOptions, runMain, UsageError } from "./args.ts";
+import {
+  boxOption,
+  intOption,
+  mergeSettings,
+  numberOption,
+  parseSetOptions,
+  runMain,
+  UsageError,
+} from "./args.ts";
 
 const HELP = `winnow score — score images with the heuristic registry, one row per image.
 
@@ -198,15 +206,6 @@ function promptSettings(o: { prompt?: string; prompts?: string; models?: string 
   return out;
 }
 
-function positiveNumber(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !(n > 0)) {
-    throw new UsageError(`--${name}: expected a positive number, got "${value}"`);
-  }
-  return n;
-}
-
 await runMain(async () => {
   const { values: o, positionals } = parseArgs({
     args: Deno.args,
@@ -293,7 +292,7 @@ await runMain(async () => {
   const plan = await prepareScaleOut(positionals, o.out, {
     shard: o.shard === undefined ? undefined : parseShard(o.shard, Deno.env.toObject()),
     fromList: o["from-list"],
-    checkpointSeconds: positiveNumber("checkpoint-every", o["checkpoint-every"]),
+    checkpointSeconds: numberOption("checkpoint-every", o["checkpoint-every"], { positive: true }),
     restart: o.restart,
   });
   const r = await runScoreJob(positionals, plan.out, {
@@ -305,7 +304,7 @@ await runMain(async () => {
     masks: o.masks,
     jobs: intOption("jobs", o.jobs),
     decode: { maxPixels: intOption("max-pixels", o["max-pixels"]), background: o.background },
-    timeLimitSeconds: positiveNumber("time-limit", o["time-limit"]),
+    timeLimitSeconds: numberOption("time-limit", o["time-limit"], { positive: true }),
     restart: o.restart,
     quiet: o.quiet,
     keepRows: false,
