@@ -7,7 +7,7 @@
  */
 import { DEFAULT_HEIGHT, DEFAULT_WIDTH, type PlotOutput, type RenderOptions, renderPlot } from "./render.ts";
 import type { TopLevelSpec } from "./render.ts";
-import { CHOSEN_COLOR, PlotError, QUALITY_COLORS } from "./render.ts";
+import { CHOSEN_COLOR, QUALITY_COLORS, qualityGroups } from "./render.ts";
 
 /** One detected face matched to a labeled face. */
 export interface ConfidencePoint {
@@ -51,17 +51,12 @@ export async function confidencePlot(
   faces: readonly ConfidencePoint[],
   options: ConfidencePlotOptions = {},
 ): Promise<PlotOutput> {
-  const good = faces.filter((f) =>
-    Number.isFinite(f.confidence) && Number.isInteger(f.quality) && f.quality >= 1 && f.quality <= 5
+  const { kept: good, dropped, present, label } = qualityGroups(
+    faces,
+    (f) => f.confidence,
+    "confidencePlot",
+    "confidence",
   );
-  if (good.length === 0) {
-    throw new PlotError("confidencePlot: no face with a finite confidence and a quality 1–5");
-  }
-  const dropped = faces.length - good.length;
-  const counts = [0, 0, 0, 0, 0];
-  for (const f of good) counts[f.quality - 1]++;
-  const present = [1, 2, 3, 4, 5].filter((q) => counts[q - 1] > 0);
-  const label = (q: number) => `${q} (n=${counts[q - 1]})`;
   const seen = [0, 0, 0, 0, 0];
   const values = good.map((f) => {
     // Golden-ratio sequence: evenly spread, deterministic offsets in [-1, 1).

@@ -7,7 +7,7 @@
  */
 import { DEFAULT_HEIGHT, DEFAULT_WIDTH, type PlotOutput, type RenderOptions, renderPlot } from "./render.ts";
 import type { TopLevelSpec } from "./render.ts";
-import { CHOSEN_COLOR, formatNumber, PlotError, QUALITY_COLORS } from "./render.ts";
+import { CHOSEN_COLOR, formatNumber, PlotError, QUALITY_COLORS, qualityGroups } from "./render.ts";
 
 /** One detected face matched to a labeled face (join by IoU, e.g. `matchFaces` in `lib/labels/format.ts`). */
 export interface FaceQualityPoint {
@@ -54,15 +54,12 @@ export async function faceQualityPlot(
   faces: readonly FaceQualityPoint[],
   options: FaceQualityPlotOptions = {},
 ): Promise<PlotOutput> {
-  const good = faces.filter((f) =>
-    Number.isFinite(f.log10Area) && Number.isInteger(f.quality) && f.quality >= 1 && f.quality <= 5
+  const { kept: good, dropped, present, label } = qualityGroups(
+    faces,
+    (f) => f.log10Area,
+    "faceQualityPlot",
+    "area",
   );
-  if (good.length === 0) throw new PlotError("faceQualityPlot: no face with a finite area and a quality 1–5");
-  const dropped = faces.length - good.length;
-  const counts = [0, 0, 0, 0, 0];
-  for (const f of good) counts[f.quality - 1]++;
-  const present = [1, 2, 3, 4, 5].filter((q) => counts[q - 1] > 0);
-  const label = (q: number) => `${q} (n=${counts[q - 1]})`;
   const values = good.map((f) => ({ log10_area: f.log10Area, score: label(f.quality) }));
 
   const areas = good.map((f) => f.log10Area);

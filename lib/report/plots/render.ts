@@ -31,6 +31,50 @@ export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json
  */
 export const QUALITY_COLORS: readonly string[] = ["#b2182b", "#ef8a62", "#8c8c8c", "#67a9cf", "#2166ac"];
 
+/** Faces of a per-score plot, grouped by their human quality score. */
+export interface QualityGroups<T> {
+  /** The faces with a finite value and a quality 1–5. */
+  kept: T[];
+  /** How many were left out. */
+  dropped: number;
+  /** The scores that have at least one face, ascending. */
+  present: number[];
+  /** An axis label for a score: `"4 (n=12)"`. */
+  label: (quality: number) => string;
+}
+
+/**
+ * Keeps the faces whose `valueOf` is finite and whose quality is an integer 1–5, and counts them
+ * per score; throws a {@link PlotError} naming `plot` and `what` when none is left.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { qualityGroups } from "./render.ts";
+ * const g = qualityGroups([{ v: 1, quality: 4 }, { v: NaN, quality: 2 }, { v: 2, quality: 4 }], (f) => f.v, "demo", "value");
+ * assert.deepEqual([g.kept.length, g.dropped, g.present, g.label(4)], [2, 1, [4], "4 (n=2)"]);
+ * ```
+ */
+export function qualityGroups<T extends { quality: number }>(
+  faces: readonly T[],
+  valueOf: (face: T) => number,
+  plot: string,
+  what: string,
+): QualityGroups<T> {
+  const kept = faces.filter((f) =>
+    Number.isFinite(valueOf(f)) && Number.isInteger(f.quality) && f.quality >= 1 && f.quality <= 5
+  );
+  if (kept.length === 0) throw new PlotError(`${plot}: no face with a finite ${what} and a quality 1–5`);
+  const counts = [0, 0, 0, 0, 0];
+  for (const f of kept) counts[f.quality - 1]++;
+  return {
+    kept,
+    dropped: faces.length - kept.length,
+    present: [1, 2, 3, 4, 5].filter((q) => counts[q - 1] > 0),
+    label: (q) => `${q} (n=${counts[q - 1]})`,
+  };
+}
+
 /** Colour of things that were kept / accepted (blue) and rejected (red), matching {@link QUALITY_COLORS}. */
 export const KEPT_COLOR = "#2166ac";
 /** Colour of rejected things. */
