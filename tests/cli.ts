@@ -34,3 +34,50 @@ export async function runCli(name: string, args: string[]): Promise<CliResult> {
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/** A running `deno task label` server: the child, the URL it printed (with its token) and its port. */
+export interface LabelCli {
+  child: Deno.ChildProcess;
+  url: string;
+  port: number;
+}
+
+/**
+ * Starts `lib/cli/label.ts` as a user would and waits for the URL it prints; stdout keeps being
+ * drained so the child never blocks on a full pipe.
+ */
+export async function startLabelCli(
+  args: string[],
+  stderr: "inherit" | "null" = "inherit",
+): Promise<LabelCli> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-ffi",
+      "--allow-sys",
+      "--allow-net",
+      cliPath("label"),
+      ...args,
+    ],
+    stdout: "piped",
+    stderr,
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`label CLI ended before printing its URL:\n${out}`);
+    out += value;
+    const m = out.match(/open (http:\/\/127\.0\.0\.1:(\d+)\/[0-9a-f]+\/)/);
+    if (m) {
+      (async () => {
+        while (!(await reader.read()).done);
+      })();
+      return { child, url: m[1], port: Number(m[2]) };
+    }
+  }
+}

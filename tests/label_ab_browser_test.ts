@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import type { Page } from "playwright-core";
-import { cliPath } from "./cli.ts";
+import { startLabelCli } from "./cli.ts";
 import { loadAbFiles } from "../lib/labels/ab_format.ts";
 import { hasChromium, withChromium } from "./browser.ts";
 
@@ -43,38 +43,7 @@ Deno.test({
   },
 });
 
-async function startCli(args: string[]): Promise<{ child: Deno.ChildProcess; url: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-net",
-      cliPath("label"),
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`label CLI ended before printing its URL:\n${out}`);
-    out += value;
-    const m = out.match(/open (http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]+\/)/);
-    if (m) {
-      (async () => {
-        while (!(await reader.read()).done);
-      })();
-      return { child, url: m[1] };
-    }
-  }
-}
+const startCli = (args: string[]) => startLabelCli(args);
 
 interface AbPageState {
   ready: boolean;

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
-import { cliPath } from "./cli.ts";
+import { startLabelCli } from "./cli.ts";
 import { LabelStore } from "../lib/labels/app/store.ts";
 import { loadImageLabels } from "../lib/labels/format.ts";
 
@@ -24,39 +24,7 @@ async function folder(): Promise<{ dir: string; img: string; out: string }> {
   return { dir, img, out: join(dir, "labels") };
 }
 
-/** Starts `lib/cli/label.ts` as a user would; resolves with its URL. */
-async function startCli(args: string[]): Promise<{ child: Deno.ChildProcess; url: string; port: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-net",
-      cliPath("label"),
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "null",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`label CLI ended before printing its URL:\n${out}`);
-    out += value;
-    const m = out.match(/open (http:\/\/127\.0\.0\.1:(\d+)\/[0-9a-f]+\/)/);
-    if (m) {
-      (async () => {
-        while (!(await reader.read().catch(() => ({ done: true }))).done);
-      })();
-      return { child, url: m[1], port: Number(m[2]) };
-    }
-  }
-}
+const startCli = (args: string[]) => startLabelCli(args, "null");
 
 /** Sends a request head (and some body) on a raw socket; returns the status line's code. */
 async function rawStatus(
