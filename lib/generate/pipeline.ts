@@ -302,6 +302,291 @@ function throwIfShort(o: PipelineOptions, result: PipelineResult, fatal: Backend
   }
 }
 
+/** What a run has to do, found before any request is sent: its settings and the resumed lines. */
+interface RunPlan {
+  out: string;
+  heuristicNames: readonly string[];
+  rules: ThresholdRule[];
+  rankBy: string;
+  /** Manifest lines of finished requests found at the start. */
+  resumed: ManifestRow[];
+  /** Request numbers still to send. */
+  todo: number[];
+  /** Until-pass, and a resumed image already passed: nothing is sent. */
+  alreadyPassed: boolean;
+}
+
+/**
+ * Checks the options, writes `run.json`, and resumes the run folder: reads the manifest, removes
+ * orphan files and lists the requests that are missing.
+ */
+async function planRun(o: PipelineOptions): Promise<RunPlan> {
+  const out = resolve(o.out);
+  await Deno.mkdir(out, { recursive: true });
+  const heuristicNames = o.heuristics ?? DEFAULT_HEURISTICS;
+  const heuristics = resolveHeuristics(heuristicNames);
+  const rules = o.rules ?? defaultRules(heuristics);
+  if (o.rankBy && !outputsOf(heuristics).some((x) => x.name === o.rankBy)) {
+    throw new PipelineError(
+      `rank-by column "${o.rankBy}" is not an output of the heuristics run (${
+        outputsOf(heuristics).map((x) => x.name).join(", ")
+      })`,
+    );
+  }
+  await writeRunSettings(out, o, rules);
+
+  const resumed = await readManifest(out);
+  await cleanRunFolder(out, new Set(resumed.rows.map((r) => r.file)));
+  if (resumed.rows.length || resumed.dropped) {
+    o.onEvent?.({ type: "resumed", rows: resumed.rows.length, dropped: resumed.dropped });
+  }
+  const doneIdx = new Set(resumed.rows.map((r) => r.index));
+  const untilPass = o.untilPass ?? false;
+  const batch = Math.max(1, o.request.batchSize ?? 1);
+  const total = untilPass ? o.maxAttempts ?? 10 : Math.ceil((o.n ?? 4) / batch);
+  const todo: number[] = [];
+  for (let i = 0; i < total; i++) if (!doneIdx.has(i)) todo.push(i);
+  return {
+    out,
+    heuristicNames,
+    rules,
+    rankBy: o.rankBy ?? "laplacian_var",
+    resumed: resumed.rows,
+    todo,
+    alreadyPassed: untilPass && resumed.rows.some((r) => r.kept),
+  };
+}
+
+/** The run's abort signal: aborted by the caller's signal or when the time budget ends. */
+class RunBudget {
+  readonly #ctl = new AbortController();
+  readonly #onOuterAbort = () => this.#ctl.abort();
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Epoch milliseconds when the budget ends, if there is one. */
+  readonly deadline: number | undefined;
+  /** True once the time budget has ended the run. */
+  timedOut = false;
+
+  constructor(readonly outer: AbortSignal | undefined, maxSeconds: number | undefined) {
+    outer?.addEventListener("abort", this.#onOuterAbort, { once: true });
+    this.deadline = maxSeconds !== undefined ? Date.now() + maxSeconds * 1000 : undefined;
+    this.#timer = this.deadline !== undefined
+      ? setTimeout(() => {
+        this.timedOut = true;
+        this.#ctl.abort();
+      }, Math.max(0, this.deadline - Date.now()))
+      : undefined;
+  }
+
+  get signal(): AbortSignal {
+    return this.#ctl.signal;
+  }
+
+  /** Stops the timer and lets go of the caller's signal. */
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.outer?.removeEventListener("abort", this.#onOuterAbort);
+  }
+}
+
+/** Where and when a reply's image was made, for its manifest line. */
+interface ImagePlace {
+  index: number;
+  image: number;
+  of: number;
+  tries: number;
+  requestMs: number;
+}
+
+/**
+ * One run's requests in flight: a few runners take request numbers from a queue, send them
+ * (retrying on the next endpoint), keep each image and append its manifest lines, until the queue
+ * is empty, an image passes (until-pass), a request fails for good, or the run is aborted.
+ */
+class RequestRunners {
+  /** Every manifest line, resumed and new (in arrival order). */
+  readonly rows: ManifestRow[];
+  stop: boolean;
+  fatal: BackendError | null = null;
+  requests = 0;
+  retries = 0;
+  received = 0;
+  readonly failures: Record<string, number> = {};
+  readonly #queue: number[];
+  readonly #sems: Semaphore[];
+
+  constructor(
+    readonly o: PipelineOptions,
+    readonly plan: RunPlan,
+    readonly budget: RunBudget,
+    readonly pool: ScorePool,
+    readonly manifest: { append(rows: readonly ManifestRow[]): Promise<void> },
+  ) {
+    this.rows = [...plan.resumed];
+    this.stop = plan.alreadyPassed;
+    this.#queue = [...plan.todo];
+    this.#sems = o.backends.map(() => new Semaphore(Math.max(1, o.concurrency ?? 1)));
+  }
+
+  /**
+   * When a model or LoRAs are asked for, the first backend that can check them does so before any
+   * request (a missing model fails the run at once instead of after retries).
+   */
+  async preflight(): Promise<void> {
+    const { o, budget } = this;
+    const preflight = o.backends.find((b) => b.check);
+    if (this.stop || !this.plan.todo.length || !preflight?.check) return;
+    if (!o.request.model && !o.request.loras?.length) return;
+    try {
+      await retrying(() => preflight.check!(o.request, budget.signal), {
+        ...o.retry,
+        deadline: budget.deadline,
+        signal: budget.signal,
+      });
+    } catch (e) {
+      this.fatal = e instanceof BackendError ? e : new BackendError(String(e), "http");
+      this.stop = true;
+    }
+  }
+
+  /** Runs `backends × concurrency` runners (at most one per request) until they all return. */
+  async runAll(): Promise<void> {
+    const workers = this.o.backends.length * Math.max(1, this.o.concurrency ?? 1);
+    const n = Math.min(workers, Math.max(1, this.plan.todo.length));
+    await Promise.all(Array.from({ length: n }, () => this.#runner()));
+  }
+
+  #countFailure(kind: string): void {
+    this.failures[kind] = (this.failures[kind] ?? 0) + 1;
+  }
+
+  async #runner(): Promise<void> {
+    while (!this.stop && !this.budget.signal.aborted) {
+      const index = this.#queue.shift();
+      if (index === undefined) return;
+      try {
+        await this.#runRequest(index);
+      } catch (err) {
+        if (this.budget.signal.aborted && (err as BackendError)?.kind === "aborted") return;
+        const e = err instanceof BackendError
+          ? err
+          : new BackendError(String((err as Error)?.stack ?? err), "http");
+        this.o.onEvent?.({ type: "request_failed", index, message: e.message });
+        if (e.kind !== "aborted") this.#countFailure(e.kind);
+        this.fatal ??= e;
+        this.stop = true;
+        return;
+      }
+    }
+  }
+
+  async #runRequest(index: number): Promise<void> {
+    const req = requestFor(this.o.request, index);
+    const started = performance.now();
+    let tries = 0;
+    const got = await this.#send(index, req, (t) => tries = t);
+    const requestMs = performance.now() - started;
+    const lines: ManifestRow[] = [];
+    for (const [k, c] of got.checked.entries()) {
+      const place = { index, image: k, of: got.checked.length, tries, requestMs };
+      lines.push(await this.#keepImage(req, got.backend, c, place));
+    }
+    // All lines of a request in one append: a resumed run sees the request whole or not at all.
+    await this.manifest.append(lines);
+    for (const r of lines) {
+      this.rows.push(r);
+      this.received++;
+      this.o.onEvent?.({ type: "image", row: r });
+      if (this.o.untilPass && r.kept) this.stop = true;
+    }
+  }
+
+  /** Sends request `index` (retrying, the next try to the next endpoint) until its reply decodes. */
+  #send(index: number, req: GenerationRequest, onTry: (n: number) => void) {
+    const { o, budget } = this;
+    return retrying(async (attempt) => {
+      onTry(attempt + 1);
+      const e = (index + attempt) % o.backends.length;
+      const backend = o.backends[e];
+      await this.#sems[e].acquire();
+      this.requests++;
+      try {
+        const images = await backend.generate(req, {
+          signal: budget.signal,
+          index,
+          attempt,
+          onProgress: (p) => o.onEvent?.({ type: "progress", index, fraction: p.fraction }),
+        });
+        return { backend, checked: await checkReply(backend, index, images, o.maxPixels) };
+      } finally {
+        this.#sems[e].release();
+      }
+    }, {
+      ...o.retry,
+      deadline: budget.deadline,
+      signal: budget.signal,
+      onRetry: (err, attempt, waitMs) => {
+        this.retries++;
+        this.#countFailure(err.kind);
+        o.onEvent?.({ type: "retry", index, attempt, waitMs, message: err.message });
+      },
+    });
+  }
+
+  /** Writes one image of a reply, scores it, judges it: its manifest line. */
+  async #keepImage(
+    req: GenerationRequest,
+    backend: Backend,
+    c: CheckedImage,
+    at: ImagePlace,
+  ): Promise<ManifestRow> {
+    const tw = performance.now();
+    const file = `${String(at.index).padStart(5, "0")}_${at.image}.${EXT[c.format] ?? c.format}`;
+    const path = join(this.plan.out, file);
+    await writeAtomic(path, c.img.bytes);
+    const ts = performance.now();
+    const reply = await this.pool.score(path);
+    const scoreMs = performance.now() - ts;
+    const values = "error" in reply ? {} : reply.values;
+    const verdict = applyRules("error" in reply ? { error: reply.error } : values, this.plan.rules);
+    return manifestRow(this.o.text, req, backend, c.img, {
+      file,
+      index: at.index,
+      image: at.image,
+      of: at.of,
+      width: c.width,
+      height: c.height,
+      format: c.format,
+      scores: values,
+      kept: verdict.kept,
+      reasons: verdict.reasons,
+      error: "error" in reply ? reply.error : null,
+      tries: at.tries,
+      timings: { request: Math.round(at.requestMs), write: Math.round(ts - tw), score: Math.round(scoreMs) },
+    });
+  }
+}
+
+/** The run's result from what its runners did (rows in request order, the best ranked first). */
+function resultOf(o: PipelineOptions, plan: RunPlan, run: RequestRunners, seconds: number): PipelineResult {
+  const rows = run.rows.sort((a, b) => a.index - b.index || a.image - b.image);
+  const passed = rows.some((r) => r.kept);
+  return {
+    out: plan.out,
+    manifest: join(plan.out, MANIFEST),
+    rows,
+    resumed: plan.resumed.length,
+    received: run.received,
+    requests: run.requests,
+    retries: run.retries,
+    failures: run.failures,
+    best: rankRows(rows, plan.rankBy)[0] ?? null,
+    passed,
+    seconds,
+    stop: stopReasonOf(o, { failed: run.fatal !== null, timedOut: run.budget.timedOut, passed }),
+  };
+}
+
 /**
  * Runs best-of-N or generate-until-pass into the run folder `out` (resuming it when it exists).
  * Throws {@link PipelineError} when a request fails for good or the time budget ends a best-of-N
@@ -318,214 +603,29 @@ function throwIfShort(o: PipelineOptions, result: PipelineResult, fatal: Backend
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const t0 = performance.now();
   if (o.backends.length === 0) throw new PipelineError("no backend endpoints given");
-  const out = resolve(o.out);
-  await Deno.mkdir(out, { recursive: true });
-  const heuristicNames = o.heuristics ?? DEFAULT_HEURISTICS;
-  const heuristics = resolveHeuristics(heuristicNames);
-  const rules = o.rules ?? defaultRules(heuristics);
-  const rankBy = o.rankBy ?? "laplacian_var";
-  if (o.rankBy && !outputsOf(heuristics).some((x) => x.name === o.rankBy)) {
-    throw new PipelineError(
-      `rank-by column "${o.rankBy}" is not an output of the heuristics run (${
-        outputsOf(heuristics).map((x) => x.name).join(", ")
-      })`,
-    );
-  }
-  const n = o.n ?? 4;
-  const batch = Math.max(1, o.request.batchSize ?? 1);
-  const untilPass = o.untilPass ?? false;
-  const maxAttempts = o.maxAttempts ?? 10;
-  await writeRunSettings(out, o, rules);
-
-  const resumed = await readManifest(out);
-  const rows = [...resumed.rows];
-  await cleanRunFolder(out, new Set(rows.map((r) => r.file)));
-  if (resumed.rows.length || resumed.dropped) {
-    o.onEvent?.({ type: "resumed", rows: resumed.rows.length, dropped: resumed.dropped });
-  }
-  const doneIdx = new Set(rows.map((r) => r.index));
-
-  // Which requests to send.
-  const total = untilPass ? maxAttempts : Math.ceil(n / batch);
-  const todo: number[] = [];
-  for (let i = 0; i < total; i++) if (!doneIdx.has(i)) todo.push(i);
-  const alreadyPassed = untilPass && rows.some((r) => r.kept);
-
-  const ctl = new AbortController();
-  const onOuterAbort = () => ctl.abort();
-  o.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  let timedOut = false;
-  const deadline = o.maxSeconds !== undefined ? Date.now() + o.maxSeconds * 1000 : undefined;
-  const budgetTimer = deadline !== undefined
-    ? setTimeout(() => {
-      timedOut = true;
-      ctl.abort();
-    }, Math.max(0, deadline - Date.now()))
-    : undefined;
-
-  const ownPool = !o.pool;
+  const plan = await planRun(o);
+  const budget = new RunBudget(o.signal, o.maxSeconds);
   const pool = o.pool ??
     new ScorePool({
-      heuristics: heuristicNames,
+      heuristics: plan.heuristicNames,
       jobs: o.scoreJobs ?? Math.min(2, navigator.hardwareConcurrency ?? 1),
       decode: { maxPixels: o.maxPixels },
       settings: withRunPrompt(o.settings ?? {}, o.request.prompt),
     });
-  const manifest = await openManifest(out);
-
-  let stop = alreadyPassed;
-  let fatal: BackendError | null = null;
-  let requests = 0, retries = 0, received = 0;
-  const failures: Record<string, number> = {};
-  const sems = o.backends.map(() => new Semaphore(Math.max(1, o.concurrency ?? 1)));
-  const queue = [...todo];
-
-  /** Sends request `index` (retrying, the next try to the next endpoint) until its reply decodes. */
-  const request = (index: number, req: GenerationRequest, onTry: (n: number) => void) =>
-    retrying(async (attempt) => {
-      onTry(attempt + 1);
-      const e = (index + attempt) % o.backends.length;
-      const backend = o.backends[e];
-      await sems[e].acquire();
-      requests++;
-      try {
-        const images = await backend.generate(req, {
-          signal: ctl.signal,
-          index,
-          attempt,
-          onProgress: (p) => o.onEvent?.({ type: "progress", index, fraction: p.fraction }),
-        });
-        return { backend, checked: await checkReply(backend, index, images, o.maxPixels) };
-      } finally {
-        sems[e].release();
-      }
-    }, {
-      ...o.retry,
-      deadline,
-      signal: ctl.signal,
-      onRetry: (err, attempt, waitMs) => {
-        retries++;
-        failures[err.kind] = (failures[err.kind] ?? 0) + 1;
-        o.onEvent?.({ type: "retry", index, attempt, waitMs, message: err.message });
-      },
-    });
-
-  /** Writes each image of a reply, scores it, judges it: its manifest line. */
-  const keepImage = async (
-    req: GenerationRequest,
-    backend: Backend,
-    c: CheckedImage,
-    at: { index: number; image: number; of: number; tries: number; requestMs: number },
-  ): Promise<ManifestRow> => {
-    const tw = performance.now();
-    const file = `${String(at.index).padStart(5, "0")}_${at.image}.${EXT[c.format] ?? c.format}`;
-    const path = join(out, file);
-    await writeAtomic(path, c.img.bytes);
-    const ts = performance.now();
-    const reply = await pool.score(path);
-    const scoreMs = performance.now() - ts;
-    const values = "error" in reply ? {} : reply.values;
-    const verdict = applyRules("error" in reply ? { error: reply.error } : values, rules);
-    return manifestRow(o.text, req, backend, c.img, {
-      file,
-      index: at.index,
-      image: at.image,
-      of: at.of,
-      width: c.width,
-      height: c.height,
-      format: c.format,
-      scores: values,
-      kept: verdict.kept,
-      reasons: verdict.reasons,
-      error: "error" in reply ? reply.error : null,
-      tries: at.tries,
-      timings: { request: Math.round(at.requestMs), write: Math.round(ts - tw), score: Math.round(scoreMs) },
-    });
-  };
-
-  const runRequest = async (index: number) => {
-    const req = requestFor(o.request, index);
-    const started = performance.now();
-    let tries = 0;
-    const got = await request(index, req, (t) => tries = t);
-    const requestMs = performance.now() - started;
-    const lines: ManifestRow[] = [];
-    for (const [k, c] of got.checked.entries()) {
-      lines.push(
-        await keepImage(req, got.backend, c, { index, image: k, of: got.checked.length, tries, requestMs }),
-      );
-    }
-    // All lines of a request in one append: a resumed run sees the request whole or not at all.
-    await manifest.append(lines);
-    for (const r of lines) {
-      rows.push(r);
-      received++;
-      o.onEvent?.({ type: "image", row: r });
-      if (untilPass && r.kept) stop = true;
-    }
-  };
-
-  const runner = async () => {
-    while (!stop && !ctl.signal.aborted) {
-      const index = queue.shift();
-      if (index === undefined) return;
-      try {
-        await runRequest(index);
-      } catch (err) {
-        if (ctl.signal.aborted && (err as BackendError)?.kind === "aborted") return;
-        const e = err instanceof BackendError
-          ? err
-          : new BackendError(String((err as Error)?.stack ?? err), "http");
-        o.onEvent?.({ type: "request_failed", index, message: e.message });
-        if (e.kind !== "aborted") failures[e.kind] = (failures[e.kind] ?? 0) + 1;
-        fatal ??= e;
-        stop = true;
-        return;
-      }
-    }
-  };
-
+  const manifest = await openManifest(plan.out);
+  const run = new RequestRunners(o, plan, budget, pool, manifest);
   try {
-    const preflight = o.backends.find((b) => b.check);
-    if (!stop && todo.length && preflight?.check && (o.request.model || o.request.loras?.length)) {
-      try {
-        await retrying(() => preflight.check!(o.request, ctl.signal), {
-          ...o.retry,
-          deadline,
-          signal: ctl.signal,
-        });
-      } catch (e) {
-        fatal = e instanceof BackendError ? e : new BackendError(String(e), "http");
-        stop = true;
-      }
-    }
-    const workers = o.backends.length * Math.max(1, o.concurrency ?? 1);
-    await Promise.all(Array.from({ length: Math.min(workers, Math.max(1, todo.length)) }, runner));
+    await run.preflight();
+    await run.runAll();
   } finally {
-    clearTimeout(budgetTimer);
-    o.signal?.removeEventListener("abort", onOuterAbort);
+    budget.dispose();
     await manifest.close();
-    if (ownPool) pool.close();
+    if (!o.pool) pool.close();
     for (const b of o.backends) b.close?.();
   }
 
-  rows.sort((a, b) => a.index - b.index || a.image - b.image);
-  const passed = rows.some((r) => r.kept);
-  const result: PipelineResult = {
-    out,
-    manifest: join(out, MANIFEST),
-    rows,
-    resumed: resumed.rows.length,
-    received,
-    requests,
-    retries,
-    failures,
-    best: rankRows(rows, rankBy)[0] ?? null,
-    passed,
-    seconds: (performance.now() - t0) / 1000,
-    stop: stopReasonOf(o, { failed: fatal !== null, timedOut, passed }),
-  };
-  await writeSummary(out, summaryOf(result, rankBy, (fatal as BackendError | null)?.message ?? null));
-  throwIfShort(o, result, fatal);
+  const result = resultOf(o, plan, run, (performance.now() - t0) / 1000);
+  await writeSummary(plan.out, summaryOf(result, plan.rankBy, run.fatal?.message ?? null));
+  throwIfShort(o, result, run.fatal);
   return result;
 }
