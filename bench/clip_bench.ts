@@ -25,6 +25,7 @@ import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { join } from "node:path";
 import { decodeBytes, type RgbImage } from "../lib/core/image.ts";
+import { writeAtomic } from "../lib/core/atomic.ts";
 import { FLOAT, type OnnxGraph, onnxGraph, rng, uniform } from "../tests/fixtures_models.ts";
 
 const W = 768, HEADS = 12, LAYERS = 12, MLP = 3072, PATCH = 32, SIDE = 224, PROJ = 512;
@@ -101,8 +102,7 @@ let buildSeconds: number | null = null;
 if (!(await Deno.stat(file).catch(() => null))?.size) {
   const t = performance.now();
   await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeFile(`${file}.part`, vitB32());
-  await Deno.rename(`${file}.part`, file);
+  await writeAtomic(file, vitB32());
   buildSeconds = (performance.now() - t) / 1000;
 }
 // As lib/models/clip.ts creates its sessions: threads = cores (onnxruntime's own default was 1.7× slower here).

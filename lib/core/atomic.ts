@@ -2,10 +2,13 @@
  * The one way winnow writes a file that readers may see at any moment (results, manifests,
  * thresholds, label files, images of a run): write a temporary file beside it, then rename it over
  * the target, so a reader sees the old content or the new, never a part. An interrupted run leaves at
- * most a `<name>.tmp-<pid>` file behind, which resuming code may delete.
+ * most a `<name>.tmp-<pid>` file behind, which resuming code may delete. {@link writeAtomic} takes
+ * text, bytes or a writer of the temporary file; {@link writeAtomicStream} takes a stream (downloads)
+ * and checks its length before the rename.
  *
  * @module
  */
+import { WinnowError } from "./errors.ts";
 
 /** Options of {@link writeAtomic}. */
 export interface AtomicOptions {
@@ -61,8 +64,7 @@ export async function writeAtomic(
       const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
       const f = await Deno.open(tmp, { create: true, write: true, truncate: true });
       try {
-        let written = 0;
-        while (written < bytes.length) written += await f.write(bytes.subarray(written));
+        await writeAll(f, bytes);
         if (options.sync) await f.syncData();
       } finally {
         f.close();
@@ -73,4 +75,80 @@ export async function writeAtomic(
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Writes every byte of `bytes` to an open file (one `write` call may write fewer).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeAll } from "./atomic.ts";
+ * const path = await Deno.makeTempFile();
+ * const f = await Deno.open(path, { write: true });
+ * await writeAll(f, new Uint8Array(100_000));
+ * f.close();
+ * assert.equal((await Deno.stat(path)).size, 100_000);
+ * ```
+ */
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+/** A stream that ended with another number of bytes than announced; the target was not written. */
+export class StreamLengthError extends WinnowError {
+  constructor(readonly path: string, readonly received: number, readonly expected: number) {
+    super(`${path}: received ${received} of ${expected} bytes`);
+  }
+}
+
+/** Options of {@link writeAtomicStream}. */
+export interface AtomicStreamOptions extends AtomicOptions {
+  /** Bytes the stream must give (e.g. a `content-length`); another count throws {@link StreamLengthError}. */
+  expectedBytes?: number;
+}
+
+/**
+ * Streams `body` into a temporary file beside `path` and renames it over `path` once the stream
+ * has ended with the expected number of bytes; returns that number. When the stream breaks or its
+ * length is wrong, the temporary file is removed and `path` is left as it was.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StreamLengthError, writeAtomicStream } from "./atomic.ts";
+ * const dir = await Deno.makeTempDir();
+ * const n = await writeAtomicStream(`${dir}/m.onnx`, new Blob(["abc", "de"]).stream(), { expectedBytes: 5 });
+ * assert.equal(n, 5);
+ * await assert.rejects(
+ *   writeAtomicStream(`${dir}/m.onnx`, new Blob(["ab"]).stream(), { expectedBytes: 5 }),
+ *   StreamLengthError,
+ * );
+ * assert.equal(await Deno.readTextFile(`${dir}/m.onnx`), "abcde");
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["m.onnx"]);
+ * ```
+ */
+export async function writeAtomicStream(
+  path: string,
+  body: AsyncIterable<Uint8Array>,
+  options: AtomicStreamOptions = {},
+): Promise<number> {
+  let n = 0;
+  await writeAtomic(path, async (tmp) => {
+    const f = await Deno.open(tmp, { create: true, write: true, truncate: true });
+    try {
+      for await (const chunk of body) {
+        await writeAll(f, chunk);
+        n += chunk.length;
+      }
+      if (options.sync) await f.syncData();
+    } finally {
+      f.close();
+    }
+    if (options.expectedBytes !== undefined && n !== options.expectedBytes) {
+      throw new StreamLengthError(path, n, options.expectedBytes);
+    }
+  }, options);
+  return n;
 }

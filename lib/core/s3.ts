@@ -9,6 +9,7 @@
  * @module
  */
 import { WinnowError } from "./errors.ts";
+import { writeAtomicStream } from "./atomic.ts";
 import { dirname } from "node:path";
 
 type S3Module = typeof import("@aws-sdk/client-s3");
@@ -144,29 +145,23 @@ export async function readStream(url: string): Promise<ReadableStream<Uint8Array
   }
 }
 
-/** Streams the object into a local file (written under a temporary name, then renamed); false if absent. */
+/** Streams the object into a local file (`writeAtomicStream`: a temporary name, then renamed); false if absent. */
 export async function download(url: string, localPath: string): Promise<boolean> {
   const { bucket, key } = parseUrl(url);
   const { sdk, s3 } = await s3Client();
   await Deno.mkdir(dirname(localPath), { recursive: true });
-  const tmp = `${localPath}.dl-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    return await withRetry(async () => {
-      let r;
-      try {
-        r = await s3.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
-      } catch (e) {
-        if (notFound(e)) return false;
-        throw e;
-      }
-      const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-      await (r.Body!.transformToWebStream() as ReadableStream<Uint8Array>).pipeTo(file.writable);
-      await Deno.rename(tmp, localPath);
-      return true;
-    }, { what: url });
-  } finally {
-    await Deno.remove(tmp).catch(() => {});
-  }
+  return await withRetry(async () => {
+    let r;
+    try {
+      r = await s3.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (e) {
+      if (notFound(e)) return false;
+      throw e;
+    }
+    const body = r.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
+    await writeAtomicStream(localPath, body, { unique: true, expectedBytes: r.ContentLength });
+    return true;
+  }, { what: url });
 }
 
 /** Puts a local file as one object (a single PUT: readers see the old object or the new one, never half). */

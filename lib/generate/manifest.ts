@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Value } from "../heuristics/types.ts";
 import { HEURISTICS, outputsOf } from "../heuristics/registry.ts";
 import type { Backend, GeneratedImage, GenerationRequest } from "../backends/types.ts";
-import { writeAtomic } from "../core/atomic.ts";
+import { writeAll, writeAtomic } from "../core/atomic.ts";
 import { WinnowError } from "../core/errors.ts";
 import { maskSecrets } from "../core/secrets.ts";
 
@@ -214,10 +214,7 @@ export async function openManifest(out: string): Promise<{
   return {
     append(rows) {
       const bytes = new TextEncoder().encode(rows.map((r) => maskSecrets(JSON.stringify(r)) + "\n").join(""));
-      chain = chain.then(async () => {
-        let off = 0;
-        while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      });
+      chain = chain.then(() => writeAll(file, bytes));
       return chain;
     },
     async close() {

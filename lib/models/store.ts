@@ -25,6 +25,7 @@
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { WinnowError } from "../core/errors.ts";
+import { StreamLengthError, writeAtomicStream } from "../core/atomic.ts";
 
 /** Environment variable that sets the model store. */
 export const MODELS_ENV = "WINNOW_MODELS";
@@ -394,8 +395,9 @@ function endpointOf(o: PullOptions): string {
 /**
  * Downloads model `name` (a hub id like `Xenova/clip-vit-base-patch32`, or a short name from
  * {@link KNOWN_MODELS}) into the store, in the hub layout. Only runs when the user asks
- * (`deno task models pull NAME`); scoring never calls it. Files are written as `*.part` and
- * renamed when complete, so an interrupted pull leaves no truncated model file behind.
+ * (`deno task models pull NAME`); scoring never calls it. Each file is streamed to a temporary name
+ * and renamed when complete with the announced length (`writeAtomicStream`), so an interrupted
+ * pull leaves no truncated model file behind.
  *
  * @example
  * ```ts ignore
@@ -470,24 +472,16 @@ export async function pullModel(name: string, o: PullOptions): Promise<PullResul
     }
     const r = await get(`${endpoint}/${id}/resolve/main/${f}`);
     await Deno.mkdir(dirname(dest), { recursive: true });
-    const part = `${dest}.part`;
-    const file = await Deno.open(part, { write: true, create: true, truncate: true });
-    let n = 0;
-    try {
-      for await (const chunk of r.body!) {
-        let off = 0;
-        while (off < chunk.length) off += await file.write(chunk.subarray(off));
-        n += chunk.length;
-      }
-    } finally {
-      file.close();
-    }
     const expected = Number(r.headers.get("content-length"));
-    if (Number.isFinite(expected) && expected > 0 && expected !== n) {
-      await Deno.remove(part).catch(() => {});
-      throw new PullError(`${f}: received ${n} of ${expected} bytes; run pull again`);
+    let n: number;
+    try {
+      n = await writeAtomicStream(dest, r.body!, {
+        expectedBytes: Number.isFinite(expected) && expected > 0 ? expected : undefined,
+      });
+    } catch (e) {
+      if (!(e instanceof StreamLengthError)) throw e;
+      throw new PullError(`${f}: received ${e.received} of ${e.expected} bytes; run pull again`);
     }
-    await Deno.rename(part, dest);
     result.downloaded.push(f);
     result.bytes += n;
     log(`  ${f}: ${(n / 1e6).toFixed(1)} MB`);

@@ -11,7 +11,7 @@
  * @module
  */
 import { csvLine, parseCsv } from "../core/csv.ts";
-import { writeAtomic } from "../core/atomic.ts";
+import { writeAll, writeAtomic } from "../core/atomic.ts";
 import { WinnowError } from "../core/errors.ts";
 
 /** A column of a result table. */
@@ -114,9 +114,8 @@ async function appender(path: string): Promise<{ append(s: string): Promise<void
   return {
     async append(s: string) {
       const bytes = enc.encode(s);
-      let off = 0;
       try {
-        while (off < bytes.length) off += await file.write(bytes.subarray(off));
+        await writeAll(file, bytes);
         size += bytes.length;
       } catch (e) {
         // No torn row: cut what part of this row reached the file (truncating needs no space).

@@ -27,7 +27,7 @@ import { csvLine } from "../../core/csv.ts";
 import { ERROR_TYPES, type ErrorType, loadFaceLabels, loadImageLabels } from "../format.ts";
 import { abCsv } from "../ab_format.ts";
 import { WinnowError } from "../../core/errors.ts";
-import { writeAtomic } from "../../core/atomic.ts";
+import { writeAll, writeAtomic } from "../../core/atomic.ts";
 
 /** Label files are fsynced before the rename and may be written by overlapping requests. */
 const DURABLE = { sync: true, unique: true } as const;
@@ -402,8 +402,7 @@ export class LabelStore {
 
   async #append(events: LogEvent[]): Promise<void> {
     const bytes = new TextEncoder().encode(events.map((e) => JSON.stringify(e) + "\n").join(""));
-    let written = 0;
-    while (written < bytes.length) written += await this.#log.write(bytes.subarray(written));
+    await writeAll(this.#log, bytes);
     await this.#log.syncData();
     this.#offset += bytes.length;
     for (const e of events) this.#apply(JSON.stringify(e));
