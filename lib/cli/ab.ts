@@ -5,13 +5,12 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { abCsv, loadAbFiles } from "../labels/ab_format.ts";
 import { writeAtomic } from "../core/atomic.ts";
 import { analyseAb, loadScores, simulateAbRows } from "../evaluate/ab.ts";
 import { coverageStudy } from "../evaluate/preference.ts";
 import { formatShare } from "../report/format.ts";
-import { intOption, runMain, UsageError } from "./args.ts";
+import { intOption, parseCommand, runMain, seedOption, UsageError } from "./args.ts";
 
 const HELP = `winnow ab — rank systems from people's A/B choices (Bradley–Terry), with intervals.
 
@@ -54,13 +53,6 @@ Examples:
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "–");
 
-function seedOf(v: string | undefined): number {
-  if (v === undefined) return 0;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new UsageError(`--seed: expected an integer, got "${v}"`);
-  return n;
-}
-
 function shareOf(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -88,31 +80,26 @@ await runMain(async () => {
     console.log(HELP);
     return command === undefined ? 2 : 0;
   }
-  const { values: o, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      json: { type: "boolean" },
-      report: { type: "string" },
-      score: { type: "string" },
-      scores: { type: "string" },
-      resamples: { type: "string" },
-      seed: { type: "string" },
-      strengths: { type: "string" },
-      n: { type: "string", short: "n" },
-      out: { type: "string" },
-      raters: { type: "string" },
-      "repeat-share": { type: "string" },
-      "tie-rate": { type: "string" },
-      coverage: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values: o, positionals } = parseCommand({
+    json: { type: "boolean" },
+    report: { type: "string" },
+    score: { type: "string" },
+    scores: { type: "string" },
+    resamples: { type: "string" },
+    seed: { type: "string" },
+    strengths: { type: "string" },
+    n: { type: "string", short: "n" },
+    out: { type: "string" },
+    raters: { type: "string" },
+    "repeat-share": { type: "string" },
+    "tie-rate": { type: "string" },
+    coverage: { type: "string" },
+  }, { args: rest });
   if (o.help) return void console.log(HELP);
   if (command === "simulate") {
     const strengths = parseStrengths(o.strengths);
     const n = intOption("n", o.n, 300)!;
-    const seed = seedOf(o.seed);
+    const seed = seedOption(o.seed);
     if (o.coverage !== undefined) {
       const r = coverageStudy(strengths, {
         simulations: intOption("coverage", o.coverage)!,
@@ -149,7 +136,7 @@ await runMain(async () => {
   const scores = o.score ? { column: o.score, byPath: await loadScores(o.scores!, o.score) } : undefined;
   const a = analyseAb(rows, {
     resamples: intOption("resamples", o.resamples, 1000),
-    seed: seedOf(o.seed),
+    seed: seedOption(o.seed),
     scores,
   });
   if (o.report) {

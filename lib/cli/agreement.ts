@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { loadFaceLabels, loadImageLabels } from "../labels/format.ts";
 import {
@@ -16,7 +15,7 @@ import {
   type RaterLabels,
 } from "../labels/consensus.ts";
 import { writeAtomic } from "../core/atomic.ts";
-import { runMain, UsageError } from "./args.ts";
+import { parseCommand, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow agreement — how well two raters agree, where they differ, and their consensus.
 
@@ -66,15 +65,10 @@ async function loadRater(arg: string): Promise<RaterLabels> {
 const f3 = (v: number) => Number.isNaN(v) ? "n/a" : v.toFixed(3);
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      out: { type: "string" },
-      settled: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values: o, positionals } = parseCommand({
+    out: { type: "string" },
+    settled: { type: "string" },
+    json: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
   if (positionals.length !== 2) throw new UsageError("give exactly two raters (folders or images.csv files)");

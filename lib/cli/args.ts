@@ -1,15 +1,74 @@
 /**
- * Small shared helpers for the command-line entry points: argument errors that end in a usage
- * hint, number and box parsing with the option named.
+ * Small shared helpers for the command-line entry points: parsing a command line, argument errors
+ * that end in a usage hint, number, seed and box parsing with the option named.
  *
  * @module
  */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import type { Box } from "../heuristics/types.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
 import { WinnowError } from "../core/errors.ts";
 
 /** A bad command line; printed without a stack trace, exit code 2. */
 export class UsageError extends WinnowError {}
+
+/** The `-h/--help` flag every command has. */
+const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
+
+/**
+ * Parses a command line as every winnow command does: `options` plus `-h/--help`, positionals
+ * allowed unless `positionals: false`; an unknown option, a missing value or an unexpected
+ * positional is a {@link UsageError} (one line, exit 2) instead of a stack trace.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "./args.ts";
+ * const { values, positionals } = parseCommand({ out: { type: "string" } }, { args: ["a.png", "--out", "x.csv"] });
+ * assert.deepEqual([values.out, values.help, positionals], ["x.csv", undefined, ["a.png"]]);
+ * assert.throws(() => parseCommand({}, { args: ["--bogus"] }), /Unknown option '--bogus'/);
+ * ```
+ */
+export function parseCommand<T extends ParseArgsOptionsConfig>(
+  options: T,
+  o: { args?: string[]; positionals?: boolean } = {},
+) {
+  try {
+    return parseArgs({
+      args: o.args ?? Deno.args,
+      allowPositionals: o.positionals ?? true,
+      options: { ...options, ...HELP_OPTION },
+    });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code?.startsWith("ERR_PARSE_ARGS")) throw new UsageError((e as Error).message);
+    throw e;
+  }
+}
+
+/**
+ * Parses `--seed`: an integer (≥ `min` when given), 0 when the option is absent.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seedOption } from "./args.ts";
+ * assert.equal(seedOption(undefined), 0);
+ * assert.equal(seedOption("-3"), -3);
+ * assert.throws(() => seedOption("1.5"), /--seed: expected an integer, got "1.5"/);
+ * assert.throws(() => seedOption("-1", 0), /--seed: expected an integer ≥ 0, got "-1"/);
+ * ```
+ */
+export function seedOption(value: string | undefined, min?: number): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || (min !== undefined && n < min)) {
+    throw new UsageError(
+      `--seed: expected an integer${min !== undefined ? ` ≥ ${min}` : ""}, got "${value}"`,
+    );
+  }
+  return n;
+}
 
 /** Parses a positive integer option, naming it in the error. */
 export function intOption(name: string, value: string | undefined, fallback?: number): number | undefined {

@@ -4,12 +4,11 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { writeAtomic } from "../core/atomic.ts";
 import { csvLine } from "../core/csv.ts";
 import { AUDIT_CAVEATS, type AuditFace, loadAuditReference, runAudit } from "../evaluate/audit.ts";
 import { attributeLines, chiSquareLine } from "../report/audit_report.ts";
-import { intOption, runMain, UsageError } from "./args.ts";
+import { intOption, parseCommand, runMain, seedOption, UsageError } from "./args.ts";
 
 const HELP = `winnow audit — who a generator draws: perceived age and gender of every face, counted.
 
@@ -47,23 +46,18 @@ Examples:
 `;
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      prompts: { type: "string" },
-      reference: { type: "string" },
-      detector: { type: "string" },
-      "min-confidence": { type: "string" },
-      "min-face": { type: "string" },
-      limit: { type: "string" },
-      seed: { type: "string" },
-      "faces-out": { type: "string" },
-      report: { type: "string" },
-      json: { type: "boolean" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values: o, positionals } = parseCommand({
+    prompts: { type: "string" },
+    reference: { type: "string" },
+    detector: { type: "string" },
+    "min-confidence": { type: "string" },
+    "min-face": { type: "string" },
+    limit: { type: "string" },
+    seed: { type: "string" },
+    "faces-out": { type: "string" },
+    report: { type: "string" },
+    json: { type: "boolean" },
+    quiet: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
   if (positionals.length === 0) throw new UsageError("give the images to audit (files or folders)");
@@ -73,8 +67,7 @@ await runMain(async () => {
   }
   const minFace = o["min-face"] === undefined ? 32 : Number(o["min-face"]);
   if (!(minFace >= 0)) throw new UsageError(`--min-face: expected pixels ≥ 0, got "${o["min-face"]}"`);
-  const seed = o.seed === undefined ? 0 : Number(o.seed);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed: expected an integer, got "${o.seed}"`);
+  const seed = seedOption(o.seed);
   const progress = !o.quiet && !o.json && Deno.stderr.isTerminal();
   const r = await runAudit({
     inputs: positionals,

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { runCalibration } from "../calibrate/run.ts";
 import { writeCalibrationReport } from "../report/calibration.ts";
@@ -13,7 +12,7 @@ import { buildSyntheticSet } from "../calibrate/synthetic.ts";
 import { runScoreJob } from "../score/job.ts";
 import { DEFAULT_HEURISTICS } from "../heuristics/registry.ts";
 import { SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
-import { intOption, numberOption, runMain, UsageError } from "./args.ts";
+import { intOption, numberOption, parseCommand, runMain, seedOption, UsageError } from "./args.ts";
 
 /** Columns calibrated by `--synthetic` when no --heuristic is given: pure and face heuristics. */
 const SYNTHETIC_COLUMNS = [
@@ -100,34 +99,29 @@ const fmt = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x) ? "–" : String(+x.toPrecision(4));
 
 await runMain(async () => {
-  const { values: o } = parseArgs({
-    args: Deno.args,
-    options: {
-      labels: { type: "string" },
-      scores: { type: "string" },
-      heuristic: { type: "string", multiple: true },
-      strategy: { type: "string" },
-      target: { type: "string" },
-      "cost-false-accept": { type: "string" },
-      "cost-false-reject": { type: "string" },
-      combine: { type: "boolean" },
-      C: { type: "string" },
-      bootstrap: { type: "string" },
-      folds: { type: "string" },
-      seed: { type: "string" },
-      json: { type: "boolean" },
-      "out-thresholds": { type: "string" },
-      report: { type: "string" },
-      faces: { type: "string" },
-      "face-labels": { type: "string" },
-      synthetic: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values: o } = parseCommand({
+    labels: { type: "string" },
+    scores: { type: "string" },
+    heuristic: { type: "string", multiple: true },
+    strategy: { type: "string" },
+    target: { type: "string" },
+    "cost-false-accept": { type: "string" },
+    "cost-false-reject": { type: "string" },
+    combine: { type: "boolean" },
+    C: { type: "string" },
+    bootstrap: { type: "string" },
+    folds: { type: "string" },
+    seed: { type: "string" },
+    json: { type: "boolean" },
+    "out-thresholds": { type: "string" },
+    report: { type: "string" },
+    faces: { type: "string" },
+    "face-labels": { type: "string" },
+    synthetic: { type: "string" },
+  }, { positionals: false });
   if (o.help) return void console.log(HELP);
   const strategy = strategyOptions(o);
-  const seed = o.seed === undefined ? 0 : Number(o.seed);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed: expected an integer, got "${o.seed}"`);
+  const seed = seedOption(o.seed);
   const folds = intOption("folds", o.folds, 5)!;
   if (folds < 2) throw new UsageError(`--folds: expected 2 or more, got ${folds}`);
   let labels = o.labels, scores = o.scores, faces = o.faces, faceLabels = o["face-labels"];

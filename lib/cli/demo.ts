@@ -6,14 +6,13 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { buildSampleSet } from "../core/samples.ts";
 import { runScoreJob } from "../score/job.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
 import { defaultRules } from "../score/rules.ts";
 import { confusionText, runRealDemo } from "../report/demo.ts";
-import { intOption, runMain, UsageError } from "./args.ts";
+import { intOption, parseCommand, runMain, seedOption } from "./args.ts";
 
 const HELP = `winnow demo — filter real generations and compare with what people decided.
 
@@ -64,27 +63,20 @@ async function samplesDemo(dir: string) {
 }
 
 await runMain(async () => {
-  const { values: o } = parseArgs({
-    args: Deno.args,
-    options: {
-      "out-dir": { type: "string" },
-      images: { type: "string" },
-      rejected: { type: "string" },
-      seed: { type: "string" },
-      jobs: { type: "string" },
-      samples: { type: "boolean" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values: o } = parseCommand({
+    "out-dir": { type: "string" },
+    images: { type: "string" },
+    rejected: { type: "string" },
+    seed: { type: "string" },
+    jobs: { type: "string" },
+    samples: { type: "boolean" },
+    quiet: { type: "boolean" },
+  }, { positionals: false });
   if (o.help) return void console.log(HELP);
   const dir = o["out-dir"] ?? "out/demo";
   if (o.samples) return void await samplesDemo(dir);
   const images = intOption("images", o.images) ?? 40;
-  const seed = o.seed === undefined ? 0 : Number(o.seed);
-  if (!Number.isInteger(seed) || seed < 0) {
-    throw new UsageError(`--seed: expected an integer ≥ 0, got "${o.seed}"`);
-  }
+  const seed = seedOption(o.seed, 0);
   console.log(
     `winnow demo: ${images} hand-labeled generations from data/labels/ (seed ${seed}), ` +
       "scored with the faces and usable heuristics…",

@@ -4,13 +4,12 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { writeAtomic } from "../core/atomic.ts";
 import { Progress } from "../core/progress.ts";
 import { EXTRACTORS } from "../evaluate/features.ts";
 import { evaluateClip, evaluateFid, evaluatePairs, type OnProgress } from "../evaluate/run.ts";
-import { intOption, runMain, UsageError } from "./args.ts";
+import { intOption, parseCommand, runMain, seedOption, UsageError } from "./args.ts";
 
 const HELP =
   `winnow evaluate — evaluate a generator: FID, KID, precision/recall, SSIM, PSNR, LPIPS, CLIP score.
@@ -58,38 +57,30 @@ Examples:
 `;
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      real: { type: "string" },
-      fake: { type: "string" },
-      features: { type: "string" },
-      models: { type: "string" },
-      "clip-model": { type: "string" },
-      cache: { type: "string" },
-      "no-cache": { type: "boolean" },
-      "batch-size": { type: "string" },
-      "kid-subsets": { type: "string" },
-      "kid-subset-size": { type: "string" },
-      seed: { type: "string" },
-      lpips: { type: "boolean" },
-      manifest: { type: "string", multiple: true },
-      json: { type: "boolean" },
-      report: { type: "string" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values: o, positionals } = parseCommand({
+    real: { type: "string" },
+    fake: { type: "string" },
+    features: { type: "string" },
+    models: { type: "string" },
+    "clip-model": { type: "string" },
+    cache: { type: "string" },
+    "no-cache": { type: "boolean" },
+    "batch-size": { type: "string" },
+    "kid-subsets": { type: "string" },
+    "kid-subset-size": { type: "string" },
+    seed: { type: "string" },
+    lpips: { type: "boolean" },
+    manifest: { type: "string", multiple: true },
+    json: { type: "boolean" },
+    report: { type: "string" },
+    quiet: { type: "boolean" },
   });
   const [command, ...rest] = positionals;
   if (o.help || !command) {
     console.log(HELP);
     return o.help ? 0 : 2;
   }
-  const seed = o.seed === undefined ? 0 : Number(o.seed);
-  if (!Number.isInteger(seed) || seed < 0) {
-    throw new UsageError(`--seed: expected an integer ≥ 0, got "${o.seed}"`);
-  }
+  const seed = seedOption(o.seed, 0);
   const bars = new Map<string, Progress>();
   const onProgress: OnProgress = (what, done, total, errors) => {
     if (o.quiet) return;

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { FIT_RECIPES, fitRecipe, writeScorer } from "../calibrate/fit_recipes.ts";
 import { shippedScorerPath } from "../models/scorer.ts";
-import { intOption, numberOption, runMain, UsageError } from "./args.ts";
+import { intOption, numberOption, parseCommand, runMain, seedOption, UsageError } from "./args.ts";
 import { loadThresholds, saveThresholds } from "../score/rules.ts";
 
 const HELP = `winnow fit — refit a learned scorer on your own hand labels.
@@ -56,25 +55,20 @@ Examples:
 `;
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      labels: { type: "string" },
-      "work-dir": { type: "string" },
-      scores: { type: "string" },
-      out: { type: "string" },
-      "out-thresholds": { type: "string" },
-      limit: { type: "string" },
-      C: { type: "string" },
-      folds: { type: "string" },
-      seed: { type: "string" },
-      bootstrap: { type: "string" },
-      repeats: { type: "string" },
-      jobs: { type: "string" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values: o, positionals } = parseCommand({
+    labels: { type: "string" },
+    "work-dir": { type: "string" },
+    scores: { type: "string" },
+    out: { type: "string" },
+    "out-thresholds": { type: "string" },
+    limit: { type: "string" },
+    C: { type: "string" },
+    folds: { type: "string" },
+    seed: { type: "string" },
+    bootstrap: { type: "string" },
+    repeats: { type: "string" },
+    jobs: { type: "string" },
+    quiet: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
   const name = positionals[0];
@@ -84,7 +78,7 @@ await runMain(async () => {
   if (!FIT_RECIPES[name]) {
     throw new UsageError(`unknown scorer "${name}"; known: ${Object.keys(FIT_RECIPES).join(", ")}`);
   }
-  const seed = intOption("seed", o.seed, 0)!;
+  const seed = seedOption(o.seed, 0);
   // The refit command as recorded: the arguments that change the result (not --work-dir, --quiet).
   const args = [...Deno.args];
   const wd = args.indexOf("--work-dir");

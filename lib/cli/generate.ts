@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type PipelineEvent, runPipeline } from "../generate/pipeline.ts";
 import { ChatClient, makePrompt, splitKeywords } from "../generate/prompt.ts";
@@ -22,7 +21,15 @@ import { defaultRulesWithCalibrated, loadThresholds, type ThresholdRule } from "
 import { buildSampleSet } from "../core/samples.ts";
 import { Progress } from "../core/progress.ts";
 import { DEFAULT_MAX_PIXELS } from "../core/image.ts";
-import { intOption, mergeSettings, numberOption, parseSetOptions, runMain, UsageError } from "./args.ts";
+import {
+  intOption,
+  mergeSettings,
+  numberOption,
+  parseCommand,
+  parseSetOptions,
+  runMain,
+  UsageError,
+} from "./args.ts";
 
 const HELP = `winnow generate — generate candidates, score every image, keep the best.
 
@@ -148,59 +155,55 @@ function stamp(): string {
 }
 
 await runMain(async () => {
-  const { values: o } = parseArgs({
-    args: Deno.args,
-    options: {
-      backend: { type: "string" },
-      url: { type: "string", multiple: true },
-      keywords: { type: "string" },
-      text: { type: "string" },
-      prompt: { type: "string" },
-      negative: { type: "string" },
-      "chat-url": { type: "string" },
-      "chat-model": { type: "string" },
-      n: { type: "string", short: "n" },
-      "until-pass": { type: "boolean" },
-      "max-attempts": { type: "string" },
-      "max-seconds": { type: "string" },
-      thresholds: { type: "string" },
-      heuristics: { type: "string" },
-      "rank-by": { type: "string" },
-      models: { type: "string" },
-      set: { type: "string", multiple: true },
-      model: { type: "string" },
-      workflow: { type: "string" },
-      "no-websocket": { type: "boolean" },
-      from: { type: "string" },
-      match: { type: "string" },
-      width: { type: "string" },
-      height: { type: "string" },
-      steps: { type: "string" },
-      sampler: { type: "string" },
-      cfg: { type: "string" },
-      seed: { type: "string" },
-      "batch-size": { type: "string" },
-      lora: { type: "string", multiple: true },
-      "init-image": { type: "string" },
-      mask: { type: "string" },
-      denoise: { type: "string" },
-      "mask-blur": { type: "string" },
-      "inpaint-area": { type: "string" },
-      "control-image": { type: "string" },
-      "control-model": { type: "string" },
-      "control-module": { type: "string" },
-      "control-weight": { type: "string" },
-      concurrency: { type: "string" },
-      retries: { type: "string" },
-      timeout: { type: "string" },
-      "max-pixels": { type: "string" },
-      out: { type: "string" },
-      queue: { type: "string" },
-      priority: { type: "string" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values: o } = parseCommand({
+    backend: { type: "string" },
+    url: { type: "string", multiple: true },
+    keywords: { type: "string" },
+    text: { type: "string" },
+    prompt: { type: "string" },
+    negative: { type: "string" },
+    "chat-url": { type: "string" },
+    "chat-model": { type: "string" },
+    n: { type: "string", short: "n" },
+    "until-pass": { type: "boolean" },
+    "max-attempts": { type: "string" },
+    "max-seconds": { type: "string" },
+    thresholds: { type: "string" },
+    heuristics: { type: "string" },
+    "rank-by": { type: "string" },
+    models: { type: "string" },
+    set: { type: "string", multiple: true },
+    model: { type: "string" },
+    workflow: { type: "string" },
+    "no-websocket": { type: "boolean" },
+    from: { type: "string" },
+    match: { type: "string" },
+    width: { type: "string" },
+    height: { type: "string" },
+    steps: { type: "string" },
+    sampler: { type: "string" },
+    cfg: { type: "string" },
+    seed: { type: "string" },
+    "batch-size": { type: "string" },
+    lora: { type: "string", multiple: true },
+    "init-image": { type: "string" },
+    mask: { type: "string" },
+    denoise: { type: "string" },
+    "mask-blur": { type: "string" },
+    "inpaint-area": { type: "string" },
+    "control-image": { type: "string" },
+    "control-model": { type: "string" },
+    "control-module": { type: "string" },
+    "control-weight": { type: "string" },
+    concurrency: { type: "string" },
+    retries: { type: "string" },
+    timeout: { type: "string" },
+    "max-pixels": { type: "string" },
+    out: { type: "string" },
+    queue: { type: "string" },
+    priority: { type: "string" },
+    quiet: { type: "boolean" },
+  }, { positionals: false });
   if (o.help) return void console.log(HELP);
   const backendName = o.backend ?? "folder";
   if (!BACKEND_NAMES.includes(backendName)) {

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { startLabelServer } from "../labels/app/server.ts";
 import { parseRunSpec } from "../labels/app/ab.ts";
 import { uncertaintyScheduler } from "../evaluate/schedule.ts";
-import { intOption, runMain, UsageError } from "./args.ts";
+import { intOption, parseCommand, runMain, seedOption, UsageError } from "./args.ts";
 
 const HELP = `winnow label — hand-label images and faces in a local web page, keyboard only.
 
@@ -64,21 +63,16 @@ Examples:
 `;
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      images: { type: "string", multiple: true },
-      out: { type: "string" },
-      rater: { type: "string" },
-      faces: { type: "string" },
-      compare: { type: "string" },
-      port: { type: "string" },
-      ab: { type: "boolean" },
-      seed: { type: "string" },
-      "repeat-share": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values: o, positionals } = parseCommand({
+    images: { type: "string", multiple: true },
+    out: { type: "string" },
+    rater: { type: "string" },
+    faces: { type: "string" },
+    compare: { type: "string" },
+    port: { type: "string" },
+    ab: { type: "boolean" },
+    seed: { type: "string" },
+    "repeat-share": { type: "string" },
   });
   if (o.help) return void console.log(HELP);
   if (o.ab) return await startAb(o, positionals);
@@ -141,8 +135,7 @@ async function startAb(
   if (o.images?.length) throw new UsageError("--ab takes runs as arguments, not --images");
   if (runs.length < 2) throw new UsageError("--ab: give at least two runs (folders or manifest.jsonl files)");
   if (!o.out) throw new UsageError("--out DIR is required (where ab.csv goes)");
-  const seed = o.seed === undefined ? 0 : Number(o.seed);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed: expected an integer, got "${o.seed}"`);
+  const seed = seedOption(o.seed);
   const repeatShare = o["repeat-share"] === undefined ? 0.1 : Number(o["repeat-share"]);
   if (!(repeatShare >= 0 && repeatShare < 1)) {
     throw new UsageError(`--repeat-share: expected a number in [0, 1), got "${o["repeat-share"]}"`);

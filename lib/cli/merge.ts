@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { mergeParts } from "../score/merge.ts";
-import { runMain, UsageError } from "./args.ts";
+import { parseCommand, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow merge — join the part files of a sharded score run into one table.
 
@@ -27,11 +26,7 @@ Examples:
 `;
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
-  });
+  const { values: o, positionals } = parseCommand({ out: { type: "string" } });
   if (o.help) return void console.log(HELP);
   if (!o.out) throw new UsageError("--out FILE is required (.parquet, .csv or .jsonl)");
   if (positionals.length === 0) {

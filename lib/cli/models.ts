@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   DEFAULT_ENDPOINT,
   defaultModelsDir,
@@ -14,7 +13,7 @@ import {
   modelsDir,
   pullModel,
 } from "../models/store.ts";
-import { runMain, UsageError } from "./args.ts";
+import { parseCommand, runMain, UsageError } from "./args.ts";
 
 const HELP =
   `winnow models — the local model store of the learned scorers (clip_score, pick_score, aesthetic).
@@ -57,17 +56,12 @@ function mb(n: number): string {
 }
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      models: { type: "string" },
-      dtype: { type: "string" },
-      endpoint: { type: "string" },
-      files: { type: "string" },
-      force: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values: o, positionals } = parseCommand({
+    models: { type: "string" },
+    dtype: { type: "string" },
+    endpoint: { type: "string" },
+    files: { type: "string" },
+    force: { type: "boolean" },
   });
   const [cmd, ...rest] = positionals;
   if (o.help || !cmd) return void console.log(HELP);

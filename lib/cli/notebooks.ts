@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { basename, join, relative } from "node:path";
 import {
   ensureDenoKernel,
@@ -18,7 +17,7 @@ import {
   stripOutputs,
 } from "../notebook/runner.ts";
 import { NOTEBOOK_OUT, PROJECT_DIR } from "../notebook/data.ts";
-import { runMain, UsageError } from "./args.ts";
+import { parseCommand, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow notebooks — execute the notebooks headless and fail on any cell error.
 
@@ -43,16 +42,11 @@ Needs Debian's jupyter-nbconvert and jupyter-client (see notebooks/README.md).
 `;
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      "out-dir": { type: "string" },
-      data: { type: "string" },
-      check: { type: "boolean" },
-      strip: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values: o, positionals } = parseCommand({
+    "out-dir": { type: "string" },
+    data: { type: "string" },
+    check: { type: "boolean" },
+    strip: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
   if (o.check && o.strip) throw new UsageError("--check and --strip exclude each other");

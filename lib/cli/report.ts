@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { basename, join, relative } from "node:path";
 import {
   countImageOutputs,
@@ -17,7 +16,7 @@ import {
 } from "../notebook/runner.ts";
 import { NOTEBOOK_OUT, PROJECT_DIR } from "../notebook/data.ts";
 import { escapeHtml } from "../report/html.ts";
-import { runMain, UsageError } from "./args.ts";
+import { parseCommand, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow report — executed notebooks → self-contained HTML reports.
 
@@ -31,9 +30,8 @@ or PNG. Run \`deno task notebooks\` first.
 `;
 
 await runMain(async () => {
-  const { values: o } = parseArgs({
-    args: Deno.args,
-    options: { in: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+  const { values: o } = parseCommand({ in: { type: "string" }, out: { type: "string" } }, {
+    positionals: false,
   });
   if (o.help) return void console.log(HELP);
   const inDir = o.in ?? NOTEBOOK_OUT;

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { runScoreJob } from "../score/job.ts";
 import { parseShard, prepareScaleOut } from "../score/shard.ts";
 import {
@@ -27,6 +26,7 @@ import {
   intOption,
   mergeSettings,
   numberOption,
+  parseCommand,
   parseSetOptions,
   runMain,
   UsageError,
@@ -207,44 +207,39 @@ function promptSettings(o: { prompt?: string; prompts?: string; models?: string 
 }
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      out: { type: "string" },
-      heuristics: { type: "string" },
-      thresholds: { type: "string" },
-      region: { type: "string" },
-      masks: { type: "string" },
-      jobs: { type: "string" },
-      "max-pixels": { type: "string" },
-      "time-limit": { type: "string" },
-      background: { type: "string" },
-      duplicates: { type: "string" },
-      "duplicate-distance": { type: "string" },
-      faces: { type: "string" },
-      detector: { type: "string" },
-      "min-face-confidence": { type: "string" },
-      "face-crops": { type: "string" },
-      prompt: { type: "string" },
-      prompts: { type: "string" },
-      models: { type: "string" },
-      set: { type: "string", multiple: true },
-      scorer: { type: "string", multiple: true },
-      probe: { type: "string" },
-      text: { type: "string" },
-      hands: { type: "string" },
-      bodies: { type: "string" },
-      objects: { type: "string" },
-      shard: { type: "string" },
-      "from-list": { type: "string" },
-      "checkpoint-every": { type: "string" },
-      restart: { type: "boolean" },
-      quiet: { type: "boolean" },
-      verbose: { type: "boolean" },
-      "list-heuristics": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values: o, positionals } = parseCommand({
+    out: { type: "string" },
+    heuristics: { type: "string" },
+    thresholds: { type: "string" },
+    region: { type: "string" },
+    masks: { type: "string" },
+    jobs: { type: "string" },
+    "max-pixels": { type: "string" },
+    "time-limit": { type: "string" },
+    background: { type: "string" },
+    duplicates: { type: "string" },
+    "duplicate-distance": { type: "string" },
+    faces: { type: "string" },
+    detector: { type: "string" },
+    "min-face-confidence": { type: "string" },
+    "face-crops": { type: "string" },
+    prompt: { type: "string" },
+    prompts: { type: "string" },
+    models: { type: "string" },
+    set: { type: "string", multiple: true },
+    scorer: { type: "string", multiple: true },
+    probe: { type: "string" },
+    text: { type: "string" },
+    hands: { type: "string" },
+    bodies: { type: "string" },
+    objects: { type: "string" },
+    shard: { type: "string" },
+    "from-list": { type: "string" },
+    "checkpoint-every": { type: "string" },
+    restart: { type: "boolean" },
+    quiet: { type: "boolean" },
+    verbose: { type: "boolean" },
+    "list-heuristics": { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
   if (o["list-heuristics"]) return void console.log(listHeuristics());

@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { runValidity, validityHeuristics, validityMarkdown, writeValidity } from "../calibrate/validity.ts";
-import { intOption, parseSetOptions, runMain, UsageError } from "./args.ts";
+import { intOption, parseCommand, parseSetOptions, runMain, seedOption } from "./args.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
 
 const HELP = `winnow validity — how well each heuristic's signals find the errors hand labels name.
@@ -40,24 +39,19 @@ Example:
 `;
 
 await runMain(async () => {
-  const { values: o, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      labels: { type: "string" },
-      out: { type: "string" },
-      heuristics: { type: "string" },
-      scores: { type: "string" },
-      "save-scores": { type: "string" },
-      limit: { type: "string" },
-      jobs: { type: "string" },
-      resamples: { type: "string" },
-      folds: { type: "string" },
-      seed: { type: "string" },
-      set: { type: "string", multiple: true },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values: o, positionals } = parseCommand({
+    labels: { type: "string" },
+    out: { type: "string" },
+    heuristics: { type: "string" },
+    scores: { type: "string" },
+    "save-scores": { type: "string" },
+    limit: { type: "string" },
+    jobs: { type: "string" },
+    resamples: { type: "string" },
+    folds: { type: "string" },
+    seed: { type: "string" },
+    set: { type: "string", multiple: true },
+    quiet: { type: "boolean" },
   });
   if (o.help) {
     console.log(HELP);
@@ -65,8 +59,7 @@ await runMain(async () => {
   }
   const heuristics = o.heuristics?.split(",").map((s) => s.trim()).filter(Boolean);
   if (heuristics) resolveHeuristics(heuristics);
-  const seed = o.seed === undefined ? 0 : Number(o.seed);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed: expected an integer, got "${o.seed}"`);
+  const seed = seedOption(o.seed);
   const report = await runValidity({
     labels: o.labels,
     inputs: positionals,

@@ -4,11 +4,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { runQueueWorker } from "../generate/queue.ts";
 import { BACKEND_NAMES, BACKENDS, createBackends } from "../backends/registry.ts";
 import { BackendError } from "../backends/types.ts";
-import { intOption, runMain, UsageError } from "./args.ts";
+import { intOption, parseCommand, runMain, UsageError } from "./args.ts";
 
 const HELP = `winnow worker — serve a generation queue (BullMQ on Redis) from one endpoint.
 
@@ -44,25 +43,21 @@ Examples:
 `;
 
 await runMain(async () => {
-  const { values: o } = parseArgs({
-    args: Deno.args,
-    options: {
-      queue: { type: "string" },
-      backend: { type: "string" },
-      url: { type: "string" },
-      concurrency: { type: "string" },
-      workflow: { type: "string" },
-      "no-websocket": { type: "boolean" },
-      from: { type: "string" },
-      match: { type: "string" },
-      timeout: { type: "string" },
-      "lock-ms": { type: "string" },
-      "stalled-ms": { type: "string" },
-      name: { type: "string" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values: o } = parseCommand({
+    queue: { type: "string" },
+    backend: { type: "string" },
+    url: { type: "string" },
+    concurrency: { type: "string" },
+    workflow: { type: "string" },
+    "no-websocket": { type: "boolean" },
+    from: { type: "string" },
+    match: { type: "string" },
+    timeout: { type: "string" },
+    "lock-ms": { type: "string" },
+    "stalled-ms": { type: "string" },
+    name: { type: "string" },
+    quiet: { type: "boolean" },
+  }, { positionals: false });
   if (o.help) return void console.log(HELP);
   if (!o.queue) throw new UsageError("--queue redis://HOST:PORT is required");
   if (!o.backend || !BACKEND_NAMES.includes(o.backend)) {
