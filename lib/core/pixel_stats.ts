@@ -19,6 +19,7 @@
 import type { RgbImage } from "./image.ts";
 import { linearTab } from "./resize.ts";
 import { padReflect101 } from "./filters.ts";
+import { PIXEL_KERNELS_WASM } from "./pixel_kernels_wasm.ts";
 
 /** Cr bounds of the Chai–Ngan skin rule (inclusive), OpenCV 8-bit YCrCb. */
 export const SKIN_CR = [133, 173] as const;
@@ -84,17 +85,18 @@ export interface RgbSums {
 }
 
 /**
- * One pass over the RGB bytes: gray plane, gray histogram, skin count and colourfulness moments.
+ * One pass over the RGB bytes: gray plane, gray histogram, skin count and colourfulness moments,
+ * in plain JS: the reference {@link rgbSweep} (WebAssembly SIMD) must equal.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { rgbSweep } from "./pixel_stats.ts";
- * const s = rgbSweep({ width: 2, height: 1, data: new Uint8Array([255, 0, 0, 224, 172, 140]) });
+ * import { rgbSweepJs } from "./pixel_stats.ts";
+ * const s = rgbSweepJs({ width: 2, height: 1, data: new Uint8Array([255, 0, 0, 224, 172, 140]) });
  * assert.deepEqual([s.gray[0], s.skinPixels, s.rg, s.histogram[76]], [76, 1, 255 + 52, 1]);
  * ```
  */
-export function rgbSweep(img: RgbImage): RgbSums {
+export function rgbSweepJs(img: RgbImage): RgbSums {
   const { width, height } = img;
   const d = img.data;
   if (d.length !== width * height * 3) {
@@ -155,23 +157,27 @@ export interface EdgeSums {
   grid0: Float64Array;
 }
 
-/**
- * One pass over a gray plane: Laplacian and Sobel sums, and Laplacian moments binned on the
- * bilinear sample grid of a {@link GRID}×{@link GRID} map (see {@link EdgeSums}).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { edgeSweep } from "./pixel_stats.ts";
- * // A dot: Laplacian −36 at the centre, 18 at its four neighbours (reflect-101 doubles them), 0 else.
- * const e = edgeSweep(new Uint8Array([0, 0, 0, 0, 9, 0, 0, 0, 0]), 3, 3);
- * assert.deepEqual([e.lapSum, e.lapSq], [-36 + 4 * 18, 36 * 36 + 4 * 18 * 18]);
- * ```
- */
-export function edgeSweep(gray: Uint8Array, width: number, height: number): EdgeSums {
-  if (gray.length !== width * height) {
-    throw new RangeError(`gray plane has ${gray.length} samples, expected ${width}×${height}`);
-  }
+/** The column pieces and row weights of {@link edgeSweep}'s grid binning (geometry only). */
+interface GridGeometry {
+  /** Piece k covers columns pStart[k] ≤ x < pStart[k + 1], reads map column pCol[k] and pCol[k] + 1. */
+  pStart: Int32Array;
+  pCol: Int32Array;
+  /** Weight of map column pCol[k] + 1 at the piece's first column, and its growth per column. */
+  pA0: Float64Array;
+  pSlope: Float64Array;
+  pieces: number;
+  /** Longest piece, in columns. */
+  longest: number;
+  /** Weight of each map column summed over an image row. */
+  row0: Float64Array;
+  /** OpenCV's vertical table: image row y reads map rows ofs[y] and ofs[y] + 1 with weight w1[y]. */
+  ty: { ofs: Int32Array; w1: Float64Array };
+}
+
+let lastGeometry: { width: number; height: number; g: GridGeometry } | undefined;
+
+function gridGeometry(width: number, height: number): GridGeometry {
+  if (lastGeometry && lastGeometry.width === width && lastGeometry.height === height) return lastGeometry.g;
   const n = GRID;
   // Horizontally, image column x reads map columns c = ofs[x] and c + 1 with weights 1 − a and a,
   // where a = (x + 0.5)·n/width − 0.5 − c is linear in x, or 0 where OpenCV clamps at the borders.
@@ -194,16 +200,52 @@ export function edgeSweep(gray: Uint8Array, width: number, height: number): Edge
   pStart.push(width);
   const pieces = pCol.length;
   const ty = linearTab(n, height, false);
-  const grid1 = new Float64Array(n * n), grid2 = new Float64Array(n * n), grid0 = new Float64Array(n * n);
-  // Weights of map columns c and c + 1 summed over each piece (geometry only), and per row the
-  // weighted Laplacian sums by map column.
-  const row0 = new Float64Array(n + 1), m1 = new Float64Array(n + 1), m2 = new Float64Array(n + 1);
+  // Weights of map columns c and c + 1 summed over each piece (geometry only).
+  const row0 = new Float64Array(n + 1);
+  let longest = 0;
   for (let k = 0; k < pieces; k++) {
     const len = pStart[k + 1] - pStart[k];
+    longest = Math.max(longest, len);
     const sb = pA0[k] * len + pSlope[k] * (len * (len - 1) / 2);
     row0[pCol[k]] += len - sb;
     row0[pCol[k] + 1] += sb;
   }
+  const g = {
+    pStart: Int32Array.from(pStart),
+    pCol: Int32Array.from(pCol),
+    pA0: Float64Array.from(pA0),
+    pSlope: Float64Array.from(pSlope),
+    pieces,
+    longest,
+    row0,
+    ty,
+  };
+  lastGeometry = { width, height, g };
+  return g;
+}
+
+/**
+ * One pass over a gray plane: Laplacian and Sobel sums, and Laplacian moments binned on the
+ * bilinear sample grid of a {@link GRID}×{@link GRID} map (see {@link EdgeSums}), in plain JS: the
+ * reference {@link edgeSweep} (WebAssembly SIMD) must equal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgeSweepJs } from "./pixel_stats.ts";
+ * // A dot: Laplacian −36 at the centre, 18 at its four neighbours (reflect-101 doubles them), 0 else.
+ * const e = edgeSweepJs(new Uint8Array([0, 0, 0, 0, 9, 0, 0, 0, 0]), 3, 3);
+ * assert.deepEqual([e.lapSum, e.lapSq], [-36 + 4 * 18, 36 * 36 + 4 * 18 * 18]);
+ * ```
+ */
+export function edgeSweepJs(gray: Uint8Array, width: number, height: number): EdgeSums {
+  if (gray.length !== width * height) {
+    throw new RangeError(`gray plane has ${gray.length} samples, expected ${width}×${height}`);
+  }
+  const n = GRID;
+  const { pStart, pCol, pA0, pSlope, pieces, row0, ty } = gridGeometry(width, height);
+  const grid1 = new Float64Array(n * n), grid2 = new Float64Array(n * n), grid0 = new Float64Array(n * n);
+  const m1 = new Float64Array(n + 1), m2 = new Float64Array(n + 1);
   const pw = width + 2;
   const p = padReflect101(gray, width, height);
   let lapSum = 0, lapSq = 0, sobelSq = 0;
@@ -254,6 +296,165 @@ export function edgeSweep(gray: Uint8Array, width: number, height: number): Edge
     }
   }
   return { lapSum, lapSq, sobelSq, grid1, grid2, grid0 };
+}
+
+/** The exports of `pixel_kernels.wat`. */
+interface Kernels {
+  memory: WebAssembly.Memory;
+  rgb(
+    src: number,
+    n: number,
+    gray: number,
+    hist: number,
+    out: number,
+    ryLo: number,
+    rySpan: number,
+    byLo: number,
+    bySpan: number,
+  ): void;
+  edge(...args: number[]): void;
+}
+
+let kernelModule: WebAssembly.Module | undefined;
+let kept: Kernels | undefined;
+/** Memory kept between calls; an image needing more gets an instance of its own, dropped after. */
+const KEEP_BYTES = 64 << 20;
+
+/** A kernel instance whose memory holds at least `bytes`. */
+function kernels(bytes: number): Kernels {
+  kernelModule ??= new WebAssembly.Module(Uint8Array.from(atob(PIXEL_KERNELS_WASM), (c) => c.charCodeAt(0)));
+  const fresh = () => new WebAssembly.Instance(kernelModule!).exports as unknown as Kernels;
+  const k = bytes > KEEP_BYTES ? fresh() : (kept ??= fresh());
+  const have = k.memory.buffer.byteLength;
+  if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
+  return k;
+}
+
+const align = (v: number) => (v + 15) & ~15;
+
+/**
+ * One pass over the RGB bytes: gray plane, gray histogram, skin count and colourfulness moments
+ * (WebAssembly SIMD, `pixel_kernels.wat`: 8 pixels per step; identical to {@link rgbSweepJs}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rgbSweep } from "./pixel_stats.ts";
+ * const s = rgbSweep({ width: 2, height: 1, data: new Uint8Array([255, 0, 0, 224, 172, 140]) });
+ * assert.deepEqual([s.gray[0], s.skinPixels, s.rg, s.histogram[76]], [76, 1, 255 + 52, 1]);
+ * ```
+ */
+export function rgbSweep(img: RgbImage): RgbSums {
+  const { width, height } = img;
+  const n = width * height;
+  if (img.data.length !== n * 3) {
+    throw new RangeError(`image has ${img.data.length} bytes, expected ${width}×${height}×3`);
+  }
+  const grayAt = align(3 * n + 16), histAt = align(grayAt + n + 16), outAt = histAt + 4096;
+  const k = kernels(outAt + 64);
+  const mem = new Uint8Array(k.memory.buffer);
+  mem.set(img.data, 0);
+  mem.fill(0, histAt, histAt + 4096);
+  k.rgb(0, n, grayAt, histAt, outAt, RY_LO, RY_SPAN, BY_LO, BY_SPAN);
+  const tables = new Int32Array(k.memory.buffer, histAt, 1024);
+  const histogram = new Float64Array(256);
+  for (let v = 0; v < 256; v++) {
+    histogram[v] = tables[v] + tables[v + 256] + tables[v + 512] + tables[v + 768];
+  }
+  const out = new BigInt64Array(k.memory.buffer, outAt, 5);
+  return {
+    gray: mem.slice(grayAt, grayAt + n),
+    histogram,
+    skinPixels: Number(out[0]),
+    rg: Number(out[1]),
+    rg2: Number(out[2]),
+    yb2x: Number(out[3]),
+    yb2x2: Number(out[4]),
+  };
+}
+
+/**
+ * One pass over a gray plane: Laplacian and Sobel sums, and Laplacian moments binned on the
+ * bilinear sample grid of a {@link GRID}×{@link GRID} map (see {@link EdgeSums}). WebAssembly SIMD
+ * (`pixel_kernels.wat`: the 3×3 stencils 8 pixels per step, reflect-101 borders without a padded
+ * copy); identical to {@link edgeSweepJs}, which it falls back to for images over 128,000 pixels
+ * wide.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgeSweep } from "./pixel_stats.ts";
+ * // A dot: Laplacian −36 at the centre, 18 at its four neighbours (reflect-101 doubles them), 0 else.
+ * const e = edgeSweep(new Uint8Array([0, 0, 0, 0, 9, 0, 0, 0, 0]), 3, 3);
+ * assert.deepEqual([e.lapSum, e.lapSq], [-36 + 4 * 18, 36 * 36 + 4 * 18 * 18]);
+ * ```
+ */
+export function edgeSweep(gray: Uint8Array, width: number, height: number): EdgeSums {
+  if (gray.length !== width * height) {
+    throw new RangeError(`gray plane has ${gray.length} samples, expected ${width}×${height}`);
+  }
+  const geo = gridGeometry(width, height);
+  // The kernel keeps a piece's running sums in 32 bits: exact up to 2,000 columns a piece.
+  if (geo.longest > 2000) return edgeSweepJs(gray, width, height);
+  const n = GRID, np = geo.pieces, g2 = n * n * 8;
+  const lrow = align(width * height + 16);
+  const pstart = align(lrow + 2 * width + 16), pcol = align(pstart + 4 * (np + 1));
+  const pa0 = align(pcol + 4 * np), pslope = align(pa0 + 8 * np);
+  const row0 = align(pslope + 8 * np), m1 = align(row0 + 8 * (n + 1)), m2 = align(m1 + 8 * (n + 1));
+  const vr0 = align(m2 + 8 * (n + 1)), vr1 = align(vr0 + 4 * height);
+  const va = align(vr1 + 4 * height), vb = align(va + 8 * height);
+  const grid1 = align(vb + 8 * height), grid2 = grid1 + g2, grid0 = grid2 + g2, out = grid0 + g2;
+  const k = kernels(out + 32);
+  const buf = k.memory.buffer;
+  new Uint8Array(buf).set(gray, 0);
+  new Int32Array(buf, pstart, np + 1).set(geo.pStart);
+  new Int32Array(buf, pcol, np).set(geo.pCol);
+  new Float64Array(buf, pa0, np).set(geo.pA0);
+  new Float64Array(buf, pslope, np).set(geo.pSlope);
+  new Float64Array(buf, row0, n + 1).set(geo.row0);
+  const r0 = new Int32Array(buf, vr0, height), r1 = new Int32Array(buf, vr1, height);
+  const wa = new Float64Array(buf, va, height), wb = new Float64Array(buf, vb, height);
+  for (let y = 0; y < height; y++) {
+    // Image row y reads map rows ofs[y] and ofs[y] + 1 (float32 weights, as OpenCV).
+    const o = geo.ty.ofs[y], b = geo.ty.w1[y];
+    r0[y] = o * n;
+    r1[y] = Math.min(o + 1, n - 1) * n;
+    wa[y] = b === 0 ? 1 : Math.fround(1 - b);
+    wb[y] = b;
+  }
+  new Uint8Array(buf, grid1, 3 * g2).fill(0);
+  k.edge(
+    0,
+    width,
+    height,
+    lrow,
+    pstart,
+    pcol,
+    pa0,
+    pslope,
+    np,
+    row0,
+    m1,
+    m2,
+    n,
+    vr0,
+    vr1,
+    va,
+    vb,
+    grid1,
+    grid2,
+    grid0,
+    out,
+  );
+  const sums = new BigInt64Array(buf, out, 3);
+  return {
+    lapSum: Number(sums[0]),
+    lapSq: Number(sums[1]),
+    sobelSq: Number(sums[2]),
+    grid1: new Float64Array(buf.slice(grid1, grid1 + g2)),
+    grid2: new Float64Array(buf.slice(grid2, grid2 + g2)),
+    grid0: new Float64Array(buf.slice(grid0, grid0 + g2)),
+  };
 }
 
 /**

@@ -1,0 +1,370 @@
+;; WebAssembly SIMD kernels of the two fused sweeps of lib/core/pixel_stats.ts (rgbSweep, edgeSweep).
+;; Hand-written text; `deno task wasm` assembles it with wabt into lib/core/pixel_kernels_wasm.ts
+;; (tests/pixel_kernels_test.ts checks that the committed bytes equal a fresh build). The JS in
+;; pixel_stats.ts lays out memory, fills the tables and reads the results; every integer sum here
+;; is exact and every floating-point operation is the one the JS definitions do, in the same
+;; order, so the results are identical to the JS sweeps (tests/pixel_stats_test.ts).
+(module
+  (memory (export "memory") 1)
+
+  ;; Horizontal sum of an i32x4 as i64 (lanes signed).
+  (func $hsum (param $v v128) (result i64)
+    (i64.add
+      (i64.add (i64.extend_i32_s (i32x4.extract_lane 0 (local.get $v)))
+               (i64.extend_i32_s (i32x4.extract_lane 1 (local.get $v))))
+      (i64.add (i64.extend_i32_s (i32x4.extract_lane 2 (local.get $v)))
+               (i64.extend_i32_s (i32x4.extract_lane 3 (local.get $v))))))
+
+  ;; rgb: one pass over n RGB pixels at $src (3n bytes, readable 8 bytes past the end).
+  ;; Writes the OpenCV gray plane (n bytes at $gray), four interleaved 256-bin histograms
+  ;; (i32, 4 × 1024 bytes at $hist, zeroed by the caller: pixel i counts in table i & 3) and
+  ;; five i64 at $out: skin pixels, Σ(R−G), Σ(R−G)², Σ(R+G−2B), Σ(R+G−2B)².
+  ;; Skin: (R − Y − ryLo) unsigned ≤ rySpan and (B − Y − byLo) unsigned ≤ bySpan with
+  ;; Y = (4899 R + 9617 G + 1868 B + 8192) >> 14 (see pixel_stats.ts, diffRange).
+  (func (export "rgb")
+    (param $src i32) (param $n i32) (param $gray i32) (param $hist i32) (param $out i32)
+    (param $ryLo i32) (param $rySpan i32) (param $byLo i32) (param $bySpan i32)
+    (local $i i32) (local $end i32) (local $chunkEnd i32) (local $p i32) (local $h i32)
+    (local $v0 v128) (local $v1 v128) (local $rg8 v128) (local $b8 v128)
+    (local $r v128) (local $g v128) (local $b v128) (local $a v128) (local $c v128)
+    (local $rgLo v128) (local $rgHi v128) (local $b1Lo v128) (local $b1Hi v128)
+    (local $y16 v128) (local $g16 v128)
+    (local $accA v128) (local $accA2 v128) (local $accC v128) (local $accC2 v128) (local $accS v128)
+    (local $skin i64) (local $sa i64) (local $sa2 i64) (local $sc i64) (local $sc2 i64)
+    (local $ryLoV v128) (local $rySpanV v128) (local $byLoV v128) (local $bySpanV v128)
+    (local $pr i32) (local $pg i32) (local $pb i32) (local $v i32) (local $l i32) (local $d i32)
+    (local.set $ryLoV (i16x8.splat (local.get $ryLo)))
+    (local.set $rySpanV (i16x8.splat (local.get $rySpan)))
+    (local.set $byLoV (i16x8.splat (local.get $byLo)))
+    (local.set $bySpanV (i16x8.splat (local.get $bySpan)))
+    (local.set $end (i32.and (local.get $n) (i32.const -8)))
+    (local.set $i (i32.const 0))
+    ;; Chunks of ≤ 4096 pixels keep every lane accumulator far from overflow.
+    (block $chunksDone
+      (loop $chunks
+        (br_if $chunksDone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $chunkEnd (i32.add (local.get $i) (i32.const 4096)))
+        (if (i32.gt_u (local.get $chunkEnd) (local.get $end)) (then (local.set $chunkEnd (local.get $end))))
+        (local.set $accA (v128.const i32x4 0 0 0 0))
+        (local.set $accA2 (v128.const i32x4 0 0 0 0))
+        (local.set $accC (v128.const i32x4 0 0 0 0))
+        (local.set $accC2 (v128.const i32x4 0 0 0 0))
+        (local.set $accS (v128.const i32x4 0 0 0 0))
+        (local.set $h (local.get $i))
+        (loop $px8
+          (local.set $p (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const 3))))
+          ;; Pixels 0–3 in bytes 0–11 of $v0, pixels 4–7 in bytes 0–11 of $v1.
+          (local.set $v0 (v128.load (local.get $p)))
+          (local.set $v1 (v128.load offset=12 (local.get $p)))
+          (local.set $rg8 (i8x16.shuffle 0 3 6 9 16 19 22 25 1 4 7 10 17 20 23 26
+            (local.get $v0) (local.get $v1)))
+          (local.set $b8 (i8x16.shuffle 2 5 8 11 18 21 24 27 2 5 8 11 18 21 24 27
+            (local.get $v0) (local.get $v1)))
+          (local.set $r (i16x8.extend_low_i8x16_u (local.get $rg8)))
+          (local.set $g (i16x8.extend_high_i8x16_u (local.get $rg8)))
+          (local.set $b (i16x8.extend_low_i8x16_u (local.get $b8)))
+          ;; Colourfulness moments: a = R − G, c = R + G − 2B (i16), squares summed in pairs.
+          (local.set $a (i16x8.sub (local.get $r) (local.get $g)))
+          (local.set $c (i16x8.sub (i16x8.add (local.get $r) (local.get $g)) (i16x8.shl (local.get $b) (i32.const 1))))
+          (local.set $accA (i32x4.add (local.get $accA) (i32x4.extadd_pairwise_i16x8_s (local.get $a))))
+          (local.set $accA2 (i32x4.add (local.get $accA2) (i32x4.dot_i16x8_s (local.get $a) (local.get $a))))
+          (local.set $accC (i32x4.add (local.get $accC) (i32x4.extadd_pairwise_i16x8_s (local.get $c))))
+          (local.set $accC2 (i32x4.add (local.get $accC2) (i32x4.dot_i16x8_s (local.get $c) (local.get $c))))
+          ;; (R, G) and (B, 1) pairs as i16 lanes, so one dot product gives a weighted sum per pixel.
+          (local.set $rgLo (i8x16.swizzle (local.get $v0)
+            (v128.const i8x16 0 128 1 128 3 128 4 128 6 128 7 128 9 128 10 128)))
+          (local.set $rgHi (i8x16.swizzle (local.get $v1)
+            (v128.const i8x16 0 128 1 128 3 128 4 128 6 128 7 128 9 128 10 128)))
+          (local.set $b1Lo (v128.or (i8x16.swizzle (local.get $v0)
+              (v128.const i8x16 2 128 128 128 5 128 128 128 8 128 128 128 11 128 128 128))
+            (v128.const i16x8 0 1 0 1 0 1 0 1)))
+          (local.set $b1Hi (v128.or (i8x16.swizzle (local.get $v1)
+              (v128.const i8x16 2 128 128 128 5 128 128 128 8 128 128 128 11 128 128 128))
+            (v128.const i16x8 0 1 0 1 0 1 0 1)))
+          ;; Gray = (9798 R + 19235 G + 3735 B + 16384) >> 15.
+          (local.set $g16 (i16x8.narrow_i32x4_u
+            (i32x4.shr_u (i32x4.add
+              (i32x4.dot_i16x8_s (local.get $rgLo) (v128.const i16x8 9798 19235 9798 19235 9798 19235 9798 19235))
+              (i32x4.dot_i16x8_s (local.get $b1Lo) (v128.const i16x8 3735 16384 3735 16384 3735 16384 3735 16384)))
+              (i32.const 15))
+            (i32x4.shr_u (i32x4.add
+              (i32x4.dot_i16x8_s (local.get $rgHi) (v128.const i16x8 9798 19235 9798 19235 9798 19235 9798 19235))
+              (i32x4.dot_i16x8_s (local.get $b1Hi) (v128.const i16x8 3735 16384 3735 16384 3735 16384 3735 16384)))
+              (i32.const 15))))
+          (i64.store (i32.add (local.get $gray) (local.get $i))
+            (i64x2.extract_lane 0 (i8x16.narrow_i16x8_u (local.get $g16) (local.get $g16))))
+          ;; Skin luma Y = (4899 R + 9617 G + 1868 B + 8192) >> 14.
+          (local.set $y16 (i16x8.narrow_i32x4_s
+            (i32x4.shr_s (i32x4.add
+              (i32x4.dot_i16x8_s (local.get $rgLo) (v128.const i16x8 4899 9617 4899 9617 4899 9617 4899 9617))
+              (i32x4.dot_i16x8_s (local.get $b1Lo) (v128.const i16x8 1868 8192 1868 8192 1868 8192 1868 8192)))
+              (i32.const 14))
+            (i32x4.shr_s (i32x4.add
+              (i32x4.dot_i16x8_s (local.get $rgHi) (v128.const i16x8 4899 9617 4899 9617 4899 9617 4899 9617))
+              (i32x4.dot_i16x8_s (local.get $b1Hi) (v128.const i16x8 1868 8192 1868 8192 1868 8192 1868 8192)))
+              (i32.const 14))))
+          ;; accS counts skin pixels (a true lane is −1).
+          (local.set $accS (i16x8.sub (local.get $accS) (v128.and
+            (i16x8.le_u (i16x8.sub (i16x8.sub (local.get $r) (local.get $y16)) (local.get $ryLoV)) (local.get $rySpanV))
+            (i16x8.le_u (i16x8.sub (i16x8.sub (local.get $b) (local.get $y16)) (local.get $byLoV)) (local.get $bySpanV)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 8)))
+          (br_if $px8 (i32.lt_u (local.get $i) (local.get $chunkEnd))))
+        ;; Histogram of this chunk's gray bytes (in cache), four tables to break store-load chains.
+        (loop $hist4
+          (local.set $v (i32.load (i32.add (local.get $gray) (local.get $h))))
+          (local.set $p (i32.add (local.get $hist) (i32.shl (i32.and (local.get $v) (i32.const 255)) (i32.const 2))))
+          (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
+          (local.set $p (i32.add (local.get $hist) (i32.add (i32.const 1024)
+            (i32.shl (i32.and (i32.shr_u (local.get $v) (i32.const 8)) (i32.const 255)) (i32.const 2)))))
+          (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
+          (local.set $p (i32.add (local.get $hist) (i32.add (i32.const 2048)
+            (i32.shl (i32.and (i32.shr_u (local.get $v) (i32.const 16)) (i32.const 255)) (i32.const 2)))))
+          (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
+          (local.set $p (i32.add (local.get $hist) (i32.add (i32.const 3072)
+            (i32.shl (i32.shr_u (local.get $v) (i32.const 24)) (i32.const 2)))))
+          (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
+          (local.set $h (i32.add (local.get $h) (i32.const 4)))
+          (br_if $hist4 (i32.lt_u (local.get $h) (local.get $chunkEnd))))
+        (local.set $sa (i64.add (local.get $sa) (call $hsum (local.get $accA))))
+        (local.set $sa2 (i64.add (local.get $sa2) (call $hsum (local.get $accA2))))
+        (local.set $sc (i64.add (local.get $sc) (call $hsum (local.get $accC))))
+        (local.set $sc2 (i64.add (local.get $sc2) (call $hsum (local.get $accC2))))
+        (local.set $skin (i64.add (local.get $skin) (call $hsum (i32x4.extadd_pairwise_i16x8_s (local.get $accS)))))
+        (br $chunks)))
+    ;; The last n mod 8 pixels, one at a time, as the JS sweep does them.
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const 3))))
+        (local.set $pr (i32.load8_u (local.get $p)))
+        (local.set $pg (i32.load8_u offset=1 (local.get $p)))
+        (local.set $pb (i32.load8_u offset=2 (local.get $p)))
+        (local.set $v (i32.shr_u (i32.add (i32.add (i32.mul (local.get $pr) (i32.const 9798))
+          (i32.mul (local.get $pg) (i32.const 19235))) (i32.add (i32.mul (local.get $pb) (i32.const 3735)) (i32.const 16384)))
+          (i32.const 15)))
+        (i32.store8 (i32.add (local.get $gray) (local.get $i)) (local.get $v))
+        (local.set $p (i32.add (local.get $hist) (i32.shl (local.get $v) (i32.const 2))))
+        (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
+        (local.set $l (i32.shr_s (i32.add (i32.add (i32.mul (local.get $pr) (i32.const 4899))
+          (i32.mul (local.get $pg) (i32.const 9617))) (i32.add (i32.mul (local.get $pb) (i32.const 1868)) (i32.const 8192)))
+          (i32.const 14)))
+        (if (i32.and
+              (i32.le_u (i32.sub (i32.sub (local.get $pr) (local.get $l)) (local.get $ryLo)) (local.get $rySpan))
+              (i32.le_u (i32.sub (i32.sub (local.get $pb) (local.get $l)) (local.get $byLo)) (local.get $bySpan)))
+          (then (local.set $skin (i64.add (local.get $skin) (i64.const 1)))))
+        (local.set $d (i32.sub (local.get $pr) (local.get $pg)))
+        (local.set $sa (i64.add (local.get $sa) (i64.extend_i32_s (local.get $d))))
+        (local.set $sa2 (i64.add (local.get $sa2) (i64.extend_i32_s (i32.mul (local.get $d) (local.get $d)))))
+        (local.set $d (i32.sub (i32.add (local.get $pr) (local.get $pg)) (i32.shl (local.get $pb) (i32.const 1))))
+        (local.set $sc (i64.add (local.get $sc) (i64.extend_i32_s (local.get $d))))
+        (local.set $sc2 (i64.add (local.get $sc2) (i64.extend_i32_s (i32.mul (local.get $d) (local.get $d)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail)))
+    (i64.store (local.get $out) (local.get $skin))
+    (i64.store offset=8 (local.get $out) (local.get $sa))
+    (i64.store offset=16 (local.get $out) (local.get $sa2))
+    (i64.store offset=24 (local.get $out) (local.get $sc))
+    (i64.store offset=32 (local.get $out) (local.get $sc2)))
+
+  ;; One pixel of the 3×3 stencils, x with its reflected neighbours xl and xr, on rows up/mid/dn:
+  ;; stores the Laplacian at $lrow[x] (i16) and returns Gx² + Gy².
+  (func $pix (param $up i32) (param $mid i32) (param $dn i32) (param $lrow i32)
+    (param $x i32) (param $xl i32) (param $xr i32) (result i32)
+    (local $n i32) (local $s i32) (local $w i32) (local $e i32)
+    (local $nw i32) (local $ne i32) (local $sw i32) (local $se i32) (local $gx i32) (local $gy i32)
+    (local.set $n (i32.load8_u (i32.add (local.get $up) (local.get $x))))
+    (local.set $s (i32.load8_u (i32.add (local.get $dn) (local.get $x))))
+    (local.set $w (i32.load8_u (i32.add (local.get $mid) (local.get $xl))))
+    (local.set $e (i32.load8_u (i32.add (local.get $mid) (local.get $xr))))
+    (local.set $nw (i32.load8_u (i32.add (local.get $up) (local.get $xl))))
+    (local.set $ne (i32.load8_u (i32.add (local.get $up) (local.get $xr))))
+    (local.set $sw (i32.load8_u (i32.add (local.get $dn) (local.get $xl))))
+    (local.set $se (i32.load8_u (i32.add (local.get $dn) (local.get $xr))))
+    (i32.store16 (i32.add (local.get $lrow) (i32.shl (local.get $x) (i32.const 1)))
+      (i32.sub (i32.add (i32.add (local.get $n) (local.get $s)) (i32.add (local.get $w) (local.get $e)))
+        (i32.shl (i32.load8_u (i32.add (local.get $mid) (local.get $x))) (i32.const 2))))
+    (local.set $gx (i32.sub (i32.add (i32.add (local.get $ne) (local.get $se)) (i32.shl (local.get $e) (i32.const 1)))
+      (i32.add (i32.add (local.get $nw) (local.get $sw)) (i32.shl (local.get $w) (i32.const 1)))))
+    (local.set $gy (i32.sub (i32.add (i32.add (local.get $sw) (local.get $se)) (i32.shl (local.get $s) (i32.const 1)))
+      (i32.add (i32.add (local.get $nw) (local.get $ne)) (i32.shl (local.get $n) (i32.const 1)))))
+    (i32.add (i32.mul (local.get $gx) (local.get $gx)) (i32.mul (local.get $gy) (local.get $gy))))
+
+  ;; edge: one pass over a w × h gray plane at $gray (reflect-101 borders): Laplacian and Sobel
+  ;; sums, and the Laplacian moments binned on the map grid (see edgeSweep in pixel_stats.ts).
+  ;; $lrow: scratch of 2w bytes. Pieces (np of them): $pstart i32[np + 1], $pcol i32[np],
+  ;; $pa0 f64[np], $pslope f64[np] (every piece at most 2000 columns long); $row0 f64[g + 1];
+  ;; $m1, $m2: scratch f64[g + 1]. Per row y: $vr0 i32[h] and $vr1 i32[h] (first sample of map
+  ;; rows ofs[y] and ofs[y] + 1), $va f64[h], $vb f64[h]. Grids f64[g·g] at $grid1, $grid2, $grid0
+  ;; (zeroed by the caller). Writes three i64 at $out: ΣL, ΣL², Σ(Gx² + Gy²).
+  (func (export "edge")
+    (param $gray i32) (param $w i32) (param $h i32) (param $lrow i32)
+    (param $pstart i32) (param $pcol i32) (param $pa0 i32) (param $pslope i32) (param $np i32)
+    (param $row0 i32) (param $m1 i32) (param $m2 i32) (param $g i32)
+    (param $vr0 i32) (param $vr1 i32) (param $va i32) (param $vb i32)
+    (param $grid1 i32) (param $grid2 i32) (param $grid0 i32) (param $out i32)
+    (local $y i32) (local $x i32) (local $up i32) (local $mid i32) (local $dn i32)
+    (local $k i32) (local $x0 i32) (local $x1 i32) (local $col i32) (local $len i64) (local $iters i32)
+    (local $l i32) (local $s1 i32) (local $t1 i32) (local $s2 i64) (local $t2 i64)
+    (local $lapSum i64) (local $lapSq i64) (local $sobel i64) (local $acc v128)
+    (local $nw v128) (local $n v128) (local $ne v128) (local $we v128) (local $c v128) (local $e v128)
+    (local $sw v128) (local $s v128) (local $se v128) (local $gx v128) (local $gy v128)
+    (local $a0 f64) (local $sl f64) (local $b1 f64) (local $b2 f64) (local $p i32) (local $q i32)
+    (local $fa f64) (local $fb f64) (local $r0 i32) (local $r1 i32)
+    (local.set $y (i32.const 0))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $h)))
+        (local.set $mid (i32.add (local.get $gray) (i32.mul (local.get $y) (local.get $w))))
+        (if (i32.eq (local.get $h) (i32.const 1))
+          (then (local.set $up (local.get $mid)) (local.set $dn (local.get $mid)))
+          (else
+            (local.set $up (i32.add (local.get $gray) (i32.mul (local.get $w)
+              (select (i32.const 1) (i32.sub (local.get $y) (i32.const 1)) (i32.eqz (local.get $y))))))
+            (local.set $dn (i32.add (local.get $gray) (i32.mul (local.get $w)
+              (select (i32.sub (local.get $h) (i32.const 2)) (i32.add (local.get $y) (i32.const 1))
+                (i32.eq (local.get $y) (i32.sub (local.get $h) (i32.const 1)))))))))
+        ;; Column 0 (and w − 1 below) with reflected neighbours; a 1-wide row reflects onto itself.
+        (if (i32.eq (local.get $w) (i32.const 1))
+          (then (local.set $sobel (i64.add (local.get $sobel) (i64.extend_i32_u
+            (call $pix (local.get $up) (local.get $mid) (local.get $dn) (local.get $lrow)
+              (i32.const 0) (i32.const 0) (i32.const 0))))))
+          (else (local.set $sobel (i64.add (local.get $sobel) (i64.extend_i32_u
+            (call $pix (local.get $up) (local.get $mid) (local.get $dn) (local.get $lrow)
+              (i32.const 0) (i32.const 1) (i32.const 1)))))))
+        ;; Interior columns, 8 at a time; the Sobel accumulator is flushed every 256 vectors.
+        (local.set $x (i32.const 1))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $iters (i32.const 0))
+        (block $simdDone
+          (loop $simd
+            (br_if $simdDone (i32.gt_s (i32.add (local.get $x) (i32.const 8)) (i32.sub (local.get $w) (i32.const 1))))
+            (local.set $p (i32.add (local.get $up) (local.get $x)))
+            (local.set $nw (v128.load8x8_u offset=0 (i32.sub (local.get $p) (i32.const 1))))
+            (local.set $n (v128.load8x8_u (local.get $p)))
+            (local.set $ne (v128.load8x8_u offset=1 (local.get $p)))
+            (local.set $p (i32.add (local.get $mid) (local.get $x)))
+            (local.set $we (v128.load8x8_u (i32.sub (local.get $p) (i32.const 1))))
+            (local.set $c (v128.load8x8_u (local.get $p)))
+            (local.set $e (v128.load8x8_u offset=1 (local.get $p)))
+            (local.set $p (i32.add (local.get $dn) (local.get $x)))
+            (local.set $sw (v128.load8x8_u (i32.sub (local.get $p) (i32.const 1))))
+            (local.set $s (v128.load8x8_u (local.get $p)))
+            (local.set $se (v128.load8x8_u offset=1 (local.get $p)))
+            (v128.store (i32.add (local.get $lrow) (i32.shl (local.get $x) (i32.const 1)))
+              (i16x8.sub (i16x8.add (i16x8.add (local.get $n) (local.get $s)) (i16x8.add (local.get $we) (local.get $e)))
+                (i16x8.shl (local.get $c) (i32.const 2))))
+            (local.set $gx (i16x8.sub (i16x8.add (i16x8.add (local.get $ne) (local.get $se)) (i16x8.shl (local.get $e) (i32.const 1)))
+              (i16x8.add (i16x8.add (local.get $nw) (local.get $sw)) (i16x8.shl (local.get $we) (i32.const 1)))))
+            (local.set $gy (i16x8.sub (i16x8.add (i16x8.add (local.get $sw) (local.get $se)) (i16x8.shl (local.get $s) (i32.const 1)))
+              (i16x8.add (i16x8.add (local.get $nw) (local.get $ne)) (i16x8.shl (local.get $n) (i32.const 1)))))
+            (local.set $acc (i32x4.add (local.get $acc)
+              (i32x4.add (i32x4.dot_i16x8_s (local.get $gx) (local.get $gx)) (i32x4.dot_i16x8_s (local.get $gy) (local.get $gy)))))
+            (local.set $iters (i32.add (local.get $iters) (i32.const 1)))
+            (if (i32.eq (local.get $iters) (i32.const 256))
+              (then
+                (local.set $sobel (i64.add (local.get $sobel) (call $hsum (local.get $acc))))
+                (local.set $acc (v128.const i32x4 0 0 0 0))
+                (local.set $iters (i32.const 0))))
+            (local.set $x (i32.add (local.get $x) (i32.const 8)))
+            (br $simd)))
+        (local.set $sobel (i64.add (local.get $sobel) (call $hsum (local.get $acc))))
+        (block $restDone
+          (loop $rest
+            (br_if $restDone (i32.ge_s (local.get $x) (i32.sub (local.get $w) (i32.const 1))))
+            (local.set $sobel (i64.add (local.get $sobel) (i64.extend_i32_u
+              (call $pix (local.get $up) (local.get $mid) (local.get $dn) (local.get $lrow)
+                (local.get $x) (i32.sub (local.get $x) (i32.const 1)) (i32.add (local.get $x) (i32.const 1))))))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $rest)))
+        (if (i32.gt_u (local.get $w) (i32.const 1))
+          (then (local.set $sobel (i64.add (local.get $sobel) (i64.extend_i32_u
+            (call $pix (local.get $up) (local.get $mid) (local.get $dn) (local.get $lrow)
+              (local.tee $x (i32.sub (local.get $w) (i32.const 1)))
+              (i32.sub (local.get $x) (i32.const 1)) (i32.sub (local.get $x) (i32.const 1))))))))
+        ;; Piece sums of this row's Laplacian: s = ΣL, t = Σ running prefix sums (see pixel_stats.ts).
+        (memory.fill (local.get $m1) (i32.const 0) (i32.shl (i32.add (local.get $g) (i32.const 1)) (i32.const 3)))
+        (memory.fill (local.get $m2) (i32.const 0) (i32.shl (i32.add (local.get $g) (i32.const 1)) (i32.const 3)))
+        (local.set $k (i32.const 0))
+        (block $piecesDone
+          (loop $pieces
+            (br_if $piecesDone (i32.ge_u (local.get $k) (local.get $np)))
+            (local.set $x0 (i32.load (i32.add (local.get $pstart) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $x1 (i32.load offset=4 (i32.add (local.get $pstart) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $s1 (i32.const 0))
+            (local.set $t1 (i32.const 0))
+            (local.set $s2 (i64.const 0))
+            (local.set $t2 (i64.const 0))
+            (local.set $p (i32.add (local.get $lrow) (i32.shl (local.get $x0) (i32.const 1))))
+            (local.set $q (i32.add (local.get $lrow) (i32.shl (local.get $x1) (i32.const 1))))
+            (block $sumDone
+              (loop $sum
+                (br_if $sumDone (i32.ge_u (local.get $p) (local.get $q)))
+                (local.set $l (i32.load16_s (local.get $p)))
+                (local.set $s1 (i32.add (local.get $s1) (local.get $l)))
+                (local.set $t1 (i32.add (local.get $t1) (local.get $s1)))
+                (local.set $s2 (i64.add (local.get $s2) (i64.extend_i32_s (i32.mul (local.get $l) (local.get $l)))))
+                (local.set $t2 (i64.add (local.get $t2) (local.get $s2)))
+                (local.set $p (i32.add (local.get $p) (i32.const 2)))
+                (br $sum)))
+            (local.set $lapSum (i64.add (local.get $lapSum) (i64.extend_i32_s (local.get $s1))))
+            (local.set $lapSq (i64.add (local.get $lapSq) (local.get $s2)))
+            (local.set $a0 (f64.load (i32.add (local.get $pa0) (i32.shl (local.get $k) (i32.const 3)))))
+            (local.set $sl (f64.load (i32.add (local.get $pslope) (i32.shl (local.get $k) (i32.const 3)))))
+            (local.set $col (i32.shl (i32.load (i32.add (local.get $pcol) (i32.shl (local.get $k) (i32.const 2)))) (i32.const 3)))
+            (local.set $len (i64.extend_i32_s (i32.sub (local.get $x1) (local.get $x0))))
+            ;; b1 = a0·s1 + sl·(len·s1 − t1); b2 likewise (integers exact, as the JS doubles are).
+            (local.set $b1 (f64.add (f64.mul (local.get $a0) (f64.convert_i32_s (local.get $s1)))
+              (f64.mul (local.get $sl) (f64.convert_i64_s (i64.sub
+                (i64.mul (local.get $len) (i64.extend_i32_s (local.get $s1))) (i64.extend_i32_s (local.get $t1)))))))
+            (local.set $b2 (f64.add (f64.mul (local.get $a0) (f64.convert_i64_s (local.get $s2)))
+              (f64.mul (local.get $sl) (f64.convert_i64_s (i64.sub
+                (i64.mul (local.get $len) (local.get $s2)) (local.get $t2))))))
+            (local.set $p (i32.add (local.get $m1) (local.get $col)))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
+              (f64.sub (f64.convert_i32_s (local.get $s1)) (local.get $b1))))
+            (f64.store offset=8 (local.get $p) (f64.add (f64.load offset=8 (local.get $p)) (local.get $b1)))
+            (local.set $p (i32.add (local.get $m2) (local.get $col)))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
+              (f64.sub (f64.convert_i64_s (local.get $s2)) (local.get $b2))))
+            (f64.store offset=8 (local.get $p) (f64.add (f64.load offset=8 (local.get $p)) (local.get $b2)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $pieces)))
+        ;; Vertically: map rows r0 (weight va) and r1 (weight vb, none when 0).
+        (local.set $r0 (i32.shl (i32.load (i32.add (local.get $vr0) (i32.shl (local.get $y) (i32.const 2)))) (i32.const 3)))
+        (local.set $r1 (i32.shl (i32.load (i32.add (local.get $vr1) (i32.shl (local.get $y) (i32.const 2)))) (i32.const 3)))
+        (local.set $fa (f64.load (i32.add (local.get $va) (i32.shl (local.get $y) (i32.const 3)))))
+        (local.set $fb (f64.load (i32.add (local.get $vb) (i32.shl (local.get $y) (i32.const 3)))))
+        (local.set $k (i32.const 0))
+        (block $vaDone
+          (loop $vaLoop
+            (br_if $vaDone (i32.ge_u (local.get $k) (i32.shl (local.get $g) (i32.const 3))))
+            (local.set $p (i32.add (local.get $r0) (local.get $k)))
+            (f64.store (i32.add (local.get $grid1) (local.get $p)) (f64.add (f64.load (i32.add (local.get $grid1) (local.get $p)))
+              (f64.mul (local.get $fa) (f64.load (i32.add (local.get $m1) (local.get $k))))))
+            (f64.store (i32.add (local.get $grid2) (local.get $p)) (f64.add (f64.load (i32.add (local.get $grid2) (local.get $p)))
+              (f64.mul (local.get $fa) (f64.load (i32.add (local.get $m2) (local.get $k))))))
+            (f64.store (i32.add (local.get $grid0) (local.get $p)) (f64.add (f64.load (i32.add (local.get $grid0) (local.get $p)))
+              (f64.mul (local.get $fa) (f64.load (i32.add (local.get $row0) (local.get $k))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 8)))
+            (br $vaLoop)))
+        (if (f64.ne (local.get $fb) (f64.const 0))
+          (then
+            (local.set $k (i32.const 0))
+            (block $vbDone
+              (loop $vbLoop
+                (br_if $vbDone (i32.ge_u (local.get $k) (i32.shl (local.get $g) (i32.const 3))))
+                (local.set $p (i32.add (local.get $r1) (local.get $k)))
+                (f64.store (i32.add (local.get $grid1) (local.get $p)) (f64.add (f64.load (i32.add (local.get $grid1) (local.get $p)))
+                  (f64.mul (local.get $fb) (f64.load (i32.add (local.get $m1) (local.get $k))))))
+                (f64.store (i32.add (local.get $grid2) (local.get $p)) (f64.add (f64.load (i32.add (local.get $grid2) (local.get $p)))
+                  (f64.mul (local.get $fb) (f64.load (i32.add (local.get $m2) (local.get $k))))))
+                (f64.store (i32.add (local.get $grid0) (local.get $p)) (f64.add (f64.load (i32.add (local.get $grid0) (local.get $p)))
+                  (f64.mul (local.get $fb) (f64.load (i32.add (local.get $row0) (local.get $k))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 8)))
+                (br $vbLoop)))))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rows)))
+    (i64.store (local.get $out) (local.get $lapSum))
+    (i64.store offset=8 (local.get $out) (local.get $lapSq))
+    (i64.store offset=16 (local.get $out) (local.get $sobel)))
+)

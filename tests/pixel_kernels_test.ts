@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { edgeSweep, edgeSweepJs, rgbSweep, rgbSweepJs } from "../lib/core/pixel_stats.ts";
+import { PIXEL_KERNELS_WASM } from "../lib/core/pixel_kernels_wasm.ts";
+import { buildPixelKernels } from "../tools/build_wasm.ts";
+import { mulberry32 } from "../lib/core/random.ts";
+
+// The WebAssembly sweeps must give exactly what the plain-JS sweeps give (those are checked against
+// the separate definitions in pixel_stats_test.ts, and they against OpenCV's golden values).
+
+function image(width: number, height: number, seed: number, kind: "noise" | "smooth" | "extreme") {
+  const rnd = mulberry32(seed);
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) {
+    const x = Math.floor(i / 3) % width, y = Math.floor(i / 3 / width);
+    data[i] = kind === "noise"
+      ? (rnd() * 256) | 0
+      : kind === "extreme"
+      ? (rnd() < 0.5 ? 0 : 255)
+      : Math.min(255, ((x + y * (i % 3)) * 255) / (width + height) + rnd() * 30) | 0;
+  }
+  return { width, height, data };
+}
+
+const SIZES = [
+  [1, 1],
+  [2, 1],
+  [1, 2],
+  [2, 2],
+  [7, 3],
+  [8, 8],
+  [9, 1],
+  [10, 5],
+  [17, 4],
+  [64, 48],
+  [65, 63],
+  [
+    100,
+    80,
+  ],
+  [130, 257],
+  [1024, 9],
+  [3, 1030],
+  [2100, 3],
+];
+
+Deno.test("rgbSweep (wasm) equals rgbSweepJs on every size, noise, gradients and 0/255 pixels", () => {
+  for (const [w, h] of SIZES) {
+    for (const kind of ["noise", "smooth", "extreme"] as const) {
+      const img = image(w, h, w * 1000 + h, kind);
+      assert.deepEqual(rgbSweep(img), rgbSweepJs(img), `${w}×${h} ${kind}`);
+    }
+  }
+  // Every 3rd level of every channel: all skin-rule borders.
+  const levels = Array.from({ length: 86 }, (_, i) => Math.min(255, i * 3));
+  const data = new Uint8Array(levels.length ** 3 * 3);
+  let j = 0;
+  for (const r of levels) for (const g of levels) for (const b of levels) data.set([r, g, b], (j++) * 3);
+  const cube = { width: levels.length ** 2, height: levels.length, data };
+  assert.deepEqual(rgbSweep(cube), rgbSweepJs(cube));
+});
+
+Deno.test("edgeSweep (wasm) equals edgeSweepJs bit for bit, borders and grid moments included", () => {
+  for (const [w, h] of SIZES) {
+    for (const kind of ["noise", "smooth", "extreme"] as const) {
+      const gray = rgbSweepJs(image(w, h, w * 7 + h, kind)).gray;
+      assert.deepEqual(edgeSweep(gray, w, h), edgeSweepJs(gray, w, h), `${w}×${h} ${kind}`);
+    }
+  }
+  // One image after another of other sizes reuses the kernel's memory: nothing carries over.
+  const a = rgbSweepJs(image(300, 200, 1, "noise")).gray;
+  const first = edgeSweep(a, 300, 200);
+  edgeSweep(rgbSweepJs(image(50, 40, 2, "noise")).gray, 50, 40);
+  assert.deepEqual(edgeSweep(a, 300, 200), first);
+});
+
+Deno.test("the committed wasm equals a fresh build of pixel_kernels.wat (deno task wasm)", async () => {
+  const { wasm } = await buildPixelKernels();
+  const committed = Uint8Array.from(atob(PIXEL_KERNELS_WASM), (c) => c.charCodeAt(0));
+  assert.deepEqual(committed, wasm, "run `deno task wasm` and commit lib/core/pixel_kernels_wasm.ts");
+});
