@@ -66,6 +66,9 @@ Deno.test("edgeSweep (wasm) equals edgeSweepJs bit for bit, borders and grid mom
       assert.deepEqual(edgeSweep(gray, w, h), edgeSweepJs(gray, w, h), `${w}×${h} ${kind}`);
     }
   }
+  // Pieces over 2,000 columns (images over 128,000 pixels wide) take the JS sweep.
+  const wide = rgbSweepJs(image(130_000, 2, 5, "noise")).gray;
+  assert.deepEqual(edgeSweep(wide, 130_000, 2), edgeSweepJs(wide, 130_000, 2));
   // One image after another of other sizes reuses the kernel's memory: nothing carries over.
   const a = rgbSweepJs(image(300, 200, 1, "noise")).gray;
   const first = edgeSweep(a, 300, 200);
