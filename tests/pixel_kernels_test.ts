@@ -3,6 +3,8 @@ import { edgeSweep, edgeSweepJs, rgbSweep, rgbSweepJs } from "../lib/core/pixel_
 import { PIXEL_KERNELS_WASM } from "../lib/core/pixel_kernels_wasm.ts";
 import { buildPixelKernels } from "../tools/build_wasm.ts";
 import { mulberry32 } from "../lib/core/random.ts";
+import { blockSums } from "../lib/core/pixel_kernels.ts";
+import { resizeArea } from "../lib/core/resize.ts";
 
 // The WebAssembly sweeps must give exactly what the plain-JS sweeps give (those are checked against
 // the separate definitions in pixel_stats_test.ts, and they against OpenCV's golden values).
@@ -80,4 +82,25 @@ Deno.test("the committed wasm equals a fresh build of pixel_kernels.wat (deno ta
   const { wasm } = await buildPixelKernels();
   const committed = Uint8Array.from(atob(PIXEL_KERNELS_WASM), (c) => c.charCodeAt(0));
   assert.deepEqual(committed, wasm, "run `deno task wasm` and commit lib/core/pixel_kernels_wasm.ts");
+});
+
+Deno.test("blockSums (wasm) equals summing each block; resizeArea's 8-bit fast path is unchanged by it", () => {
+  const rnd = mulberry32(3);
+  for (const [w, h, sx, sy] of [[1024, 1024, 32, 32], [48, 6, 16, 3], [256, 10, 64, 1]]) {
+    const plane = new Uint8Array(w * h).map(() => (rnd() * 256) | 0);
+    const want = new Int32Array((w / sx) * (h / sy));
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        want[Math.floor(y / sy) * (w / sx) + Math.floor(x / sx)] += plane[y * w + x];
+      }
+    }
+    assert.deepEqual(blockSums(plane, w, h, sx, sy), want, `${w}×${h} by ${sx}×${sy}`);
+    // Float64 input takes the JS loop: same sums, same scale, so the same doubles.
+    const dw = w / sx, dh = h / sy;
+    assert.deepEqual(
+      resizeArea(plane, w, h, dw, dh, { float: true }),
+      resizeArea(Float64Array.from(plane), w, h, dw, dh),
+    );
+  }
+  assert.equal(blockSums(new Uint8Array(24 * 2), 24, 2, 12, 2), null);
 });

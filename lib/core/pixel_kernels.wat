@@ -15,24 +15,28 @@
       (i64.add (i64.extend_i32_s (i32x4.extract_lane 2 (local.get $v)))
                (i64.extend_i32_s (i32x4.extract_lane 3 (local.get $v))))))
 
-  ;; rgb: one pass over n RGB pixels at $src (3n bytes, readable 8 bytes past the end).
-  ;; Writes the OpenCV gray plane (n bytes at $gray), four interleaved 256-bin histograms
-  ;; (i32, 4 × 1024 bytes at $hist, zeroed by the caller: pixel i counts in table i & 3) and
-  ;; five i64 at $out: skin pixels, Σ(R−G), Σ(R−G)², Σ(R+G−2B), Σ(R+G−2B)².
+;; rgb: one pass over n RGB pixels at $src (3n bytes, readable 8 bytes past the end).
+  ;; Writes the OpenCV gray plane (n bytes at $gray) and eight i64 at $out: skin pixels, Σ(R−G),
+  ;; Σ(R−G)², Σ(R+G−2B), Σ(R+G−2B)², Σ gray, pixels with gray ≤ $dark, pixels with gray ≥ $bright.
   ;; Skin: (R − Y − ryLo) unsigned ≤ rySpan and (B − Y − byLo) unsigned ≤ bySpan with
   ;; Y = (4899 R + 9617 G + 1868 B + 8192) >> 14 (see pixel_stats.ts, diffRange).
   (func (export "rgb")
-    (param $src i32) (param $n i32) (param $gray i32) (param $hist i32) (param $out i32)
+    (param $src i32) (param $n i32) (param $gray i32) (param $out i32)
     (param $ryLo i32) (param $rySpan i32) (param $byLo i32) (param $bySpan i32)
-    (local $i i32) (local $end i32) (local $chunkEnd i32) (local $p i32) (local $h i32)
+    (param $dark i32) (param $bright i32)
+    (local $i i32) (local $end i32) (local $chunkEnd i32) (local $p i32)
     (local $v0 v128) (local $v1 v128) (local $rg8 v128) (local $b8 v128)
     (local $r v128) (local $g v128) (local $b v128) (local $a v128) (local $c v128)
     (local $rgLo v128) (local $rgHi v128) (local $b1Lo v128) (local $b1Hi v128)
     (local $y16 v128) (local $g16 v128)
     (local $accA v128) (local $accA2 v128) (local $accC v128) (local $accC2 v128) (local $accS v128)
+    (local $accG v128) (local $accD v128) (local $accB v128) (local $darkV v128) (local $brightV v128)
     (local $skin i64) (local $sa i64) (local $sa2 i64) (local $sc i64) (local $sc2 i64)
+    (local $sg i64) (local $nd i64) (local $nb i64)
     (local $ryLoV v128) (local $rySpanV v128) (local $byLoV v128) (local $bySpanV v128)
     (local $pr i32) (local $pg i32) (local $pb i32) (local $v i32) (local $l i32) (local $d i32)
+    (local.set $darkV (i16x8.splat (local.get $dark)))
+    (local.set $brightV (i16x8.splat (local.get $bright)))
     (local.set $ryLoV (i16x8.splat (local.get $ryLo)))
     (local.set $rySpanV (i16x8.splat (local.get $rySpan)))
     (local.set $byLoV (i16x8.splat (local.get $byLo)))
@@ -50,7 +54,9 @@
         (local.set $accC (v128.const i32x4 0 0 0 0))
         (local.set $accC2 (v128.const i32x4 0 0 0 0))
         (local.set $accS (v128.const i32x4 0 0 0 0))
-        (local.set $h (local.get $i))
+        (local.set $accG (v128.const i32x4 0 0 0 0))
+        (local.set $accD (v128.const i32x4 0 0 0 0))
+        (local.set $accB (v128.const i32x4 0 0 0 0))
         (loop $px8
           (local.set $p (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const 3))))
           ;; Pixels 0–3 in bytes 0–11 of $v0, pixels 4–7 in bytes 0–11 of $v1.
@@ -93,6 +99,10 @@
               (i32.const 15))))
           (i64.store (i32.add (local.get $gray) (local.get $i))
             (i64x2.extract_lane 0 (i8x16.narrow_i16x8_u (local.get $g16) (local.get $g16))))
+          ;; Exposure: Σ gray and the dark and bright counts (a true lane is −1).
+          (local.set $accG (i32x4.add (local.get $accG) (i32x4.extadd_pairwise_i16x8_u (local.get $g16))))
+          (local.set $accD (i16x8.sub (local.get $accD) (i16x8.le_u (local.get $g16) (local.get $darkV))))
+          (local.set $accB (i16x8.sub (local.get $accB) (i16x8.ge_u (local.get $g16) (local.get $brightV))))
           ;; Skin luma Y = (4899 R + 9617 G + 1868 B + 8192) >> 14.
           (local.set $y16 (i16x8.narrow_i32x4_s
             (i32x4.shr_s (i32x4.add
@@ -109,27 +119,14 @@
             (i16x8.le_u (i16x8.sub (i16x8.sub (local.get $b) (local.get $y16)) (local.get $byLoV)) (local.get $bySpanV)))))
           (local.set $i (i32.add (local.get $i) (i32.const 8)))
           (br_if $px8 (i32.lt_u (local.get $i) (local.get $chunkEnd))))
-        ;; Histogram of this chunk's gray bytes (in cache), four tables to break store-load chains.
-        (loop $hist4
-          (local.set $v (i32.load (i32.add (local.get $gray) (local.get $h))))
-          (local.set $p (i32.add (local.get $hist) (i32.shl (i32.and (local.get $v) (i32.const 255)) (i32.const 2))))
-          (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
-          (local.set $p (i32.add (local.get $hist) (i32.add (i32.const 1024)
-            (i32.shl (i32.and (i32.shr_u (local.get $v) (i32.const 8)) (i32.const 255)) (i32.const 2)))))
-          (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
-          (local.set $p (i32.add (local.get $hist) (i32.add (i32.const 2048)
-            (i32.shl (i32.and (i32.shr_u (local.get $v) (i32.const 16)) (i32.const 255)) (i32.const 2)))))
-          (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
-          (local.set $p (i32.add (local.get $hist) (i32.add (i32.const 3072)
-            (i32.shl (i32.shr_u (local.get $v) (i32.const 24)) (i32.const 2)))))
-          (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
-          (local.set $h (i32.add (local.get $h) (i32.const 4)))
-          (br_if $hist4 (i32.lt_u (local.get $h) (local.get $chunkEnd))))
         (local.set $sa (i64.add (local.get $sa) (call $hsum (local.get $accA))))
         (local.set $sa2 (i64.add (local.get $sa2) (call $hsum (local.get $accA2))))
         (local.set $sc (i64.add (local.get $sc) (call $hsum (local.get $accC))))
         (local.set $sc2 (i64.add (local.get $sc2) (call $hsum (local.get $accC2))))
         (local.set $skin (i64.add (local.get $skin) (call $hsum (i32x4.extadd_pairwise_i16x8_s (local.get $accS)))))
+        (local.set $sg (i64.add (local.get $sg) (call $hsum (local.get $accG))))
+        (local.set $nd (i64.add (local.get $nd) (call $hsum (i32x4.extadd_pairwise_i16x8_s (local.get $accD)))))
+        (local.set $nb (i64.add (local.get $nb) (call $hsum (i32x4.extadd_pairwise_i16x8_s (local.get $accB)))))
         (br $chunks)))
     ;; The last n mod 8 pixels, one at a time, as the JS sweep does them.
     (block $tailDone
@@ -143,8 +140,9 @@
           (i32.mul (local.get $pg) (i32.const 19235))) (i32.add (i32.mul (local.get $pb) (i32.const 3735)) (i32.const 16384)))
           (i32.const 15)))
         (i32.store8 (i32.add (local.get $gray) (local.get $i)) (local.get $v))
-        (local.set $p (i32.add (local.get $hist) (i32.shl (local.get $v) (i32.const 2))))
-        (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
+        (local.set $sg (i64.add (local.get $sg) (i64.extend_i32_u (local.get $v))))
+        (if (i32.le_u (local.get $v) (local.get $dark)) (then (local.set $nd (i64.add (local.get $nd) (i64.const 1)))))
+        (if (i32.ge_u (local.get $v) (local.get $bright)) (then (local.set $nb (i64.add (local.get $nb) (i64.const 1)))))
         (local.set $l (i32.shr_s (i32.add (i32.add (i32.mul (local.get $pr) (i32.const 4899))
           (i32.mul (local.get $pg) (i32.const 9617))) (i32.add (i32.mul (local.get $pb) (i32.const 1868)) (i32.const 8192)))
           (i32.const 14)))
@@ -164,7 +162,40 @@
     (i64.store offset=8 (local.get $out) (local.get $sa))
     (i64.store offset=16 (local.get $out) (local.get $sa2))
     (i64.store offset=24 (local.get $out) (local.get $sc))
-    (i64.store offset=32 (local.get $out) (local.get $sc2)))
+    (i64.store offset=32 (local.get $out) (local.get $sc2))
+    (i64.store offset=40 (local.get $out) (local.get $sg))
+    (i64.store offset=48 (local.get $out) (local.get $nd))
+    (i64.store offset=56 (local.get $out) (local.get $nb)))
+
+;; blocks: sums of sx × sy blocks of a w × h byte plane at $src (sx a multiple of 16, w = dw·sx,
+  ;; h = dh·sy), as i32 at $dst (dw × dh, row-major).
+  (func (export "blocks")
+    (param $src i32) (param $w i32) (param $sx i32) (param $sy i32) (param $dw i32) (param $dh i32) (param $dst i32)
+    (local $by i32) (local $bx i32) (local $j i32) (local $p i32) (local $q i32) (local $acc v128) (local $d i32)
+    (local.set $by (i32.const 0))
+    (loop $rows
+      (local.set $bx (i32.const 0))
+      (loop $cols
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (loop $lines
+          (local.set $p (i32.add (local.get $src) (i32.add
+            (i32.mul (i32.add (i32.mul (local.get $by) (local.get $sy)) (local.get $j)) (local.get $w))
+            (i32.mul (local.get $bx) (local.get $sx)))))
+          (local.set $q (i32.add (local.get $p) (local.get $sx)))
+          (loop $vecs
+            (local.set $acc (i32x4.add (local.get $acc)
+              (i32x4.extadd_pairwise_i16x8_u (i16x8.extadd_pairwise_i8x16_u (v128.load (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br_if $vecs (i32.lt_u (local.get $p) (local.get $q))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br_if $lines (i32.lt_u (local.get $j) (local.get $sy))))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $by) (local.get $dw)) (local.get $bx)) (i32.const 2))))
+        (i32.store (local.get $d) (i32.wrap_i64 (call $hsum (local.get $acc))))
+        (local.set $bx (i32.add (local.get $bx) (i32.const 1)))
+        (br_if $cols (i32.lt_u (local.get $bx) (local.get $dw))))
+      (local.set $by (i32.add (local.get $by) (i32.const 1)))
+      (br_if $rows (i32.lt_u (local.get $by) (local.get $dh)))))
 
   ;; One pixel of the 3×3 stencils, x with its reflected neighbours xl and xr, on rows up/mid/dn:
   ;; stores the Laplacian at $lrow[x] (i16) and returns Gx² + Gy².

@@ -19,7 +19,7 @@
 import type { RgbImage } from "./image.ts";
 import { linearTab } from "./resize.ts";
 import { padReflect101 } from "./filters.ts";
-import { PIXEL_KERNELS_WASM } from "./pixel_kernels_wasm.ts";
+import { align, kernels } from "./pixel_kernels.ts";
 
 /** Cr bounds of the Chai–Ngan skin rule (inclusive), OpenCV 8-bit YCrCb. */
 export const SKIN_CR = [133, 173] as const;
@@ -68,12 +68,23 @@ export function skin01(r: number, g: number, b: number): number {
   return (((cr - CR_LO) >>> 0) <= CR_SPAN ? 1 : 0) & (((cb - CB_LO) >>> 0) <= CB_SPAN ? 1 : 0);
 }
 
+/** Gray levels at or below this count as near-black (exposure's `dark_frac`). */
+export const DARK_LEVEL = 15;
+/** Gray levels at or above this count as near-white (exposure's `bright_frac`). */
+export const BRIGHT_LEVEL = 240;
+
 /** What {@link rgbSweep} computes. */
 export interface RgbSums {
   /** OpenCV 8-bit luma, `(9798 R + 19235 G + 3735 B + 16384) >> 15`, row-major. */
   gray: Uint8Array;
-  /** `histogram[v]` = pixels with gray level `v`. */
-  histogram: Float64Array;
+  /** Σ gray. */
+  graySum: number;
+  /** Pixels with gray ≤ {@link DARK_LEVEL}. */
+  darkPixels: number;
+  /** Pixels with gray ≥ {@link BRIGHT_LEVEL}. */
+  brightPixels: number;
+  /** `histogram[v]` = pixels with gray level `v` (counted from `gray` when first read). */
+  readonly histogram: Float64Array;
   /** Pixels passing the skin rule ({@link skin01}). */
   skinPixels: number;
   /** Σ(R − G) and Σ(R − G)². */
@@ -130,7 +141,24 @@ export function rgbSweepJs(img: RgbImage): RgbSums {
     yb += c1;
     yb2 += c2;
   }
-  return { gray, histogram: Float64Array.from(hist), skinPixels, rg, rg2, yb2x: yb, yb2x2: yb2 };
+  let graySum = 0, darkPixels = 0, brightPixels = 0;
+  for (let v = 0; v < 256; v++) {
+    graySum += v * hist[v];
+    if (v <= DARK_LEVEL) darkPixels += hist[v];
+    if (v >= BRIGHT_LEVEL) brightPixels += hist[v];
+  }
+  return {
+    gray,
+    graySum,
+    darkPixels,
+    brightPixels,
+    histogram: Float64Array.from(hist),
+    skinPixels,
+    rg,
+    rg2,
+    yb2x: yb,
+    yb2x2: yb2,
+  };
 }
 
 /** Side of the grid {@link edgeSweep} bins Laplacian moments on (the saliency map's size). */
@@ -298,43 +326,9 @@ export function edgeSweepJs(gray: Uint8Array, width: number, height: number): Ed
   return { lapSum, lapSq, sobelSq, grid1, grid2, grid0 };
 }
 
-/** The exports of `pixel_kernels.wat`. */
-interface Kernels {
-  memory: WebAssembly.Memory;
-  rgb(
-    src: number,
-    n: number,
-    gray: number,
-    hist: number,
-    out: number,
-    ryLo: number,
-    rySpan: number,
-    byLo: number,
-    bySpan: number,
-  ): void;
-  edge(...args: number[]): void;
-}
-
-let kernelModule: WebAssembly.Module | undefined;
-let kept: Kernels | undefined;
-/** Memory kept between calls; an image needing more gets an instance of its own, dropped after. */
-const KEEP_BYTES = 64 << 20;
-
-/** A kernel instance whose memory holds at least `bytes`. */
-function kernels(bytes: number): Kernels {
-  kernelModule ??= new WebAssembly.Module(Uint8Array.from(atob(PIXEL_KERNELS_WASM), (c) => c.charCodeAt(0)));
-  const fresh = () => new WebAssembly.Instance(kernelModule!).exports as unknown as Kernels;
-  const k = bytes > KEEP_BYTES ? fresh() : (kept ??= fresh());
-  const have = k.memory.buffer.byteLength;
-  if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
-  return k;
-}
-
-const align = (v: number) => (v + 15) & ~15;
-
 /**
- * One pass over the RGB bytes: gray plane, gray histogram, skin count and colourfulness moments
- * (WebAssembly SIMD, `pixel_kernels.wat`: 8 pixels per step; identical to {@link rgbSweepJs}).
+ * One pass over the RGB bytes: gray plane, gray sum and dark/bright counts, skin count and
+ * colourfulness moments (WebAssembly SIMD, `pixel_kernels.wat`: 8 pixels per step; identical to {@link rgbSweepJs}).
  *
  * @example
  * ```ts
@@ -350,21 +344,26 @@ export function rgbSweep(img: RgbImage): RgbSums {
   if (img.data.length !== n * 3) {
     throw new RangeError(`image has ${img.data.length} bytes, expected ${width}×${height}×3`);
   }
-  const grayAt = align(3 * n + 16), histAt = align(grayAt + n + 16), outAt = histAt + 4096;
+  const grayAt = align(3 * n + 16), outAt = align(grayAt + n + 16);
   const k = kernels(outAt + 64);
   const mem = new Uint8Array(k.memory.buffer);
   mem.set(img.data, 0);
-  mem.fill(0, histAt, histAt + 4096);
-  k.rgb(0, n, grayAt, histAt, outAt, RY_LO, RY_SPAN, BY_LO, BY_SPAN);
-  const tables = new Int32Array(k.memory.buffer, histAt, 1024);
-  const histogram = new Float64Array(256);
-  for (let v = 0; v < 256; v++) {
-    histogram[v] = tables[v] + tables[v + 256] + tables[v + 512] + tables[v + 768];
-  }
-  const out = new BigInt64Array(k.memory.buffer, outAt, 5);
+  k.rgb(0, n, grayAt, outAt, RY_LO, RY_SPAN, BY_LO, BY_SPAN, DARK_LEVEL, BRIGHT_LEVEL);
+  const out = new BigInt64Array(k.memory.buffer, outAt, 8);
+  const gray = mem.slice(grayAt, grayAt + n);
+  let histogram: Float64Array | undefined;
   return {
-    gray: mem.slice(grayAt, grayAt + n),
-    histogram,
+    gray,
+    graySum: Number(out[5]),
+    darkPixels: Number(out[6]),
+    brightPixels: Number(out[7]),
+    get histogram() {
+      if (!histogram) {
+        histogram = new Float64Array(256);
+        for (let i = 0; i < n; i++) histogram[gray[i]]++;
+      }
+      return histogram;
+    },
     skinPixels: Number(out[0]),
     rg: Number(out[1]),
     rg2: Number(out[2]),

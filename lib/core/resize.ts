@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { blockSums } from "./pixel_kernels.ts";
 
 /** A single-channel plane: 8-bit samples or doubles, row-major. */
 export type Plane = Uint8Array | Float64Array;
@@ -328,12 +329,17 @@ export function resizeArea(
     // OpenCV's fast path for integer factors: block sum times float32(1 / area).
     const out = u8 ? new Uint8Array(dstWidth * dstHeight) : new Float64Array(dstWidth * dstHeight);
     const scale = Math.fround(1 / (sx * sy));
+    // 8-bit blocks 16·k wide (e.g. pHash's 1024² → 32²): summed in WebAssembly SIMD, same integers.
+    const sums = src instanceof Uint8Array ? blockSums(src, width, height, sx, sy) : null;
     for (let y = 0; y < dstHeight; y++) {
       for (let x = 0; x < dstWidth; x++) {
         let sum = 0;
-        for (let j = 0; j < sy; j++) {
-          const r = (y * sy + j) * width + x * sx;
-          for (let i = 0; i < sx; i++) sum += src[r + i];
+        if (sums) sum = sums[y * dstWidth + x];
+        else {
+          for (let j = 0; j < sy; j++) {
+            const r = (y * sy + j) * width + x * sx;
+            for (let i = 0; i < sx; i++) sum += src[r + i];
+          }
         }
         out[y * dstWidth + x] = !u8
           ? sum * scale

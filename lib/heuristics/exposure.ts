@@ -13,11 +13,9 @@
  * @module
  */
 import type { PureHeuristic } from "./types.ts";
+import { BRIGHT_LEVEL, DARK_LEVEL } from "../core/pixel_stats.ts";
 
-/** Gray levels at or below this count as near-black. */
-export const DARK_LEVEL = 15;
-/** Gray levels at or above this count as near-white. */
-export const BRIGHT_LEVEL = 240;
+export { BRIGHT_LEVEL, DARK_LEVEL };
 
 /** Mean gray and the fractions of near-black and near-white pixels. */
 export const exposure: PureHeuristic = {
@@ -49,15 +47,8 @@ export const exposure: PureHeuristic = {
     { output: "bright_frac", max: 0.6, errorType: "overexposed", source: "eyeballed default: calibrate it" },
   ],
   compute(ctx) {
-    // The gray histogram comes from the fused RGB sweep (lib/core/pixel_stats.ts).
-    const h = ctx.rgbSums.histogram;
-    let sum = 0, dark = 0, bright = 0;
-    for (let v = 0; v < 256; v++) {
-      sum += v * h[v];
-      if (v <= DARK_LEVEL) dark += h[v];
-      else if (v >= BRIGHT_LEVEL) bright += h[v];
-    }
-    const n = ctx.width * ctx.height;
-    return { gray_mean: sum / n, dark_frac: dark / n, bright_frac: bright / n };
+    // Σ gray and the dark and bright counts come from the fused RGB sweep (lib/core/pixel_stats.ts).
+    const s = ctx.rgbSums, n = ctx.width * ctx.height;
+    return { gray_mean: s.graySum / n, dark_frac: s.darkPixels / n, bright_frac: s.brightPixels / n };
   },
 };
