@@ -11,7 +11,7 @@ import type { Value } from "../heuristics/types.ts";
 import { HEURISTICS, outputsOf } from "../heuristics/registry.ts";
 import type { Backend, GeneratedImage, GenerationRequest } from "../backends/types.ts";
 import { writeAll, writeAtomic } from "../core/atomic.ts";
-import { WinnowError } from "../core/errors.ts";
+import { WinnowError, writeFailure } from "../core/errors.ts";
 import { maskSecrets } from "../core/secrets.ts";
 
 /** Manifest file name inside the run folder. */
@@ -129,7 +129,9 @@ export async function readManifest(out: string): Promise<Resumed> {
   const good = rows.filter((r) => byIndex.get(r.index)!.length === r.of);
   const dropped = rows.length - good.length + torn;
   if (dropped) {
-    await writeAtomic(path, good.map((r) => JSON.stringify(r) + "\n").join(""));
+    await writeAtomic(path, good.map((r) => JSON.stringify(r) + "\n").join("")).catch((e) => {
+      throw writeFailure(path, e, "drop its unfinished lines", "The file is as it was before.");
+    });
   }
   return { rows: good, dropped };
 }
@@ -202,27 +204,42 @@ export async function cleanRunFolder(out: string, keep: ReadonlySet<string>): Pr
 
 /**
  * Appends lines to the manifest of `out`, one request's lines in one write, in call order (so a
- * resumed run sees a request whole or not at all). Secrets are masked. `close()` waits for pending
- * writes.
+ * resumed run sees a request whole or not at all). Secrets are masked. A write that fails (a full
+ * disk) is cut back off the file and rejects with a `WriteError` naming it; the appends after it
+ * reject too. `close()` waits for pending writes.
  */
 export async function openManifest(out: string): Promise<{
   append(rows: readonly ManifestRow[]): Promise<void>;
   close(): Promise<void>;
 }> {
-  const file = await Deno.open(join(out, MANIFEST), { append: true, create: true });
+  const path = join(out, MANIFEST);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { append: true, create: true });
+  } catch (e) {
+    throw writeFailure(path, e, "open the manifest");
+  }
+  let size = (await file.stat()).size;
   let chain = Promise.resolve();
   return {
     append(rows) {
       const bytes = new TextEncoder().encode(rows.map((r) => maskSecrets(JSON.stringify(r)) + "\n").join(""));
-      chain = chain.then(() => writeAll(file, bytes));
+      chain = chain.then(async () => {
+        try {
+          await writeAll(file, bytes);
+          size += bytes.length;
+        } catch (e) {
+          // No torn line: cut what part of these lines reached the file (truncating needs no space).
+          await file.truncate(size).catch(() => {});
+          throw writeFailure(path, e, "append to the manifest");
+        }
+      });
       return chain;
     },
     async close() {
-      try {
-        await chain;
-      } finally {
-        file.close();
-      }
+      // A failed append has already rejected to its caller; closing only waits.
+      await chain.catch(() => {});
+      file.close();
     },
   };
 }

@@ -45,7 +45,7 @@ import {
 import { retrying, type RetryPolicy } from "../core/http.ts";
 import { maskSecrets } from "../core/secrets.ts";
 import { writeAtomic } from "../core/atomic.ts";
-import { WinnowError } from "../core/errors.ts";
+import { WinnowError, WriteError, writeFailure } from "../core/errors.ts";
 import {
   cleanRunFolder,
   EXT,
@@ -245,7 +245,9 @@ async function writeRunSettings(out: string, o: PipelineOptions, rules: Threshol
         "choose another --out, or delete that folder to start afresh",
     );
   }
-  await writeAtomic(runFile, maskSecrets(JSON.stringify(settings, null, 2)) + "\n");
+  await writeAtomic(runFile, maskSecrets(JSON.stringify(settings, null, 2)) + "\n").catch((e) => {
+    throw writeFailure(runFile, e, "write the run settings");
+  });
 }
 
 /** Why a run stopped, from what happened. */
@@ -322,7 +324,9 @@ interface RunPlan {
  */
 async function planRun(o: PipelineOptions): Promise<RunPlan> {
   const out = resolve(o.out);
-  await Deno.mkdir(out, { recursive: true });
+  await Deno.mkdir(out, { recursive: true }).catch((e) => {
+    throw writeFailure(out, e, "create the run folder");
+  });
   const heuristicNames = o.heuristics ?? DEFAULT_HEURISTICS;
   const heuristics = resolveHeuristics(heuristicNames);
   const rules = o.rules ?? defaultRules(heuristics);
@@ -382,6 +386,11 @@ class RunBudget {
     return this.#ctl.signal;
   }
 
+  /** Ends the run's requests now (an output could not be written). */
+  abort(): void {
+    this.#ctl.abort();
+  }
+
   /** Stops the timer and lets go of the caller's signal. */
   dispose(): void {
     clearTimeout(this.#timer);
@@ -408,6 +417,8 @@ class RequestRunners {
   readonly rows: ManifestRow[];
   stop: boolean;
   fatal: BackendError | null = null;
+  /** Where the run could not write (a full disk, a read-only folder): it stops, nothing retries. */
+  writeFailed: WriteError | null = null;
   requests = 0;
   retries = 0;
   received = 0;
@@ -467,6 +478,12 @@ class RequestRunners {
       try {
         await this.#runRequest(index);
       } catch (err) {
+        if (err instanceof WriteError) {
+          this.writeFailed ??= err;
+          this.stop = true;
+          this.budget.abort(); // the other requests' images could not be written either
+          return;
+        }
         if (this.budget.signal.aborted && (err as BackendError)?.kind === "aborted") return;
         const e = err instanceof BackendError
           ? err
@@ -543,7 +560,9 @@ class RequestRunners {
     const tw = performance.now();
     const file = `${String(at.index).padStart(5, "0")}_${at.image}.${EXT[c.format] ?? c.format}`;
     const path = join(this.plan.out, file);
-    await writeAtomic(path, c.img.bytes);
+    await writeAtomic(path, c.img.bytes).catch((e) => {
+      throw writeFailure(path, e, "write the image");
+    });
     const ts = performance.now();
     const reply = await this.pool.score(path);
     const scoreMs = performance.now() - ts;
@@ -583,7 +602,11 @@ function resultOf(o: PipelineOptions, plan: RunPlan, run: RequestRunners, second
     best: rankRows(rows, plan.rankBy)[0] ?? null,
     passed,
     seconds,
-    stop: stopReasonOf(o, { failed: run.fatal !== null, timedOut: run.budget.timedOut, passed }),
+    stop: stopReasonOf(o, {
+      failed: run.fatal !== null || run.writeFailed !== null,
+      timedOut: run.budget.timedOut,
+      passed,
+    }),
   };
 }
 
@@ -625,6 +648,17 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   }
 
   const result = resultOf(o, plan, run, (performance.now() - t0) / 1000);
+  if (run.writeFailed) {
+    // summary.json may not fit either; the manifest is what a resume reads.
+    await writeSummary(plan.out, summaryOf(result, plan.rankBy, run.writeFailed.message)).catch(() => {});
+    const have = result.rows.length;
+    throw new PipelineError(
+      `${run.writeFailed.message} The run stopped; the ${have} image${have === 1 ? "" : "s"} before it and ` +
+        `their manifest lines are whole in ${plan.out}. Free space or choose a writable place, then run ` +
+        "the same command again with the same --out: it resumes.",
+      result,
+    );
+  }
   await writeSummary(plan.out, summaryOf(result, plan.rankBy, run.fatal?.message ?? null));
   throwIfShort(o, result, run.fatal);
   return result;

@@ -223,8 +223,12 @@ export async function scoreFiles(
           if ("details" in reply) {
             for (const [name, rows] of Object.entries(reply.details)) {
               const t = options.details?.[name];
-              if (!t || t.done.has(path)) continue;
-              for (const r of rows) await t.write({ path, ...r });
+              if (!t || t.done.has(path) || rows.length === 0) continue;
+              // One image's rows in one append: a full disk leaves them all or none (a resumed run
+              // skips an image whose rows are there, so a part of them would stay a part).
+              const withPath = rows.map((r) => ({ path, ...r }));
+              if (t.writeRows) await t.writeRows(withPath);
+              else for (const r of withPath) await t.write(r);
             }
           }
           await table.write(row);

@@ -15,6 +15,7 @@ import { type DuplicateGroupEntry, groupNearDuplicates } from "../heuristics/pha
 import type { Column, ResultTable, Row } from "./results.ts";
 import type { DetailTableSpec, Value } from "../heuristics/types.ts";
 import { writeAtomic } from "../core/atomic.ts";
+import { writeFailure } from "../core/errors.ts";
 
 /** Columns of a per-item table: `path`, then the table's declared columns. */
 export function detailColumns(spec: DetailTableSpec): Column[] {
@@ -95,10 +96,14 @@ export async function runScoreJob(
   let batch: BatchSummary;
   try {
     batch = await scoreFiles(files, table, { ...options, details, onProgress: (s) => progress.update(s) });
-  } finally {
-    await table.close();
-    for (const t of Object.values(details)) await t.close();
+  } catch (e) {
+    // The run's own error is the one to report: closing may fail again for the same reason (a
+    // Parquet file needs the space a full disk lacks; its journal stays for the next run).
+    for (const t of [table, ...Object.values(details)]) await t.close().catch(() => {});
+    throw e;
   }
+  await table.close();
+  for (const t of Object.values(details)) await t.close();
   if (batch.scored) progress.finish();
   const valueColumns = outputsOf(heuristics).map((o) => o.name);
   // Batch-level steps (e.g. rank among the images of one prompt) need every row: fill and rewrite.
@@ -153,5 +158,7 @@ async function writeDuplicates(path: string, groups: DuplicateGroupEntry[][]): P
   groups.forEach((g, i) => {
     for (const e of g) lines.push(csvLine([e.path, i + 1, g.length, e.distance, g[0].path]));
   });
-  await writeAtomic(path, lines.join(""));
+  await writeAtomic(path, lines.join("")).catch((e) => {
+    throw writeFailure(path, e, "write the near-duplicate groups", "Run the same command again: it resumes.");
+  });
 }

@@ -12,7 +12,9 @@
  */
 import { csvLine, parseCsv } from "../core/csv.ts";
 import { writeAll, writeAtomic } from "../core/atomic.ts";
-import { WinnowError } from "../core/errors.ts";
+import { WinnowError, writeProblem } from "../core/errors.ts";
+
+export { writeProblem };
 
 /** A column of a result table. */
 export interface Column {
@@ -31,6 +33,12 @@ export interface ResultTable {
   readonly done: ReadonlySet<string>;
   /** Appends one row durably. */
   write(row: Row): Promise<void>;
+  /**
+   * Appends several rows in one write: after a failure (a full disk) none of them is in the file,
+   * so a group (the faces of one image) is whole or absent. Tables without it get one
+   * {@link ResultTable.write} per row.
+   */
+  writeRows?(rows: readonly Row[]): Promise<void>;
   /** Finishes the file (Parquet is written here). */
   close(): Promise<void>;
 }
@@ -72,32 +80,24 @@ async function dropTornLine(path: string, text: string): Promise<string> {
   return keep;
 }
 
-/**
- * Why a result file cannot be written, in words, from the system error: a full disk, a read-only
- * folder, a quota. `undefined` for other errors.
- */
-export function writeProblem(e: unknown): string | undefined {
-  const m = e instanceof Error ? e.message : String(e);
-  if (/os error 28\b|no space left/i.test(m)) return "the disk is full";
-  if (/os error 30\b|read-only file system/i.test(m)) return "the file system is read-only";
-  if (/os error 122\b|quota exceeded/i.test(m)) return "the disk quota is exceeded";
-  if (/os error 27\b|file too large/i.test(m)) {
-    return "the file is larger than this system allows (ulimit -f?)";
-  }
-  if (e instanceof Deno.errors.PermissionDenied || /os error 13\b|permission denied/i.test(m)) {
-    return "writing there is not permitted (read-only folder or file)";
-  }
-  return undefined;
-}
-
 /** A ResultsError for a failed write or create of `path`, or `e` itself when it is no I/O problem. */
-function writeError(path: string, e: unknown, what: "create" | "append"): unknown {
+function writeError(path: string, e: unknown, what: "create" | "append" | "parquet" | "rewrite"): unknown {
   const problem = writeProblem(e);
   if (!problem) return e;
+  const doing = {
+    create: "create the result file",
+    append: "write the next row",
+    parquet: "write the Parquet file",
+    rewrite: "rewrite the result file",
+  }[what];
+  const kept = {
+    create: "",
+    append: "Every row written before is intact and no partial row was left. ",
+    parquet: `Every row is kept in ${path}.partial.jsonl. `,
+    rewrite: "The file is as it was before. ",
+  }[what];
   return new ResultsError(
-    `${path}: cannot ${what === "create" ? "create the result file" : "write the next row"}: ${problem} ` +
-      `(${(e as Error).message}). ` +
-      (what === "append" ? "Every row written before is intact and no partial row was left. " : "") +
+    `${path}: cannot ${doing}: ${problem} (${(e as Error).message}). ${kept}` +
       "Free space or choose a writable place, then run the same command again: it resumes.",
   );
 }
@@ -188,6 +188,7 @@ async function openCsv(path: string, names: string[], key: string, resume: boole
     format: "csv",
     done,
     write: (row) => out.append(csvLine(names.map((n) => row[n]))),
+    writeRows: (rows) => out.append(rows.map((row) => csvLine(names.map((n) => row[n]))).join("")),
     close: () => Promise.resolve(out.close()),
   };
 }
@@ -212,7 +213,11 @@ async function openJsonl(path: string, names: string[], key: string, resume: boo
   const done = new Set<string>();
   let text = resume ? await readIfExists(path) : null;
   if (text !== null) text = await dropTornLine(path, text);
-  if (!resume) await Deno.writeTextFile(path, "");
+  if (!resume) {
+    await Deno.writeTextFile(path, "").catch((e) => {
+      throw writeError(path, e, "create");
+    });
+  }
   for (const r of text ? parseJsonLines(text, path) : []) {
     const cols = Object.keys(r);
     if (!sameColumns(cols, names)) throw mismatch(path, cols, names);
@@ -223,6 +228,7 @@ async function openJsonl(path: string, names: string[], key: string, resume: boo
     format: "jsonl",
     done,
     write: (row) => out.append(jsonRow(names, row)),
+    writeRows: (rows) => out.append(rows.map((row) => jsonRow(names, row)).join("")),
     close: () => Promise.resolve(out.close()),
   };
 }
@@ -244,6 +250,7 @@ async function openParquet(path: string, columns: readonly Column[], key: string
     format: "parquet" as const,
     done,
     write: inner.write,
+    writeRows: inner.writeRows,
     async close() {
       await inner.close();
       const rows = [...previous, ...parseJsonLines(await Deno.readTextFile(journal), journal)];
@@ -251,7 +258,10 @@ async function openParquet(path: string, columns: readonly Column[], key: string
       const df = pl.DataFrame(
         columns.map((c) => pl.Series(c.name, rows.map((r) => r[c.name] ?? null), dtype[c.type])),
       );
-      await writeAtomic(path, (tmp) => df.writeParquet(tmp));
+      // On a full disk the journal stays: the next run resumes from it and writes the file then.
+      await writeAtomic(path, (tmp) => df.writeParquet(tmp)).catch((e) => {
+        throw writeError(path, e, "parquet");
+      });
       await Deno.remove(journal);
     },
   };
@@ -397,13 +407,17 @@ export async function writeResults(
     const df = pl.DataFrame(
       columns.map((c) => pl.Series(c.name, rows.map((r) => r[c.name] ?? null), dtype[c.type])),
     );
-    await writeAtomic(path, (tmp) => df.writeParquet(tmp));
+    await writeAtomic(path, (tmp) => df.writeParquet(tmp)).catch((e) => {
+      throw writeError(path, e, "rewrite");
+    });
   } else {
     await writeAtomic(
       path,
       format === "csv"
         ? csvLine(names) + rows.map((r) => csvLine(names.map((n) => r[n]))).join("")
         : rows.map((r) => jsonRow(names, r)).join(""),
-    );
+    ).catch((e) => {
+      throw writeError(path, e, "rewrite");
+    });
   }
 }
