@@ -13,6 +13,8 @@ import { runCli } from "./cli.ts";
 import { REFERENCE_DIR } from "./golden.ts";
 import { csvLine, parseCsv } from "../lib/core/csv.ts";
 import { readResults } from "../lib/score/results.ts";
+import { type ManifestRow, openManifest, readManifest } from "../lib/generate/manifest.ts";
+import { WriteError } from "../lib/core/errors.ts";
 
 async function sh(cmd: string, args: string[]): Promise<{ code: number; err: string }> {
   const r = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output().catch((e) => ({
@@ -317,6 +319,38 @@ Deno.test({
         /^error: .*\/run: cannot create the run folder: the file system is read-only \(/,
       );
       assert.deepEqual([...Deno.readDirSync(dir)], []);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "a manifest append that does not fit is cut back off: the lines before it stay whole, the next append works",
+  ignore: !canMount,
+  async fn() {
+    await withTmpfs("size=8k", async (dir) => {
+      // A first request's line, long enough that the disk's 2 pages end inside the second one.
+      const first = JSON.stringify({ file: "00000_0.png", index: 0, of: 1, pad: "x".repeat(8000) }) + "\n";
+      await Deno.writeTextFile(join(dir, "manifest.jsonl"), first);
+      const manifest = await openManifest(dir);
+      const row = { file: "00001_0.png", index: 1, of: 1, prompt: "p".repeat(400) } as unknown as ManifestRow;
+      await assert.rejects(
+        () => manifest.append([row]),
+        (e: Error) => {
+          assert.ok(e instanceof WriteError, String(e));
+          assert.match(e.message, /manifest\.jsonl: cannot append to the manifest: the disk is full \(/);
+          return true;
+        },
+      );
+      await manifest.close();
+      assert.equal(await Deno.readTextFile(join(dir, "manifest.jsonl")), first, "no torn line");
+      assert.deepEqual((await readManifest(dir)).rows.map((r) => r.file), ["00000_0.png"]);
+
+      assert.equal((await sh("mount", ["-o", "remount,size=1m", dir])).code, 0);
+      const again = await openManifest(dir);
+      await again.append([row]);
+      await again.close();
+      assert.deepEqual((await readManifest(dir)).rows.map((r) => r.file), ["00000_0.png", "00001_0.png"]);
     });
   },
 });
