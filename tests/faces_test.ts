@@ -17,6 +17,7 @@ import { applyRules, defaultRules } from "../lib/score/rules.ts";
 import { readResults } from "../lib/score/results.ts";
 import { parseCsv } from "../lib/core/csv.ts";
 import { REFERENCE_DIR } from "./golden.ts";
+import { SHIPPED_LABELS_DIR } from "../lib/labels/format.ts";
 import { runCli } from "./cli.ts";
 
 const DEMO = fileURLToPath(new URL("../node_modules/@vladmandic/face-api/demo/", import.meta.url));
@@ -243,11 +244,15 @@ Deno.test("per-face rows hold the contract columns and match the image values", 
   const rows = all.filter((r) => r.counted === 1);
   assert.equal(rows.length, 5);
   assert.deepEqual(Object.keys(rows[0]), FACE_COLUMNS.map((c) => c.name));
+  // The pure crop measures for every face; the model measures and face_quality from
+  // qualityConfidence (default judgeConfidence 0.3) up, empty below.
   for (const r of all) {
-    for (const c of ["crop_sharpness", "crop_contrast", "blaze_score", "landmark_distance", "face_quality"]) {
-      assert.equal(typeof r[c], "number", c);
+    const judged = (r.confidence as number) >= 0.3;
+    for (const c of ["crop_sharpness", "crop_contrast"]) assert.equal(typeof r[c], "number", c);
+    for (const c of ["blaze_score", "landmark_distance", "face_quality"]) {
+      assert.equal(typeof r[c], judged ? "number" : "object", `${c} at ${r.confidence}`);
     }
-    assert.ok((r.face_quality as number) >= 0 && (r.face_quality as number) <= 1);
+    if (judged) assert.ok((r.face_quality as number) >= 0 && (r.face_quality as number) <= 1);
   }
   const judged = all.filter((r) => (r.confidence as number) >= 0.3).map((r) => r.face_quality as number);
   assert.equal(v.face_min_quality, Math.min(...judged));
@@ -265,6 +270,40 @@ Deno.test("per-face rows hold the contract columns and match the image values", 
   assert.equal(v.face_max_area_frac, Math.max(...areas) / (img.width * img.height));
   assert.equal(v.face_min_confidence, Math.min(...conf));
   assert.ok(Math.abs((v.face_mean_confidence as number) - conf.reduce((a, b) => a + b) / 5) < 1e-12);
+});
+
+Deno.test("the model measures and face_quality are computed from qualityConfidence up; judging every face changes none", async () => {
+  // A shipped labeled image whose faces SSD finds at 0.94, 0.16, 0.12 and 0.11.
+  const img = await decodeImage(
+    join(SHIPPED_LABELS_DIR, "images", "CompVis__latent-diffusion__assets__inpainting.jpg"),
+  );
+  const ctx = new ImageContext(img);
+  const v = await faces.compute(ctx);
+  const all = ctx.details.get("faces")!;
+  assert.ok(all.some((r) => (r.confidence as number) < 0.3), "a face below 0.3 to test");
+  assert.ok(all.some((r) => (r.confidence as number) >= 0.3), "a face at 0.3 or more to test");
+  for (const r of all) {
+    const judged = (r.confidence as number) >= 0.3;
+    for (const c of ["crop_sharpness", "crop_contrast"]) assert.equal(typeof r[c], "number", c);
+    for (const c of ["blaze_score", "landmark_distance", "face_quality"]) {
+      assert.equal(typeof r[c], judged ? "number" : "object", `${c} at ${r.confidence}`);
+    }
+  }
+  // Judging every face found (as the fit does) gives the same numbers to the faces judged by default
+  // (each face's measures do not depend on which other faces are measured with it, batch or not).
+  const everyCtx = new ImageContext(img, { settings: { faces: { qualityConfidence: 0.1 } } });
+  const every = await faces.compute(everyCtx);
+  assert.equal(every.face_min_quality, v.face_min_quality);
+  const everyRows = everyCtx.details.get("faces")!;
+  assert.equal(everyRows.length, all.length);
+  for (const [i, r] of everyRows.entries()) {
+    assert.equal(typeof r.face_quality, "number");
+    if ((r.confidence as number) < 0.3) continue;
+    assert.equal(r.blaze_score, all[i].blaze_score);
+    assert.ok(Math.abs((r.face_quality as number) - (all[i].face_quality as number)) < 1e-4, "face_quality");
+    const d = Math.abs((r.landmark_distance as number) - (all[i].landmark_distance as number));
+    assert.ok(d < 1e-4, `landmark_distance ${r.landmark_distance} vs ${all[i].landmark_distance}`);
+  }
 });
 
 Deno.test("face crops are saved with a margin as <image stem>_face<k>.jpg", async () => {

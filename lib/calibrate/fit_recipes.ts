@@ -164,6 +164,8 @@ async function faceRows(o: RecipeOptions, labelsFile: string): Promise<LabeledRo
         ...(o.settings ?? {}),
         faces: {
           findConfidence: FACE_FIT_FIND_CONFIDENCE,
+          // Every face found gets the model measures (the default skips those below judgeConfidence).
+          qualityConfidence: FACE_FIT_FIND_CONFIDENCE,
           ...(o.settings?.faces ?? {}),
           qualityModel: "none",
         },
@@ -185,6 +187,17 @@ async function faceRows(o: RecipeOptions, labelsFile: string): Promise<LabeledRo
     height: Number(r.height),
   }));
   const m = matchFaces(boxes, faceLabels, 0.5);
+  const unmeasured = m.matches.filter((p) =>
+    FACE_QUALITY_FEATURES.some((f) => p.detected[f.name] === null || p.detected[f.name] === "")
+  );
+  if (unmeasured.length && o.scores) {
+    throw new Error(
+      `${o.scores}: ${unmeasured.length} labeled faces found have no ${
+        FACE_QUALITY_FEATURES.map((f) => f.name).join("/")
+      } (score --faces computes the model measures from faces.qualityConfidence up, default 0.3): ` +
+        "score with --set faces.qualityConfidence=0.1",
+    );
+  }
   // Fitted on good (≥ 4) against not good (≤ 3): 6 bad faces alone cannot carry a model, and the
   // faces rated 3 are mostly the same failures, milder. Judged on bad (≤ 2) against good (≥ 4).
   const rows: Record<string, unknown>[] = [], y: number[] = [], bad: boolean[] = [], badLarge: boolean[] = [];

@@ -26,7 +26,8 @@ signal's AUC, and this command. Use it with \`deno task score … --scorer FILE\
 Options:
   --labels FILE      hand labels (default: the recipe's shipped labels in data/labels/)
   --scores FILE      a score table to use instead of scoring (for face_quality: the per-face
-                     table of \`score --faces\` with the default faces settings)
+                     table of \`score --faces … --set faces.qualityConfidence=0.1\`, so that
+                     every face found has the model measures)
   --out FILE         where the scorer file goes (default: print it; the shipped file is
                      data/models/NAME.json)
   --out-thresholds FILE

@@ -62,13 +62,14 @@ export const FACE_FEATURE_COLUMNS: readonly OutputSpec[] = [
     unit: "score 0–1",
     direction: "higher_is_better",
     description: "BlazeFace's best score for a face near the centre of a 2× crop around the box, " +
-      "enlarged to 256×256 (0: none found)",
+      "enlarged to 256×256 (0: none found); empty for faces found below qualityConfidence",
   },
   {
     name: "landmark_distance",
     unit: "Procrustes distance 0–√2",
     direction: "lower_is_better",
-    description: "distance of face-api's 68 landmarks in the box from the mean face shape",
+    description: "distance of face-api's 68 landmarks in the box from the mean face shape; empty for " +
+      "faces found below qualityConfidence",
   },
 ];
 
@@ -199,19 +200,50 @@ export async function blazeCropScore(img: RgbImage, box: Box, modelDir?: string)
 
 /** Procrustes distance of face-api's 68 landmarks in `box` from the shipped mean face shape. */
 export async function landmarkDistance(img: RgbImage, box: Box): Promise<number> {
-  const [net, mean] = await Promise.all([getLandmarkNet(), loadMeanShape()]);
-  return procrustesDistance(await net(cropRgb(img, box)), mean);
+  return (await landmarkDistances(img, [box]))[0];
 }
 
-/** Every measure of {@link FACE_FEATURE_COLUMNS} for each face box of `img`, in order. */
-export async function faceFeatures(img: RgbImage, boxes: readonly Box[]): Promise<Record<string, number>[]> {
-  const out: Record<string, number>[] = [];
-  for (const b of boxes) {
-    out.push({
-      ...cropMeasures(cropRgb(img, b)),
-      blaze_score: await blazeCropScore(img, b),
-      landmark_distance: await landmarkDistance(img, b),
-    });
-  }
-  return out;
+/**
+ * {@link landmarkDistance} of each box, the landmark net run once on all the crops (a batch).
+ */
+export async function landmarkDistances(img: RgbImage, boxes: readonly Box[]): Promise<number[]> {
+  if (!boxes.length) return [];
+  const [net, mean] = await Promise.all([getLandmarkNet(), loadMeanShape()]);
+  const shapes = await net.batch(boxes.map((b) => cropRgb(img, b)));
+  return shapes.map((s) => procrustesDistance(s, mean));
+}
+
+/** The two measures that run a model on each face (the costly ones). */
+export const MODEL_FEATURES: readonly string[] = ["blaze_score", "landmark_distance"];
+
+/**
+ * Every measure of {@link FACE_FEATURE_COLUMNS} for each face box of `img`, in order. The pure
+ * measures are computed for every box; the two that run a model ({@link MODEL_FEATURES}: BlazeFace
+ * on a 2× crop, the landmark net) only for the boxes where `withModels[i]` is true (default: all),
+ * and are null for the others. The landmark net runs once on all those boxes (a batch).
+ *
+ * @example
+ * ```ts ignore
+ * import { faceFeatures } from "./face_features.ts";
+ * const [a, b] = await faceFeatures(img, [faceA, faceB], [true, false]);
+ * // a.blaze_score is a number, b.blaze_score is null; both have crop_sharpness
+ * ```
+ */
+export async function faceFeatures(
+  img: RgbImage,
+  boxes: readonly Box[],
+  withModels: readonly boolean[] = boxes.map(() => true),
+): Promise<Record<string, number | null>[]> {
+  const judged = boxes.flatMap((b, i) => (withModels[i] ? [b] : []));
+  const blaze: number[] = [];
+  for (const b of judged) blaze.push(await blazeCropScore(img, b));
+  const landmarks = await landmarkDistances(img, judged);
+  let k = 0;
+  return boxes.map((b, i) => {
+    const m = withModels[i] ? { blaze_score: blaze[k], landmark_distance: landmarks[k++] } : {
+      blaze_score: null,
+      landmark_distance: null,
+    };
+    return { ...cropMeasures(cropRgb(img, b)), ...m };
+  });
 }

@@ -17,8 +17,8 @@
  *   0.01), so the confidence rule needs calibrating for the others.
  * - `findConfidence`: the detector's threshold for FINDING faces to judge (default 0.1 for `ssd`,
  *   for which it was measured; `minConfidence` for the other detectors): every
- *   face found at or above it gets a row in the faces table, its quality measures
- *   (`face_features.ts`) and its `face_quality`. Low, because bad faces are the ones a detector is
+ *   face found at or above it gets a row in the faces table and its pure crop measures
+ *   (`face_features.ts`); the model measures and `face_quality` from `qualityConfidence` up. Low, because bad faces are the ones a detector is
  *   unsure of: at 0.5 most hand-rated bad faces are never seen.
  * - `minConfidence`: faces scored below this are not COUNTED (default 0.5): `face_count`, the area
  *   and confidence columns of the image row and the rules on them keep their meaning; such faces
@@ -26,10 +26,16 @@
  * - `judgeConfidence`: `face_min_quality` is the lowest `face_quality` among the faces found at or
  *   above this (default 0.3). Between 0.15 and 0.3 most boxes are not faces at all: on the shipped
  *   labels most detections that match no labeled face score below 0.3 (see the README's faces
- *   section for the counts), while all 6 bad faces score 0.39 or more; such boxes still get a row and a `face_quality`, but do not reject
+ *   section for the counts), while all 6 bad faces score 0.39 or more; such boxes still get a row, but do not reject
  *   the image.
  * - `qualityFeatures`: compute the per-face quality measures (default true; false skips the
  *   second detector and the landmark net, and leaves `face_quality` empty).
+ * - `qualityConfidence`: the measures that run a model on each face (`blaze_score`,
+ *   `landmark_distance`) and `face_quality` are computed for the faces found at or above this
+ *   (default: `judgeConfidence`, never above it), and are empty for the others: the faces below
+ *   `judgeConfidence` do not reach `face_min_quality`, and on the shipped labels they are more than
+ *   half of the boxes found. The pure crop measures are computed for every face. Set it to
+ *   `findConfidence` (0.1) to judge every face found, as `deno task fit face_quality` does.
  * - `cropsDir`: when set, each face is saved there as a JPEG crop with a margin, named
  *   `<image stem>_face<k>.jpg` (`k` = the `face` column), for labeling and contact sheets. The
  *   stem is the image file's name without extension when the caller passes `path` in the image
@@ -80,6 +86,8 @@ export interface FacesSettings {
   /** Threshold for a face's quality to count in `face_min_quality`. */
   judgeConfidence: number;
   qualityFeatures: boolean;
+  /** Threshold for a face to get the model measures and a `face_quality`. */
+  qualityConfidence: number;
   cropsDir?: string;
   cropMargin: number;
   modelDir?: string;
@@ -116,6 +124,7 @@ export const FACES_SETTINGS = {
   minConfidence: { kind: "number", min: 0, max: 1, default: DEFAULT_MIN_CONFIDENCE },
   findConfidence: { kind: "number", min: 0, max: 1 },
   judgeConfidence: { kind: "number", min: 0, max: 1 },
+  qualityConfidence: { kind: "number", min: 0, max: 1 },
   qualityFeatures: { kind: "boolean", default: true },
   cropsDir: { kind: "string", what: "a folder path" },
   cropMargin: { kind: "number", min: 0, default: DEFAULT_CROP_MARGIN },
@@ -134,6 +143,8 @@ export const FACES_SETTINGS = {
  * assert.deepEqual([s.detector, s.findConfidence, s.minConfidence, s.cropMargin], ["tiny", 0.5, 0.5, 0.25]);
  * const d = facesSettings();
  * assert.deepEqual([d.detector, d.findConfidence, d.judgeConfidence, d.minConfidence], ["ssd", 0.1, 0.3, 0.5]);
+ * assert.equal(d.qualityConfidence, 0.3);
+ * assert.equal(facesSettings({ qualityConfidence: 0.1 }).qualityConfidence, 0.1);
  * assert.match(s.qualityModel, /face_quality\.json$/);
  * assert.throws(() => facesSettings({ detector: "yolo" }), /unknown face detector "yolo"/);
  * ```
@@ -147,7 +158,12 @@ export function facesSettings(raw: Record<string, unknown> = {}): FacesSettings 
     (s.detector === "ssd" ? Math.min(DEFAULT_FIND_CONFIDENCE, s.minConfidence) : s.minConfidence);
   const judgeConfidence = (raw.judgeConfidence as number | undefined) ??
     Math.max(findConfidence, Math.min(DEFAULT_JUDGE_CONFIDENCE, s.minConfidence));
-  return { ...s, findConfidence, judgeConfidence };
+  // Every face judged has a quality: the model measures start at judgeConfidence at the latest.
+  const qualityConfidence = Math.min(
+    (raw.qualityConfidence as number | undefined) ?? judgeConfidence,
+    judgeConfidence,
+  );
+  return { ...s, findConfidence, judgeConfidence, qualityConfidence };
 }
 
 /**
@@ -243,7 +259,8 @@ export const FACE_COLUMNS: readonly OutputSpec[] = [
     unit: "probability 0–1",
     direction: "higher_is_better",
     description: "the face_quality scorer (setting qualityModel) on this row's columns: how likely a " +
-      "person rates the face 4–5 rather than 1–2; empty without a scorer",
+      "person rates the face 4–5 rather than 1–2; empty without a scorer and for faces found below " +
+      "qualityConfidence (default judgeConfidence, 0.3)",
   },
 ];
 
@@ -419,11 +436,15 @@ export const faces: Heuristic = {
     const found = await detectFaces(ctx, settings);
     const scorer = settings.qualityFeatures ? await faceQualityScorer(settings) : null;
     const rows = faceRows(ctx, found, settings.detector);
-    const measures = settings.qualityFeatures && found.length ? await faceFeatures(ctx.image, found) : null;
+    // The measures that run a model, and face_quality, only for faces that may be judged.
+    const withModels = found.map((f) => f.confidence >= settings.qualityConfidence);
+    const measures = settings.qualityFeatures && found.length
+      ? await faceFeatures(ctx.image, found, withModels)
+      : null;
     rows.forEach((row, i) => {
       row.counted = found[i].confidence >= settings.minConfidence ? 1 : 0;
       for (const c of FACE_FEATURE_COLUMNS) row[c.name] = measures ? measures[i][c.name] : null;
-      row.face_quality = scorer ? applyScorer(scorer, row) : null;
+      row.face_quality = scorer && withModels[i] ? applyScorer(scorer, row) : null;
       ctx.addDetail("faces", row);
     });
     if (settings.cropsDir) {
