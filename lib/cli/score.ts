@@ -87,14 +87,16 @@ Faces (any of these adds the \`faces\` heuristic; its model loads once per worke
                           Image rows gain face_count, face_min_area_frac, face_max_area_frac,
                           face_min_log10_area, face_min_confidence, face_mean_confidence,
                           face_min_quality (empty when no face; rules on them then pass).
-                          Three thresholds: faces are FOUND and judged at ≥ 0.1
+                          Three thresholds: faces are FOUND at ≥ 0.1
                           (--set faces.findConfidence=X), COUNTED at ≥ --min-face-confidence,
-                          and their quality counts in face_min_quality at ≥ 0.3
-                          (--set faces.judgeConfidence=X)
+                          and JUDGED at ≥ 0.3 (--set faces.judgeConfidence=X): blaze_score,
+                          landmark_distance and face_quality are computed for those (from
+                          --set faces.qualityConfidence=X up), and only they count in
+                          face_min_quality
   --detector NAME         face detector: ${DETECTOR_NAMES.join(", ")} (default ${DEFAULT_FACE_DETECTOR}); the
                           default confidence rule is measured for ssd (others score lower): calibrate
   --min-face-confidence X faces scored below X (0–1) are not counted (default ${DEFAULT_MIN_CONFIDENCE}); they
-                          still get a row and a face_quality
+                          still get a row (and a face_quality when judged)
   --face-crops DIR        save each face with a 25% margin as DIR/<image stem>_face<k>.jpg
 
 Garbled text (PaddleOCR, offline; adds the text heuristic):
