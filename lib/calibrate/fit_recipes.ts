@@ -187,9 +187,10 @@ async function faceRows(o: RecipeOptions, labelsFile: string): Promise<LabeledRo
     height: Number(r.height),
   }));
   const m = matchFaces(boxes, faceLabels, 0.5);
-  const unmeasured = m.matches.filter((p) =>
-    FACE_QUALITY_FEATURES.some((f) => p.detected[f.name] === null || p.detected[f.name] === "")
-  );
+  const unmeasured = m.matches.filter((p) => {
+    const r = p.detected as Record<string, unknown>;
+    return FACE_QUALITY_FEATURES.some((f) => r[f.name] === null || r[f.name] === "");
+  });
   if (unmeasured.length && o.scores) {
     throw new Error(
       `${o.scores}: ${unmeasured.length} labeled faces found have no ${
