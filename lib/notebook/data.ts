@@ -345,7 +345,12 @@ export async function labeledFaces(
   const scores = await cachedScores(images, {
     heuristics: ["faces"],
     settings: {
-      faces: { detector, ...(o.findConfidence !== undefined ? { findConfidence: o.findConfidence } : {}) },
+      // Every face found gets the model measures (as the face_quality study below needs).
+      faces: {
+        detector,
+        qualityConfidence: 0,
+        ...(o.findConfidence !== undefined ? { findConfidence: o.findConfidence } : {}),
+      },
     },
     faces: true,
   });

@@ -75,7 +75,7 @@ export async function faceQualityStudy(
   // The same settings as `labeledFaces`, so both read one cache.
   const scores = await cachedScores(images, {
     heuristics: ["faces"],
-    settings: { faces: { detector: "ssd" } },
+    settings: { faces: { detector: "ssd", qualityConfidence: 0 } },
     faces: true,
   });
   const fit = await fitRecipe("face_quality", {
