@@ -325,6 +325,29 @@ export interface LabeledFacesOptions {
 }
 
 /**
+ * The face labels of a data set, every image they name (`all`), and a stable subset of at most
+ * `maxImages` of them (`images`) that always holds every image with a face of quality ≤ 2 (all of
+ * them when `maxImages` is not given): the images the face notebooks score.
+ *
+ * @example
+ * ```ts ignore
+ * const { images } = await labeledFaceImages(await notebookDataset(), 40);
+ * ```
+ */
+export async function labeledFaceImages(
+  data: NotebookDataset,
+  maxImages?: number,
+): Promise<{ labels: FaceLabel[]; all: string[]; images: string[] }> {
+  const { faces: labels } = await datasetLabels(data);
+  const all = [...new Set(labels.map((f) => f.path))];
+  const badImages = new Set(labels.filter((f) => f.quality <= 2).map((f) => f.path));
+  const images = maxImages === undefined
+    ? all
+    : stableSubset(all, maxImages, { key: (p) => p.slice(data.dir.length), keep: (p) => badImages.has(p) });
+  return { labels, all, images };
+}
+
+/**
  * Every labeled face of a data set (or of a stable subset of its images), with the detector run on
  * those images (cached) and joined by IoU: the per-face table of the face notebooks.
  */
@@ -335,12 +358,7 @@ export async function labeledFaces(
   { faces: FaceRecord[]; images: number; imagesWithFaces: number; detector: string; seconds: number }
 > {
   const detector = o.detector ?? "ssd";
-  const { faces: labels } = await datasetLabels(data);
-  const all = [...new Set(labels.map((f) => f.path))];
-  const badImages = new Set(labels.filter((f) => f.quality <= 2).map((f) => f.path));
-  const images = o.maxImages === undefined
-    ? all
-    : stableSubset(all, o.maxImages, { key: (p) => p.slice(data.dir.length), keep: (p) => badImages.has(p) });
+  const { labels, all, images } = await labeledFaceImages(data, o.maxImages);
   const chosen = new Set(images);
   const scores = await cachedScores(images, {
     heuristics: ["faces"],

@@ -13,7 +13,7 @@ import { type AucWithInterval, aucWithInterval } from "../calibrate/fit_scorer.t
 import { rocCurve } from "../calibrate/metrics.ts";
 import { featureValue, loadScorer, type Scorer, shippedScorerPath } from "../models/scorer.ts";
 import type { NamedCurve, RocCurveInput } from "../report/plots/curves.ts";
-import { cachedScores, datasetLabels, type NotebookDataset, stableSubset } from "./data.ts";
+import { cachedScores, labeledFaceImages, type NotebookDataset } from "./data.ts";
 
 /** One signal of the study and the direction in which it is better (fixed in advance, not fitted). */
 export interface StudySignal {
@@ -66,12 +66,7 @@ export async function faceQualityStudy(
   o: { maxImages?: number; resamples?: number } = {},
 ): Promise<FaceQualityStudy> {
   const t0 = performance.now();
-  const { faces: labels } = await datasetLabels(data);
-  const all = [...new Set(labels.map((f) => f.path))];
-  const badImages = new Set(labels.filter((f) => f.quality <= 2).map((f) => f.path));
-  const images = o.maxImages === undefined
-    ? all
-    : stableSubset(all, o.maxImages, { key: (p) => p.slice(data.dir.length), keep: (p) => badImages.has(p) });
+  const { all, images } = await labeledFaceImages(data, o.maxImages);
   // The same settings as `labeledFaces`, so both read one cache.
   const scores = await cachedScores(images, {
     heuristics: ["faces"],
