@@ -6,6 +6,24 @@ export function cliPath(name: string): string {
   return fileURLToPath(new URL(`../lib/cli/${name}.ts`, import.meta.url));
 }
 
+/**
+ * The arguments of a child Deno that runs `lib/cli/<name>.ts` with the permissions its deno task
+ * grants (the union of them: read, write, env, ffi, sys, net).
+ */
+export function cliArgs(name: string, args: string[]): string[] {
+  return [
+    "run",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-ffi",
+    "--allow-sys",
+    "--allow-net",
+    cliPath(name),
+    ...args,
+  ];
+}
+
 /** Output of {@link runCli}. */
 export interface CliResult {
   code: number;
@@ -16,17 +34,7 @@ export interface CliResult {
 /** Runs `lib/cli/<name>.ts` with the same permissions as its deno task and collects its output. */
 export async function runCli(name: string, args: string[]): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-net",
-      cliPath(name),
-      ...args,
-    ],
+    args: cliArgs(name, args),
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
@@ -51,17 +59,7 @@ export async function startLabelCli(
   stderr: "inherit" | "null" = "inherit",
 ): Promise<LabelCli> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-net",
-      cliPath("label"),
-      ...args,
-    ],
+    args: cliArgs("label", args),
     stdout: "piped",
     stderr,
     env: { NO_COLOR: "1" },

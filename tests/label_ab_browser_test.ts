@@ -8,36 +8,20 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import type { Page } from "playwright-core";
 import { startLabelCli } from "./cli.ts";
 import { loadAbFiles } from "../lib/labels/ab_format.ts";
-import { hasChromium, withChromium } from "./browser.ts";
+import { fullAccess, hasChromium, runFileWithAllAccess, withChromium } from "./browser.ts";
 
 const SHOTS = Deno.env.get("WINNOW_LABEL_SCREENSHOTS");
-
-/** playwright-core needs --allow-all (see label_browser_test.ts): run in a child when narrower. */
-const fullAccess = (() => {
-  try {
-    Deno.statSync("/proc/sys/fs/binfmt_misc/WSLInterop");
-    return true;
-  } catch (e) {
-    return !(e instanceof Deno.errors.NotCapable);
-  }
-})();
 
 Deno.test({
   name: "A/B mode in Chromium (run in a child with --allow-all for playwright-core)",
   ignore: !hasChromium || fullAccess,
   async fn() {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["test", "-A", fileURLToPath(import.meta.url)],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    const r = await runFileWithAllAccess(import.meta.url);
+    const out = r.out;
     assert.equal(r.code, 0, out);
     assert.match(out, /ok \| 1 passed/);
   },

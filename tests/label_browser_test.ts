@@ -8,12 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import type { Page } from "playwright-core";
 import { startLabelCli } from "./cli.ts";
 import { loadFaceLabels, loadImageLabels } from "../lib/labels/format.ts";
-import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from "./browser.ts";
+import { CHROMIUM, CHROMIUM_FLAGS, fullAccess, hasChromium, runFileWithAllAccess } from "./browser.ts";
 
 if (!hasChromium) {
   console.warn(`label_browser_test: SKIPPED: ${CHROMIUM} is absent (apt-get install -y chromium)`);
@@ -21,32 +20,14 @@ if (!hasChromium) {
 const FLAGS = CHROMIUM_FLAGS;
 const SHOTS = Deno.env.get("WINNOW_LABEL_SCREENSHOTS");
 
-/**
- * playwright-core probes `/proc/sys/fs/binfmt_misc/WSLInterop` when it loads, which Deno allows
- * only with --allow-all. Under narrower permissions (`deno task test`), the browser tests run in a
- * child `deno test -A` of this file instead, and this run checks that child's outcome.
- */
-const fullAccess = (() => {
-  try {
-    Deno.statSync("/proc/sys/fs/binfmt_misc/WSLInterop");
-    return true;
-  } catch (e) {
-    return !(e instanceof Deno.errors.NotCapable);
-  }
-})();
 const chromium = async () => (await import("playwright-core")).chromium;
 
 Deno.test({
   name: "label app in Chromium (run in a child with --allow-all for playwright-core)",
   ignore: !hasChromium || fullAccess,
   async fn() {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["test", "-A", fileURLToPath(import.meta.url)],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    const r = await runFileWithAllAccess(import.meta.url);
+    const out = r.out;
     const latency = out.match(/keypress → next 1024² image shown:.*/);
     if (latency) console.log(latency[0]);
     assert.equal(r.code, 0, out);

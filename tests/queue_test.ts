@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliPath, runCli } from "./cli.ts";
+import { cliArgs, runCli } from "./cli.ts";
 import { FakeA1111 } from "./fake_servers.ts";
 import { skipWithout, startRedis } from "./services.ts";
 import { decodeRequest, encodeRequest, parseRedisUrl, QueueError } from "../lib/generate/queue.ts";
@@ -45,15 +45,7 @@ Deno.test("a request with image inputs survives the trip through JSON", () => {
 /** A `deno task worker` process; its log is kept for failure messages. */
 function startWorker(redis: string, url: string, name: string) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-net",
-      cliPath("worker"),
+    args: cliArgs("worker", [
       "--queue",
       redis,
       "--backend",
@@ -63,7 +55,7 @@ function startWorker(redis: string, url: string, name: string) {
       "--name",
       name,
       ...FAST_LOCKS,
-    ],
+    ]),
     stdout: "null",
     stderr: "piped",
     env: { NO_COLOR: "1" },
