@@ -266,6 +266,22 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "--shard into a read-only folder: one clear message naming the parts folder",
+  ignore: !canMount,
+  async fn() {
+    await withTmpfs("ro,size=64k", async (dir) => {
+      const parts = join(dir, "parts");
+      const r = await runCli("score", [IMAGES, "--shard", "0/2", "--out", `${parts}/`, "--quiet"]);
+      assert.match(
+        oneLine(r),
+        /^error: .*\/parts\/?: cannot create the folder of the shard's part: the file system is read-only \(/,
+      );
+      assert.deepEqual([...Deno.readDirSync(dir)], []);
+    });
+  },
+});
+
 /** The run folder's images and manifest lines agree: each manifest file once and on disk, no other image. */
 async function runFolder(dir: string): Promise<{ files: string[]; lines: number }> {
   const text = await Deno.readTextFile(join(dir, "manifest.jsonl")).catch(() => "");

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { WinnowError } from "../core/errors.ts";
+import { WinnowError, writeFailure } from "../core/errors.ts";
 import { basename, extname, join } from "node:path";
 import { IMAGE_EXTENSIONS } from "../core/files.ts";
 import {
@@ -259,7 +259,11 @@ export async function prepareScaleOut(
       );
     }
     target = joinPath(out, partName(options.shard));
-    if (!isRemote(out)) await Deno.mkdir(out, { recursive: true });
+    if (!isRemote(out)) {
+      await Deno.mkdir(out, { recursive: true }).catch((e) => {
+        throw writeFailure(out, e, "create the folder of the shard's part");
+      });
+    }
   }
   const selected = options.shard || options.fromList || inputs.some(isRemote)
     ? await selectInputs(inputs, { shard: options.shard, fromList: options.fromList })
