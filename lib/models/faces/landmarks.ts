@@ -11,11 +11,14 @@
  *
  * @module
  */
-import * as faceapi from "@vladmandic/face-api/dist/face-api.node-wasm.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RgbImage } from "../../core/image.ts";
 import { ensureWasmBackend, NODE_MODULES, requireFiles, type TfWasmApi } from "../tfjs.ts";
+
+/** face-api (with its TF.js), loaded on first use: importing this module stays cheap for the scorers
+ * that never run the landmark net (the pure suite's workers import every heuristic). */
+const faceApi = () => import("@vladmandic/face-api/dist/face-api.node-wasm.js");
 
 /** Weight files of the 68-point landmark net in face-api's model folder. */
 export const LANDMARK_MODEL_FILES = [
@@ -63,7 +66,8 @@ export function getLandmarkNet(modelDir: string = LANDMARK_MODEL_DIR): Promise<L
   if (!p) {
     p = (async () => {
       await requireFiles("face_landmark_68", modelDir, LANDMARK_MODEL_FILES);
-      const tf = faceapi.tf as unknown as TfWasmApi & typeof faceapi.tf;
+      const faceapi = await faceApi();
+      const tf = faceapi.tf as unknown as TfWasmApi & Awaited<ReturnType<typeof faceApi>>["tf"];
       await ensureWasmBackend(tf);
       const net = faceapi.nets.faceLandmark68Net;
       if (!net.isLoaded) await net.loadFromDisk(modelDir);
