@@ -104,16 +104,21 @@ export function saliencyMap(gray: Uint8Array, width: number, height: number): Fl
   const small = resizeBilinear(gray, width, height, n, n);
   const re = Float64Array.from(small), im = new Float64Array(n * n);
   fft2(re, im, n, false);
-  const logAmp = new Float64Array(n * n), phase = new Float64Array(n * n);
+  // The phase is kept as its cosine and sine (re/|F|, im/|F|; 1 and 0 where |F| = 0, as
+  // atan2(0, 0) = 0 gives): the same unit vector as cos/sin of atan2, without three
+  // transcendental calls per frequency.
+  const logAmp = new Float64Array(n * n), cosP = new Float64Array(n * n), sinP = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) {
-    logAmp[i] = Math.log(Math.sqrt(re[i] * re[i] + im[i] * im[i]) + 1);
-    phase[i] = Math.atan2(im[i], re[i]);
+    const mag = Math.sqrt(re[i] * re[i] + im[i] * im[i]);
+    logAmp[i] = Math.log(mag + 1);
+    cosP[i] = mag > 0 ? re[i] / mag : 1;
+    sinP[i] = mag > 0 ? im[i] / mag : 0;
   }
   const blurred = boxBlur(logAmp, n, n, 3);
   for (let i = 0; i < n * n; i++) {
     const m = Math.exp(logAmp[i] - blurred[i]);
-    re[i] = m * Math.cos(phase[i]);
-    im[i] = m * Math.sin(phase[i]);
+    re[i] = m * cosP[i];
+    im[i] = m * sinP[i];
   }
   fft2(re, im, n, true);
   const mag = new Float64Array(n * n);
@@ -392,6 +397,8 @@ export class SaliencyField {
   squareCrop(): Box {
     const { width, height } = this;
     const side = Math.min(width, height);
+    // A square image has one window: itself.
+    if (width === height) return { x: 0, y: 0, width: side, height: side };
     let mass: Float64Array;
     if (width >= height) {
       // Column masses: Σ_y full(x, y) = Σ_r c_r · rows[r][x].
