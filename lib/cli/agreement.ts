@@ -5,14 +5,15 @@
  * @module
  */
 import { join } from "node:path";
-import { loadFaceLabels, loadImageLabels } from "../labels/format.ts";
 import {
   buildConsensus,
   compareRaters,
   consensusFacesCsv,
   consensusImagesCsv,
   disagreementsCsv,
+  loadRaterLabels,
   type RaterLabels,
+  RaterLabelsNotFoundError,
 } from "../labels/consensus.ts";
 import { writeAtomic } from "../core/atomic.ts";
 import { parseCommand, runMain, UsageError } from "./args.ts";
@@ -50,16 +51,11 @@ Examples:
   deno task agreement labels/ann labels/bob --settled labels/carol --out labels/consensus
 `;
 
+/** A rater's labels; a path that holds none is a usage error (exit 2). */
 async function loadRater(arg: string): Promise<RaterLabels> {
-  const st = await Deno.stat(arg).catch(() => null);
-  if (!st) throw new UsageError(`${arg}: no such file or folder`);
-  if (st.isFile) return { images: (await loadImageLabels(arg)).rows };
-  const has = (f: string) => Deno.stat(join(arg, f)).then(() => true, () => false);
-  const r: RaterLabels = {};
-  if (await has("images.csv")) r.images = (await loadImageLabels(join(arg, "images.csv"))).rows;
-  if (await has("faces.csv")) r.faces = (await loadFaceLabels(join(arg, "faces.csv"))).rows;
-  if (!r.images && !r.faces) throw new UsageError(`${arg}: no images.csv or faces.csv in this folder`);
-  return r;
+  return await loadRaterLabels(arg).catch((e) => {
+    throw e instanceof RaterLabelsNotFoundError ? new UsageError(e.message) : e;
+  });
 }
 
 const f3 = (v: number) => Number.isNaN(v) ? "n/a" : v.toFixed(3);

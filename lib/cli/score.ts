@@ -7,8 +7,8 @@ import { runScoreJob } from "../score/job.ts";
 import { parseShard, prepareScaleOut } from "../score/shard.ts";
 import {
   DEFAULT_HEURISTICS,
+  describeHeuristics,
   detailTableOwner,
-  HEURISTICS,
   MODEL_HEURISTICS,
   MODEL_STORE_HEURISTICS,
   PROMPT_HEURISTICS,
@@ -148,24 +148,6 @@ Examples:
   deno task score s3://gens/2026/ --shard auto/64 --out s3://gens/scores/ --quiet
 `;
 
-function listHeuristics(): string {
-  return HEURISTICS.map((h) =>
-    [
-      `${h.name} — ${h.description} (error type: ${h.errorType})` +
-      (MODEL_HEURISTICS.includes(h.name) ? " [runs a model; only when named]" : ""),
-      ...h.outputs.map((o) =>
-        `  ${o.name} [${o.unit}; ${o.direction.replaceAll("_", " ")}]: ${o.description}`
-      ),
-      ...h.thresholds.map((t) =>
-        `  default: ${t.output} ${t.min !== undefined ? `≥ ${t.min}` : ""}${
-          t.max !== undefined ? `≤ ${t.max}` : ""
-        }` +
-        ` → ${t.errorType ?? h.errorType} (${t.source})`
-      ),
-    ].join("\n")
-  ).join("\n\n");
-}
-
 /** The `faces` settings from `--detector`, `--min-face-confidence`, `--face-crops`; undefined when none. */
 function faceOptions(
   o: { detector?: string; "min-face-confidence"?: string; "face-crops"?: string; faces?: string },
@@ -178,14 +160,8 @@ function faceOptions(
     }
     settings.detector = o.detector;
   }
-  const c = o["min-face-confidence"];
-  if (c !== undefined) {
-    const n = Number(c);
-    if (c.trim() === "" || !(n >= 0 && n <= 1)) {
-      throw new UsageError(`--min-face-confidence: expected a number from 0 to 1, got "${c}"`);
-    }
-    settings.minConfidence = n;
-  }
+  const c = numberOption("min-face-confidence", o["min-face-confidence"], { min: 0, max: 1 });
+  if (c !== undefined) settings.minConfidence = c;
   if (o["face-crops"] !== undefined) {
     if (o["face-crops"] === "") throw new UsageError("--face-crops: expected a folder");
     settings.cropsDir = o["face-crops"];
@@ -244,15 +220,17 @@ await runMain(async () => {
     "list-heuristics": { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
-  if (o["list-heuristics"]) return void console.log(listHeuristics());
+  if (o["list-heuristics"]) return void console.log(describeHeuristics());
   if (!o.out) throw new UsageError("--out FILE is required (.csv, .jsonl or .parquet)");
   if (positionals.length === 0 && !o["from-list"]) {
     throw new UsageError("give at least one image file or folder to score (or --from-list FILE)");
   }
   let heuristics = o.heuristics?.split(",").map((s) => s.trim()).filter(Boolean);
+  /** Adds `h` to the heuristics run (to the defaults when none were named). */
+  const add = (h: string) => heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), h])];
   const faceSettings = faceOptions(o);
   if (faceSettings || o.faces !== undefined) {
-    heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "faces"])];
+    add("faces");
   }
   const scorerSettings: Record<string, Record<string, unknown>> = {};
   for (const file of o.scorer ?? []) {
@@ -260,7 +238,7 @@ await runMain(async () => {
     const use = scorerUse(scorer.name);
     if (!use) throw new UsageError(`--scorer ${file}: no heuristic applies a scorer named "${scorer.name}"`);
     (scorerSettings[use.heuristic] ??= {})[use.setting] = file;
-    heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), use.heuristic])];
+    add(use.heuristic);
   }
   const settings = mergeSettings(
     faceSettings ? { faces: faceSettings } : {},
@@ -268,11 +246,11 @@ await runMain(async () => {
     scorerSettings,
     parseSetOptions(o.set ?? []),
   );
-  if (o.probe !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), "probe"])];
+  if (o.probe !== undefined) add("probe");
   // Each per-item table option adds the heuristic that fills it (the registry knows which).
   for (const table of ["text", "hands", "bodies", "objects"] as const) {
     const h = detailTableOwner(table)!;
-    if (o[table] !== undefined) heuristics = [...new Set([...(heuristics ?? DEFAULT_HEURISTICS), h])];
+    if (o[table] !== undefined) add(h);
   }
   let rules: ThresholdRule[] | undefined;
   if (o.thresholds === "defaults") {

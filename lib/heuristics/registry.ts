@@ -193,3 +193,32 @@ export function scorerUse(name: string): { heuristic: string; setting: string } 
   }
   return undefined;
 }
+
+/**
+ * Every heuristic as text, for `deno task score --list-heuristics`: its description, error type,
+ * whether it runs a model, its outputs (unit, direction) and its default thresholds with their source.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeHeuristics } from "./registry.ts";
+ * assert.match(describeHeuristics(), /^sharpness — /m);
+ * ```
+ */
+export function describeHeuristics(): string {
+  return HEURISTICS.map((h) =>
+    [
+      `${h.name} — ${h.description} (error type: ${h.errorType})` +
+      (MODEL_HEURISTICS.includes(h.name) ? " [runs a model; only when named]" : ""),
+      ...h.outputs.map((o) =>
+        `  ${o.name} [${o.unit}; ${o.direction.replaceAll("_", " ")}]: ${o.description}`
+      ),
+      ...h.thresholds.map((t) =>
+        `  default: ${t.output} ${t.min !== undefined ? `≥ ${t.min}` : ""}${
+          t.max !== undefined ? `≤ ${t.max}` : ""
+        }` +
+        ` → ${t.errorType ?? h.errorType} (${t.source})`
+      ),
+    ].join("\n")
+  ).join("\n\n");
+}

@@ -16,14 +16,17 @@
  *
  * @module
  */
-import { dirname, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { csvLine } from "../core/csv.ts";
+import { WinnowError } from "../core/errors.ts";
 import {
   type Box,
   ERROR_TYPES,
   type ErrorType,
   type FaceLabel,
   type ImageLabel,
+  loadFaceLabels,
+  loadImageLabels,
   matchFaces,
 } from "./format.ts";
 import { cohenKappa as kappaOf, MetricError, spearman as spearmanOf } from "./agreement.ts";
@@ -97,6 +100,33 @@ export interface Disagreement {
 export interface RaterLabels {
   images?: readonly ImageLabel[];
   faces?: readonly FaceLabel[];
+}
+
+/** A rater's labels that are not there: no such path, or a folder without images.csv and faces.csv. */
+export class RaterLabelsNotFoundError extends WinnowError {}
+
+/**
+ * Loads one rater's labels from an `images.csv` file, or from a folder holding `images.csv`
+ * and/or `faces.csv` (the label app's output folder for that rater).
+ *
+ * @example
+ * ```ts ignore
+ * import { compareRaters, loadRaterLabels } from "./consensus.ts";
+ * const report = compareRaters(await loadRaterLabels("labels/ann"), await loadRaterLabels("labels/bob"));
+ * ```
+ */
+export async function loadRaterLabels(path: string): Promise<RaterLabels> {
+  const st = await Deno.stat(path).catch(() => null);
+  if (!st) throw new RaterLabelsNotFoundError(`${path}: no such file or folder`);
+  if (st.isFile) return { images: (await loadImageLabels(path)).rows };
+  const has = (f: string) => Deno.stat(join(path, f)).then(() => true, () => false);
+  const r: RaterLabels = {};
+  if (await has("images.csv")) r.images = (await loadImageLabels(join(path, "images.csv"))).rows;
+  if (await has("faces.csv")) r.faces = (await loadFaceLabels(join(path, "faces.csv"))).rows;
+  if (!r.images && !r.faces) {
+    throw new RaterLabelsNotFoundError(`${path}: no images.csv or faces.csv in this folder`);
+  }
+  return r;
 }
 
 /** What {@link compareRaters} finds. */

@@ -17,8 +17,14 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ERROR_TYPES, type ErrorType, loadFaceLabels, loadImageLabels } from "../format.ts";
-import { compareRaters, type RaterLabels, type RaterValues } from "../consensus.ts";
+import { ERROR_TYPES, type ErrorType } from "../format.ts";
+import {
+  compareRaters,
+  loadRaterLabels,
+  type RaterLabels,
+  RaterLabelsNotFoundError,
+  type RaterValues,
+} from "../consensus.ts";
 import {
   addFace,
   buildSession,
@@ -126,19 +132,15 @@ function tokenEquals(a: string, b: string): boolean {
   return d === 0;
 }
 
+/** `--compare` names a rater of `out` or a folder: that rater's labels. */
 async function loadRater(out: string, nameOrDir: string): Promise<RaterLabels> {
   const dir =
     RATER_RE.test(nameOrDir) && !(await Deno.stat(nameOrDir).then((s) => s.isDirectory, () => false))
       ? join(out, nameOrDir)
       : nameOrDir;
-  const has = (f: string) => Deno.stat(join(dir, f)).then(() => true, () => false);
-  if (!(await has("images.csv")) && !(await has("faces.csv"))) {
-    throw new Error(`--compare: ${dir} has no images.csv or faces.csv`);
-  }
-  return {
-    images: (await has("images.csv")) ? (await loadImageLabels(join(dir, "images.csv"))).rows : undefined,
-    faces: (await has("faces.csv")) ? (await loadFaceLabels(join(dir, "faces.csv"))).rows : undefined,
-  };
+  return await loadRaterLabels(dir).catch((e) => {
+    throw e instanceof RaterLabelsNotFoundError ? new Error(`--compare: ${e.message}`) : e;
+  });
 }
 
 /**
