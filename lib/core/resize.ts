@@ -222,13 +222,13 @@ export function resizeBilinear(
   return out;
 }
 
-/** OpenCV's `computeResizeAreaTab`: for each destination index, (source index, weight) pairs. */
 /** Options of {@link resizeArea}. */
 export interface AreaOptions {
   /** Give 8-bit input a floating-point result, as if it had been converted to doubles first. */
   float?: boolean;
 }
 
+/** OpenCV's `computeResizeAreaTab`: for each destination index, (source index, weight) pairs. */
 function areaTab(srcSize: number, dstSize: number): { start: Int32Array; idx: number[]; w: number[] } {
   const scale = 1 / (dstSize / srcSize);
   const start = new Int32Array(dstSize + 1);
