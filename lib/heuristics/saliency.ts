@@ -319,36 +319,45 @@ export function weightedLaplacianVar(
  * ```
  */
 export class SaliencyField {
-  /** The map rows resized to the image width: SALIENCY_SIZE × width. */
-  readonly rows: Float64Array;
+  readonly #map: Float64Array;
+  readonly #tx: { ofs: Int32Array; w1: Float64Array };
   readonly #ofs: Int32Array;
   readonly #w1: Float64Array;
+  #rows?: Float64Array;
 
   constructor(map: Float64Array, readonly width: number, readonly height: number) {
-    const n = SALIENCY_SIZE;
-    const tx = linearTab(n, width, false);
-    this.rows = new Float64Array(n * width);
+    this.#map = map;
+    this.#tx = linearTab(SALIENCY_SIZE, width, false);
+    const ty = linearTab(SALIENCY_SIZE, height, false);
+    this.#ofs = ty.ofs;
+    this.#w1 = ty.w1;
+  }
+
+  /** The map rows resized to the image width: SALIENCY_SIZE × width (made when first read). */
+  get rows(): Float64Array {
+    if (this.#rows) return this.#rows;
+    const n = SALIENCY_SIZE, width = this.width, map = this.#map, tx = this.#tx;
+    const rows = new Float64Array(n * width);
     for (let r = 0; r < n; r++) {
       for (let x = 0; x < width; x++) {
         const s = tx.ofs[x], a1 = tx.w1[x];
-        this.rows[r * width + x] = a1 === 0
+        rows[r * width + x] = a1 === 0
           ? map[r * n + s]
           : map[r * n + s] * Math.fround(1 - a1) + map[r * n + s + 1] * a1;
       }
     }
-    const ty = linearTab(n, height, false);
-    this.#ofs = ty.ofs;
-    this.#w1 = ty.w1;
+    return this.#rows = rows;
   }
 
   /** Row `y` of the image-size map, written into `out` (length `width`). */
   row(y: number, out: Float64Array): Float64Array {
     const w = this.width, b1 = this.#w1[y], s = this.#ofs[y];
     const r0 = s * w, r1 = Math.min(s + 1, SALIENCY_SIZE - 1) * w;
-    if (b1 === 0) out.set(this.rows.subarray(r0, r0 + w));
+    const rows = this.rows;
+    if (b1 === 0) out.set(rows.subarray(r0, r0 + w));
     else {
       const b0 = Math.fround(1 - b1);
-      for (let x = 0; x < w; x++) out[x] = this.rows[r0 + x] * b0 + this.rows[r1 + x] * b1;
+      for (let x = 0; x < w; x++) out[x] = rows[r0 + x] * b0 + rows[r1 + x] * b1;
     }
     return out;
   }
@@ -359,16 +368,35 @@ export class SaliencyField {
     return b1 === 0 ? [s, 1, s, 0] : [s, Math.fround(1 - b1), Math.min(s + 1, SALIENCY_SIZE - 1), b1];
   }
 
-  /** Per-map-row sums of `rows`, plain and weighted by pixel-centre x, computed once. */
+  /**
+   * Per-map-row sums of `rows`, plain and weighted by pixel-centre x, computed once: from the map
+   * itself and the weight each map column gets summed over the image columns (64 × 64 products
+   * instead of 64 × width; equal up to summation order).
+   */
   #sums?: { plain: Float64Array; byX: Float64Array };
   #rowSums(): { plain: Float64Array; byX: Float64Array } {
     if (this.#sums) return this.#sums;
-    const w = this.width, plain = new Float64Array(SALIENCY_SIZE), byX = new Float64Array(SALIENCY_SIZE);
-    for (let r = 0; r < SALIENCY_SIZE; r++) {
+    const n = SALIENCY_SIZE, tx = this.#tx, map = this.#map;
+    const w0 = new Float64Array(n), wx = new Float64Array(n);
+    for (let x = 0; x < this.width; x++) {
+      const s = tx.ofs[x], a1 = tx.w1[x], cx = x + 0.5;
+      if (a1 === 0) {
+        w0[s] += 1;
+        wx[s] += cx;
+      } else {
+        const a0 = Math.fround(1 - a1);
+        w0[s] += a0;
+        wx[s] += a0 * cx;
+        w0[s + 1] += a1;
+        wx[s + 1] += a1 * cx;
+      }
+    }
+    const plain = new Float64Array(n), byX = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
       let a = 0, ax = 0;
-      for (let x = 0, i = r * w; x < w; x++, i++) {
-        a += this.rows[i];
-        ax += this.rows[i] * (x + 0.5);
+      for (let c = 0; c < n; c++) {
+        a += map[r * n + c] * w0[c];
+        ax += map[r * n + c] * wx[c];
       }
       plain[r] = a;
       byX[r] = ax;
@@ -409,9 +437,10 @@ export class SaliencyField {
         c[r1] += b1;
       }
       mass = new Float64Array(width);
+      const rows = this.rows;
       for (let r = 0; r < SALIENCY_SIZE; r++) {
         if (c[r] === 0) continue;
-        for (let x = 0; x < width; x++) mass[x] += c[r] * this.rows[r * width + x];
+        for (let x = 0; x < width; x++) mass[x] += c[r] * rows[r * width + x];
       }
     } else {
       const sums = this.#rowSums().plain;
