@@ -104,3 +104,12 @@ Deno.test("blockSums (wasm) equals summing each block; resizeArea's 8-bit fast p
   }
   assert.equal(blockSums(new Uint8Array(24 * 2), 24, 2, 12, 2), null);
 });
+
+Deno.test("an image too large to keep the kernel's memory for (over 64 MiB) gets an instance of its own, same sums", () => {
+  const img = image(4200, 4200, 9, "smooth");
+  const want = rgbSweepJs(img);
+  assert.deepEqual(rgbSweep(img), want);
+  // The kept instance still works for the next, small image.
+  const small = image(33, 17, 4, "noise");
+  assert.deepEqual(rgbSweep(small), rgbSweepJs(small));
+});
