@@ -28,7 +28,7 @@
     (local $v0 v128) (local $v1 v128) (local $rg8 v128) (local $b8 v128)
     (local $r v128) (local $g v128) (local $b v128) (local $a v128) (local $c v128)
     (local $rgLo v128) (local $rgHi v128) (local $b1Lo v128) (local $b1Hi v128)
-    (local $y16 v128) (local $g16 v128)
+    (local $y16 v128) (local $g16 v128) (local $gsLo v128) (local $gsHi v128)
     (local $accA v128) (local $accA2 v128) (local $accC v128) (local $accC2 v128) (local $accS v128)
     (local $accG v128) (local $accD v128) (local $accB v128) (local $darkV v128) (local $brightV v128)
     (local $skin i64) (local $sa i64) (local $sa2 i64) (local $sc i64) (local $sc2 i64)
@@ -88,31 +88,26 @@
               (v128.const i8x16 2 128 128 128 5 128 128 128 8 128 128 128 11 128 128 128))
             (v128.const i16x8 0 1 0 1 0 1 0 1)))
           ;; Gray = (9798 R + 19235 G + 3735 B + 16384) >> 15.
+          (local.set $gsLo (i32x4.add
+            (i32x4.dot_i16x8_s (local.get $rgLo) (v128.const i16x8 9798 19235 9798 19235 9798 19235 9798 19235))
+            (i32x4.dot_i16x8_s (local.get $b1Lo) (v128.const i16x8 3735 16384 3735 16384 3735 16384 3735 16384))))
+          (local.set $gsHi (i32x4.add
+            (i32x4.dot_i16x8_s (local.get $rgHi) (v128.const i16x8 9798 19235 9798 19235 9798 19235 9798 19235))
+            (i32x4.dot_i16x8_s (local.get $b1Hi) (v128.const i16x8 3735 16384 3735 16384 3735 16384 3735 16384))))
           (local.set $g16 (i16x8.narrow_i32x4_u
-            (i32x4.shr_u (i32x4.add
-              (i32x4.dot_i16x8_s (local.get $rgLo) (v128.const i16x8 9798 19235 9798 19235 9798 19235 9798 19235))
-              (i32x4.dot_i16x8_s (local.get $b1Lo) (v128.const i16x8 3735 16384 3735 16384 3735 16384 3735 16384)))
-              (i32.const 15))
-            (i32x4.shr_u (i32x4.add
-              (i32x4.dot_i16x8_s (local.get $rgHi) (v128.const i16x8 9798 19235 9798 19235 9798 19235 9798 19235))
-              (i32x4.dot_i16x8_s (local.get $b1Hi) (v128.const i16x8 3735 16384 3735 16384 3735 16384 3735 16384)))
-              (i32.const 15))))
+            (i32x4.shr_u (local.get $gsLo) (i32.const 15)) (i32x4.shr_u (local.get $gsHi) (i32.const 15))))
           (i64.store (i32.add (local.get $gray) (local.get $i))
             (i64x2.extract_lane 0 (i8x16.narrow_i16x8_u (local.get $g16) (local.get $g16))))
           ;; Exposure: Σ gray and the dark and bright counts (a true lane is −1).
           (local.set $accG (i32x4.add (local.get $accG) (i32x4.extadd_pairwise_i16x8_u (local.get $g16))))
           (local.set $accD (i16x8.sub (local.get $accD) (i16x8.le_u (local.get $g16) (local.get $darkV))))
           (local.set $accB (i16x8.sub (local.get $accB) (i16x8.ge_u (local.get $g16) (local.get $brightV))))
-          ;; Skin luma Y = (4899 R + 9617 G + 1868 B + 8192) >> 14.
+          ;; Skin luma Y = (4899 R + 9617 G + 1868 B + 8192) >> 14 = (gray's sum − G + B) >> 15, as
+          ;; 2·(4899, 9617, 1868, 8192) = (9798, 19235 − 1, 3735 + 1, 16384).
+          (local.set $a (i16x8.sub (local.get $b) (local.get $g)))
           (local.set $y16 (i16x8.narrow_i32x4_s
-            (i32x4.shr_s (i32x4.add
-              (i32x4.dot_i16x8_s (local.get $rgLo) (v128.const i16x8 4899 9617 4899 9617 4899 9617 4899 9617))
-              (i32x4.dot_i16x8_s (local.get $b1Lo) (v128.const i16x8 1868 8192 1868 8192 1868 8192 1868 8192)))
-              (i32.const 14))
-            (i32x4.shr_s (i32x4.add
-              (i32x4.dot_i16x8_s (local.get $rgHi) (v128.const i16x8 4899 9617 4899 9617 4899 9617 4899 9617))
-              (i32x4.dot_i16x8_s (local.get $b1Hi) (v128.const i16x8 1868 8192 1868 8192 1868 8192 1868 8192)))
-              (i32.const 14))))
+            (i32x4.shr_s (i32x4.add (local.get $gsLo) (i32x4.extend_low_i16x8_s (local.get $a))) (i32.const 15))
+            (i32x4.shr_s (i32x4.add (local.get $gsHi) (i32x4.extend_high_i16x8_s (local.get $a))) (i32.const 15))))
           ;; accS counts skin pixels (a true lane is −1).
           (local.set $accS (i16x8.sub (local.get $accS) (v128.and
             (i16x8.le_u (i16x8.sub (i16x8.sub (local.get $r) (local.get $y16)) (local.get $ryLoV)) (local.get $rySpanV))
