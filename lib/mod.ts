@@ -119,7 +119,13 @@ export {
   runCalibration,
 } from "./calibrate/run.ts";
 export { calibrationReport, writeCalibrationReport } from "./report/calibration.ts";
-export { buildSyntheticSet, type SyntheticSet } from "./calibrate/synthetic.ts";
+export {
+  buildSyntheticSet,
+  type ScoredSyntheticSet,
+  scoredSyntheticSet,
+  SYNTHETIC_COLUMNS,
+  type SyntheticSet,
+} from "./calibrate/synthetic.ts";
 
 // Learned scorers: the file format (models), fitting and the recipes of the shipped ones (calibrate).
 export {

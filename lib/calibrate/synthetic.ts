@@ -18,6 +18,8 @@ import { getDetector } from "../models/faces/detector.ts";
 import { shippedPhotos } from "../core/samples.ts";
 import type { Box } from "../heuristics/types.ts";
 import type { ErrorType } from "../labels/format.ts";
+import { runScoreJob } from "../score/job.ts";
+import { DEFAULT_HEURISTICS } from "../heuristics/registry.ts";
 
 /** One image of the synthetic set. */
 export interface SyntheticImage {
@@ -310,6 +312,54 @@ export async function buildSyntheticSet(dir: string, options: SyntheticOptions =
       "calibration machinery, not to choose thresholds for a real generator.\n",
   );
   return { dir, imagesDir, imagesCsv, facesCsv, images };
+}
+
+/** Columns calibrated on the synthetic set when none are named: pure and face heuristics. */
+export const SYNTHETIC_COLUMNS: readonly string[] = [
+  "laplacian_var",
+  "tenengrad",
+  "saliency_sharpness",
+  "colorfulness",
+  "face_min_log10_area",
+  "face_min_confidence",
+  "face_mean_confidence",
+];
+
+/** A synthetic set scored by every heuristic without a model plus `faces`. */
+export interface ScoredSyntheticSet extends SyntheticSet {
+  /** The image table (`scores.csv` in the set's folder). */
+  scores: string;
+  /** The per-face table (`faces.csv` in the set's folder). */
+  faces: string;
+}
+
+/**
+ * Builds the synthetic labeled set in `dir` ({@link buildSyntheticSet}) and scores it from scratch
+ * with the default heuristics and `faces`: what `deno task calibrate --synthetic DIR` calibrates.
+ *
+ * @example
+ * ```ts ignore
+ * import { scoredSyntheticSet } from "./synthetic.ts";
+ * const set = await scoredSyntheticSet("out/synthetic", console.log);
+ * console.log(set.scores, set.imagesCsv);
+ * ```
+ */
+export async function scoredSyntheticSet(
+  dir: string,
+  log: (line: string) => void = () => {},
+): Promise<ScoredSyntheticSet> {
+  dir = resolve(dir);
+  log(`building the SYNTHETIC labeled set in ${dir} …`);
+  const set = await buildSyntheticSet(dir);
+  const scores = join(dir, "scores.csv"), faces = join(dir, "faces.csv");
+  log(`scoring ${set.images.length} images …`);
+  await runScoreJob([set.imagesDir], scores, {
+    heuristics: [...DEFAULT_HEURISTICS, "faces"],
+    details: { faces },
+    restart: true,
+    quiet: true,
+  });
+  return { ...set, scores, faces };
 }
 
 function round1(x: number): number {

@@ -4,26 +4,13 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { runCalibration } from "../calibrate/run.ts";
 import { writeCalibrationReport } from "../report/calibration.ts";
 import { STRATEGIES, type Strategy, type StrategyOptions } from "../calibrate/thresholds.ts";
-import { buildSyntheticSet } from "../calibrate/synthetic.ts";
-import { runScoreJob } from "../score/job.ts";
-import { DEFAULT_HEURISTICS } from "../heuristics/registry.ts";
+import { scoredSyntheticSet, SYNTHETIC_COLUMNS } from "../calibrate/synthetic.ts";
 import { SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
 import { intOption, numberOption, parseCommand, runMain, seedOption, UsageError } from "./args.ts";
-
-/** Columns calibrated by `--synthetic` when no --heuristic is given: pure and face heuristics. */
-const SYNTHETIC_COLUMNS = [
-  "laplacian_var",
-  "tenengrad",
-  "saliency_sharpness",
-  "colorfulness",
-  "face_min_log10_area",
-  "face_min_confidence",
-  "face_mean_confidence",
-];
 
 const HELP = `winnow calibrate — choose heuristic thresholds against hand labels, with honest uncertainty.
 
@@ -130,23 +117,14 @@ await runMain(async () => {
   const log = (s: string) => (o.json ? console.error(s) : console.log(s));
   if (o.synthetic !== undefined) {
     if (o.synthetic === "") throw new UsageError("--synthetic: expected a folder");
-    const dir = resolve(o.synthetic);
-    log(`building the SYNTHETIC labeled set in ${dir} …`);
-    const set = await buildSyntheticSet(dir);
-    scores = join(dir, "scores.csv");
-    faces = join(dir, "faces.csv");
-    log(`scoring ${set.images.length} images …`);
-    await runScoreJob([set.imagesDir], scores, {
-      heuristics: [...DEFAULT_HEURISTICS, "faces"],
-      details: { faces },
-      restart: true,
-      quiet: true,
-    });
+    const set = await scoredSyntheticSet(o.synthetic, log);
+    scores = set.scores;
+    faces = set.faces;
     labels = set.imagesCsv;
     faceLabels = set.facesCsv;
-    if (heuristics.length === 0) heuristics = SYNTHETIC_COLUMNS;
-    outThresholds ??= join(dir, "thresholds.json");
-    report ??= join(dir, "report.html");
+    if (heuristics.length === 0) heuristics = [...SYNTHETIC_COLUMNS];
+    outThresholds ??= join(set.dir, "thresholds.json");
+    report ??= join(set.dir, "report.html");
     combine = true;
   }
   labels ??= SHIPPED_IMAGE_LABELS;
