@@ -22,9 +22,9 @@
  * @module
  */
 import * as ort from "onnxruntime-node";
-import sharp from "sharp";
 import { join } from "node:path";
-import { decodeBytes, type RgbImage } from "../lib/core/image.ts";
+import { decodeBytes } from "../lib/core/image.ts";
+import { smoothJpeg } from "./fixtures.ts";
 import { writeAtomic } from "../lib/core/atomic.ts";
 import { FLOAT, type OnnxGraph, onnxGraph, rng, uniform } from "../tests/fixtures_models.ts";
 
@@ -120,17 +120,7 @@ const out = await session.run({ pixel_values: inputs[8] });
 if (out.image_embeds.dims.join() !== "8,512") throw new Error(`unexpected output ${out.image_embeds.dims}`);
 
 // A 1024×1024 JPEG of a smooth picture with detail, as generated images are.
-const side = 1024, raw = new Uint8Array(side * side * 3);
-for (let i = 0; i < side * side; i++) {
-  const x = i % side, y = Math.floor(i / side);
-  raw[i * 3] = (128 + 100 * Math.sin(x / 37) * Math.cos(y / 53)) | 0;
-  raw[i * 3 + 1] = (x + y) >> 3;
-  raw[i * 3 + 2] = ((x * y) >> 9) & 255;
-}
-const jpeg = new Uint8Array(
-  await sharp(raw, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer(),
-);
-const decoded: RgbImage = await decodeBytes(jpeg);
+const { jpeg, decoded } = await smoothJpeg(1024);
 
 // CLIP preprocessing as clip_score runs it (clipPixels: CLIPImageProcessor's steps, Pillow bicubic).
 const { clipPixels, OPENAI_CLIP_PREPROCESSOR } = await import("../lib/models/clip_pixels.ts");

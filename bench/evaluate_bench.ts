@@ -16,24 +16,13 @@
  *
  * @module
  */
-import sharp from "sharp";
-import { decodeBytes, type RgbImage } from "../lib/core/image.ts";
+import { decodeBytes } from "../lib/core/image.ts";
+import { smoothJpeg } from "./fixtures.ts";
 import { cleanFidClipInput, inceptionInput, loadExtractor } from "../lib/evaluate/features.ts";
 import { frechet } from "../lib/evaluate/distribution.ts";
 import { mulberry32 } from "../lib/core/random.ts";
 
-const side = 1024;
-const raw = new Uint8Array(side * side * 3);
-for (let i = 0; i < side * side; i++) {
-  const x = i % side, y = Math.floor(i / side);
-  raw[i * 3] = (128 + 100 * Math.sin(x / 37) * Math.cos(y / 53)) | 0;
-  raw[i * 3 + 1] = (x + y) >> 3;
-  raw[i * 3 + 2] = ((x * y) >> 9) & 255;
-}
-const jpeg = new Uint8Array(
-  await sharp(raw, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer(),
-);
-const decoded: RgbImage = await decodeBytes(jpeg);
+const { jpeg, decoded } = await smoothJpeg(1024);
 const nsfw = await loadExtractor("nsfwjs-mobilenet_v2");
 const r = mulberry32(1);
 const feats = (n: number) => Array.from({ length: n }, () => Float64Array.from({ length: 2048 }, () => r()));
