@@ -10,6 +10,7 @@ import sharp from "sharp";
 import { mulberry32 } from "../lib/core/random.ts";
 import { shippedPhotos } from "../lib/core/samples.ts";
 import { writeBmp, writeIco, writePnm } from "./bmp_writer.ts";
+import { crc32 } from "./png_encoder.ts";
 
 /** One corpus file: its name and the mutation that made it. */
 export interface FuzzFile {
@@ -48,21 +49,6 @@ function pngChunks(b: Uint8Array): { type: string; offset: number; end: number }
     i += 12 + len;
   }
   return out;
-}
-
-const CRC = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of bytes) c = CRC[(c ^ x) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
