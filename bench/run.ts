@@ -7,8 +7,10 @@
  *
  * Parts (`--parts`, default all but `validity`):
  * - `pure`: decode + the pure suite on this thread vs sharp decode on one thread (1024² JPEGs).
- * - `pool`: a ScorePool of 1 and of 2 workers vs sharp decoding on one lane per core.
- * - `score`: a whole `deno task score` process (start-up included) vs `bench/decode_only.ts`.
+ * - `pool`: a ScorePool of 1 and of 2 workers, threads and child processes, vs sharp decoding on
+ *   one lane per core; and each kind's start-up (a new pool until its first image is scored).
+ * - `score`: a whole `deno task score` process (start-up included), with thread and with process
+ *   workers (`--isolation`), vs `bench/decode_only.ts`.
  * - `models`: each bundled-model heuristic alone in a 2-worker pool over labeled-set images (model
  *   load excluded) vs decode of the same files.
  * - `validity`: the validity run (`lib/calibrate/validity.ts`) over `--validity-images` labeled
@@ -31,7 +33,7 @@ import { join } from "node:path";
 import { shippedPhotos } from "../lib/core/samples.ts";
 import { decodeImage } from "../lib/core/image.ts";
 import { scoreImage } from "../lib/score/score_image.ts";
-import { ScorePool } from "../lib/score/pool.ts";
+import { ISOLATIONS, ScorePool } from "../lib/score/pool.ts";
 import { DEFAULT_HEURISTICS } from "../lib/heuristics/registry.ts";
 import { listImages } from "../lib/core/files.ts";
 import { SHIPPED_LABELS_DIR } from "../lib/labels/format.ts";
@@ -150,8 +152,13 @@ try {
     lines.push({ part: "decode + pure suite, 1 thread", images: IMAGES, perSec: per, ratio, cpu });
   }
   if (parts.has("pool")) {
-    log(`pure suite in pools of 1 and ${cores} workers, ${IMAGES} images × ${ROUNDS} rounds`);
-    const pools = [1, cores].map((jobs) => ({ jobs, pool: new ScorePool({ jobs }) }));
+    log(
+      `pure suite in pools of 1 and ${cores} workers, threads and processes, ${IMAGES} images × ${ROUNDS} rounds`,
+    );
+    const pools = ISOLATIONS.flatMap((isolation) =>
+      [1, cores].map((jobs) => ({ jobs, isolation, pool: new ScorePool({ jobs, isolation }) }))
+    );
+    const startup = Object.fromEntries(ISOLATIONS.map((i) => [i, [] as number[]]));
     try {
       for (const p of pools) await poolRun(p.pool, files);
       const dec: number[] = [], decCpu: number[] = [];
@@ -166,20 +173,36 @@ try {
           res[i].ratio.push(s / d);
           res[i].cpu.push((lastCpu / IMAGES) * 1000);
         }
+        // Start-up: a new pool of `cores` workers until its first file is scored.
+        for (const isolation of ISOLATIONS) {
+          const fresh = new ScorePool({ jobs: cores, isolation });
+          startup[isolation].push(await time(() => fresh.score(files[r % files.length])));
+          await fresh.close();
+        }
       }
       lines.push({ part: `sharp decode, ${cores} lanes`, images: IMAGES, perSec: dec, cpu: decCpu });
       for (const [i, p] of pools.entries()) {
         lines.push({
-          part: `pure suite, pool of ${p.jobs} worker${p.jobs > 1 ? "s" : ""}`,
+          part: `pure suite, pool of ${p.jobs} ${p.isolation} worker${p.jobs > 1 ? "s" : ""}`,
           images: IMAGES,
           perSec: res[i].per,
           ratio: res[i].ratio,
-          cpu: res[i].cpu,
+          // process.cpuUsage() sees this process only, not child processes.
+          cpu: p.isolation === "thread" ? res[i].cpu : undefined,
           note: `× ${cores}-lane decode`,
         });
       }
+      for (const isolation of ISOLATIONS) {
+        const v = startup[isolation];
+        lines.push({
+          part: `start-up + first image, ${cores} ${isolation} workers`,
+          images: 1,
+          perSec: v.map((s) => 1 / s),
+          note: `${spread(v, 2)} s`,
+        });
+      }
     } finally {
-      for (const p of pools) p.pool.close();
+      for (const p of pools) await p.pool.close();
     }
   }
   if (parts.has("score")) {
@@ -196,29 +219,43 @@ try {
     };
     const cli = new URL("../lib/cli/score.ts", import.meta.url).pathname;
     const dec = new URL("./decode_only.ts", import.meta.url).pathname;
-    const per: number[] = [], ratio: number[] = [], decPer: number[] = [];
+    const decPer: number[] = [];
+    const per = Object.fromEntries(ISOLATIONS.map((i) => [i, [] as number[]]));
+    const ratio = Object.fromEntries(ISOLATIONS.map((i) => [i, [] as number[]]));
     for (let r = -1; r < ROUNDS; r++) {
       const d = await time(() => run(["run", ...perms, dec, dir]));
-      const s = await time(() =>
-        run([
-          "run",
-          "--v8-flags=--max-semi-space-size=1",
-          ...perms,
-          cli,
-          dir,
-          "--out",
-          join(tmp, "score.csv"),
-          "--restart",
-          "--quiet",
-        ])
-      );
-      if (r < 0) continue; // warm-up (module cache)
-      decPer.push(n / d);
-      per.push(n / s);
-      ratio.push(s / d);
+      if (r >= 0) decPer.push(n / d);
+      for (const isolation of ISOLATIONS) {
+        const s = await time(() =>
+          run([
+            "run",
+            "--v8-flags=--max-semi-space-size=1",
+            ...perms,
+            "--allow-run",
+            cli,
+            dir,
+            "--out",
+            join(tmp, "score.csv"),
+            "--restart",
+            "--quiet",
+            "--isolation",
+            isolation,
+          ])
+        );
+        if (r < 0) continue; // warm-up (module cache)
+        per[isolation].push(n / s);
+        ratio[isolation].push(s / d);
+      }
     }
     lines.push({ part: "decode-only process, start-up incl.", images: n, perSec: decPer });
-    lines.push({ part: "deno task score process, start-up incl.", images: n, perSec: per, ratio });
+    for (const isolation of ISOLATIONS) {
+      lines.push({
+        part: `deno task score process, ${isolation} workers, start-up incl.`,
+        images: n,
+        perSec: per[isolation],
+        ratio: ratio[isolation],
+      });
+    }
   }
   if (parts.has("models")) {
     const { files: all } = await listImages([join(SHIPPED_LABELS_DIR, "images")]);

@@ -8,7 +8,8 @@ export function cliPath(name: string): string {
 
 /**
  * The arguments of a child Deno that runs `lib/cli/<name>.ts` with the permissions its deno task
- * grants (the union of them: read, write, env, ffi, sys, net).
+ * grants (the union of them: read, write, env, ffi, sys, net; and run for `score`, whose process
+ * workers need it).
  */
 export function cliArgs(name: string, args: string[]): string[] {
   return [
@@ -19,6 +20,7 @@ export function cliArgs(name: string, args: string[]): string[] {
     "--allow-ffi",
     "--allow-sys",
     "--allow-net",
+    ...(name === "score" ? ["--allow-run"] : []),
     cliPath(name),
     ...args,
   ];
@@ -31,13 +33,20 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `lib/cli/<name>.ts` with the same permissions as its deno task and collects its output. */
-export async function runCli(name: string, args: string[]): Promise<CliResult> {
+/**
+ * Runs `lib/cli/<name>.ts` with the same permissions as its deno task and collects its output;
+ * `env` is added to the child's environment.
+ */
+export async function runCli(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: cliArgs(name, args),
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };

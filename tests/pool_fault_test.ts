@@ -1,43 +1,112 @@
 /**
  * Issue 18, item 2: a worker that dies or hangs on one file costs that file only. The pool's
- * testing hook (`faults`) makes a worker crash (an uncaught error ends it, as a native crash
- * would) or spin forever on a chosen file; the batch must end with exactly one row per file:
- * `worker_crashed` / `timeout` for the chosen ones, values for every other — including the files
- * that happened to be in flight on the same worker.
+ * testing hook (`faults`) makes a worker fail on a chosen file:
+ * - thread workers: an uncaught JS error (`crash`) or an endless loop (`hang`);
+ * - process workers (`isolation: "process"`) also a REAL native crash (`segfault`: an invalid
+ *   memory access through FFI, the child dies by SIGSEGV) and a REAL V8 out-of-memory abort
+ *   (`oom`: live objects until the child's heap limit, set small here).
+ * The batch must end with exactly one row per file: `worker_crashed` / `timeout` for the chosen
+ * ones, values for every other, including the files that happened to be in flight on the same
+ * worker. The last test goes through `deno task score` as a user would.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openResults, readResults } from "../lib/score/results.ts";
 import { scoreColumns, scoreFiles } from "../lib/score/batch.ts";
 import { resolveHeuristics } from "../lib/heuristics/registry.ts";
+import type { Fault, Isolation } from "../lib/score/pool.ts";
 import { writeBmp } from "./bmp_writer.ts";
+import { runCli } from "./cli.ts";
 
-Deno.test("a worker crash and a hang each cost one error row; every other file is scored", async () => {
+async function makeImages(n: number): Promise<{ dir: string; files: string[] }> {
   const dir = await Deno.makeTempDir({ prefix: "winnow-faults-" });
   const files: string[] = [];
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < n; i++) {
     const data = new Uint8Array(8 * 8 * 4).map((_, k) => k % 4 === 3 ? 255 : (k * (i + 3)) % 256);
     const f = join(dir, `img${i}.bmp`);
     await Deno.writeFile(f, writeBmp({ width: 8, height: 8, data }, { bpp: 24 }));
     files.push(f);
   }
+  return { dir, files };
+}
+
+/** Scores `n` files with `faults` (by index) and checks one row per file, each as expected. */
+async function scoreWithFaults(
+  n: number,
+  faults: Record<number, Fault>,
+  isolation: Isolation,
+  expect: Record<number, { kind: string; message?: RegExp }>,
+) {
+  const { dir, files } = await makeImages(n);
   const out = join(dir, "scores.csv");
   const table = await openResults(out, scoreColumns(resolveHeuristics(["sharpness"]), false));
   const summary = await scoreFiles(files, table, {
     heuristics: ["sharpness"],
     jobs: 2,
     timeLimitSeconds: 6,
-    faults: { [files[2]]: "crash", [files[5]]: "hang" },
+    isolation,
+    workerHeapMb: 96,
+    faults: Object.fromEntries(Object.entries(faults).map(([i, f]) => [files[Number(i)], f])),
   });
   await table.close();
   const rows = await readResults(out);
   assert.deepEqual(rows.map((r) => r.path).sort(), files);
+  const kinds: Record<string, number> = {};
   for (const [i, f] of files.entries()) {
     const row = rows.find((r) => r.path === f)!;
-    const want = i === 2 ? "worker_crashed" : i === 5 ? "timeout" : null;
-    assert.equal(row.error_kind, want, `${f}: ${row.error}`);
-    if (want) assert.ok(String(row.error).startsWith(f), String(row.error));
-    else assert.equal(typeof row.laplacian_var, "number", f);
+    const want = expect[i];
+    assert.equal(row.error_kind, want?.kind ?? null, `${f}: ${row.error}`);
+    if (want) {
+      kinds[want.kind] = (kinds[want.kind] ?? 0) + 1;
+      assert.ok(String(row.error).startsWith(f), String(row.error));
+      if (want.message) assert.match(String(row.error), want.message);
+    } else assert.equal(typeof row.laplacian_var, "number", f);
   }
-  assert.deepEqual(summary.errors, { worker_crashed: 1, timeout: 1 });
+  assert.deepEqual(summary.errors, kinds);
+  await Deno.remove(dir, { recursive: true });
+}
+
+Deno.test("thread workers: a worker crash and a hang each cost one error row; every other file is scored", async () => {
+  await scoreWithFaults(8, { 2: "crash", 5: "hang" }, "thread", {
+    2: { kind: "worker_crashed" },
+    5: { kind: "timeout" },
+  });
+});
+
+Deno.test("process workers: a segfault, a V8 out-of-memory, a JS crash and a hang each cost one error row", async () => {
+  await scoreWithFaults(10, { 1: "segfault", 4: "oom", 6: "crash", 8: "hang" }, "process", {
+    1: {
+      kind: "worker_crashed",
+      message: /worker crashed while scoring it: its process was killed by SIGSEGV$/,
+    },
+    4: {
+      kind: "worker_crashed",
+      message: /its process was killed by SIG[A-Z]+: V8 ran out of memory \(worker heap limit 96 MB\)$/,
+    },
+    6: { kind: "worker_crashed", message: /its process exited with code 1$/ },
+    8: { kind: "timeout" },
+  });
+});
+
+Deno.test("deno task score --isolation process: a segfault and an out-of-memory cost one row each; rows = files", async () => {
+  const { dir, files } = await makeImages(7);
+  const out = join(dir, "scores.csv");
+  const r = await runCli(
+    "score",
+    [dir, "--out", out, "--quiet", "--jobs", "2", "--isolation", "process", "--worker-heap-mb", "96"],
+    { WINNOW_TEST_FAULTS: JSON.stringify({ [files[2]]: "segfault", [files[5]]: "oom" }) },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const rows = await readResults(out);
+  assert.equal(rows.length, files.length);
+  assert.deepEqual(rows.map((x) => x.path).sort(), files);
+  for (const [i, f] of files.entries()) {
+    const row = rows.find((x) => x.path === f)!;
+    if (i === 2) assert.match(String(row.error), /killed by SIGSEGV$/);
+    else if (i === 5) assert.match(String(row.error), /V8 ran out of memory/);
+    else assert.equal(typeof row.laplacian_var, "number", `${f}: ${row.error}`);
+    assert.equal(row.error_kind, i === 2 || i === 5 ? "worker_crashed" : null);
+  }
+  assert.match(r.stdout, /scored 7 in/);
+  await Deno.remove(dir, { recursive: true });
 });

@@ -20,7 +20,13 @@ import { DEFAULT_FACE_DETECTOR } from "../heuristics/faces.ts";
 import { loadScorer } from "../models/scorer.ts";
 import { defaultRulesWithCalibrated, loadThresholds, type ThresholdRule } from "../score/rules.ts";
 import { DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS } from "../core/image.ts";
-import { DEFAULT_TIME_LIMIT_SECONDS } from "../score/pool.ts";
+import {
+  DEFAULT_TIME_LIMIT_SECONDS,
+  DEFAULT_WORKER_HEAP_MB,
+  type Fault,
+  type Isolation,
+  ISOLATIONS,
+} from "../score/pool.ts";
 import {
   boxOption,
   intOption,
@@ -64,6 +70,12 @@ Options:
   --masks FILE|DIR        a mask image (white = inside) for every image, or a folder with one mask
                           per image named like it (a.jpg → a.png); resized to the image if needed
   --jobs N                parallel workers (default: number of cores, ${navigator.hardwareConcurrency})
+  --isolation thread|process
+                          where workers run (default thread): threads of this process, or child
+                          processes (each its own deno run and V8 heap), so that even a native
+                          crash (a segfault in libvips) or an out-of-memory abort on one image
+                          costs only that image's row (worker_crashed) instead of the run
+  --worker-heap-mb N      V8 heap limit of each process worker, MB (default ${DEFAULT_WORKER_HEAP_MB})
   --max-pixels N          refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})
   --time-limit SECONDS    per-file limit; past it the worker is replaced and the file gets an error
                           row of kind timeout (default ${DEFAULT_TIME_LIMIT_SECONDS})
@@ -184,6 +196,25 @@ function promptSettings(o: { prompt?: string; prompts?: string; models?: string 
   return out;
 }
 
+function isolationOption(value: string | undefined): Isolation | undefined {
+  if (value === undefined) return undefined;
+  if (!(ISOLATIONS as readonly string[]).includes(value)) {
+    throw new UsageError(`--isolation: expected ${ISOLATIONS.join(" or ")}, got "${value}"`);
+  }
+  return value as Isolation;
+}
+
+/** Testing hook: WINNOW_TEST_FAULTS='{"/abs/file.png":"segfault"}' (see `PoolOptions.faults`). */
+function testFaults(): Record<string, Fault> | undefined {
+  const raw = Deno.env.get("WINNOW_TEST_FAULTS");
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch (e) {
+    throw new UsageError(`WINNOW_TEST_FAULTS: expected a JSON object path → fault: ${(e as Error).message}`);
+  }
+}
+
 await runMain(async () => {
   const { values: o, positionals } = parseCommand({
     out: { type: "string" },
@@ -192,6 +223,8 @@ await runMain(async () => {
     region: { type: "string" },
     masks: { type: "string" },
     jobs: { type: "string" },
+    isolation: { type: "string" },
+    "worker-heap-mb": { type: "string" },
     "max-pixels": { type: "string" },
     "time-limit": { type: "string" },
     background: { type: "string" },
@@ -280,6 +313,9 @@ await runMain(async () => {
     jobs: intOption("jobs", o.jobs),
     decode: { maxPixels: intOption("max-pixels", o["max-pixels"]), background: o.background },
     timeLimitSeconds: numberOption("time-limit", o["time-limit"], { positive: true }),
+    isolation: isolationOption(o.isolation),
+    workerHeapMb: intOption("worker-heap-mb", o["worker-heap-mb"]),
+    faults: testFaults(),
     restart: o.restart,
     quiet: o.quiet,
     keepRows: false,

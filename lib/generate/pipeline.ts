@@ -643,7 +643,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   } finally {
     budget.dispose();
     await manifest.close();
-    if (!o.pool) pool.close();
+    if (!o.pool) await pool.close();
     for (const b of o.backends) b.close?.();
   }
 

@@ -11,7 +11,7 @@ import { outputsOf, resolveHeuristics } from "../heuristics/registry.ts";
 import { applyRules, type ThresholdRule } from "./rules.ts";
 import type { Column, ResultTable, Row } from "./results.ts";
 import type { DecodeOptions } from "../core/image.ts";
-import { type FileOptions, ScorePool, type WorkerReply } from "./pool.ts";
+import { type Fault, type FileOptions, type Isolation, ScorePool, type WorkerReply } from "./pool.ts";
 
 /** Columns every score table starts with. */
 export const BASE_COLUMNS: readonly Column[] = [
@@ -83,8 +83,12 @@ export interface BatchOptions {
   localize?: (path: string) => Promise<{ path: string; release(): Promise<void> }>;
   /** Seconds one file may take before it gets a `timeout` error row (see `PoolOptions`). */
   timeLimitSeconds?: number;
-  /** Testing hook: files on which a worker crashes or hangs (see `PoolOptions.faults`). */
-  faults?: Readonly<Record<string, "crash" | "hang">>;
+  /** Testing hook: files on which a worker fails (see `PoolOptions.faults`). */
+  faults?: Readonly<Record<string, Fault>>;
+  /** Thread or process workers (see `PoolOptions.isolation`); default threads. */
+  isolation?: Isolation;
+  /** V8 heap limit of each process worker, MB (see `PoolOptions.workerHeapMb`). */
+  workerHeapMb?: number;
   /** Called with every finished row (after it is written). */
   onRow?: (row: Row) => void;
 }
@@ -202,6 +206,8 @@ export async function scoreFiles(
         settings: options.settings,
         timeLimitSeconds: options.timeLimitSeconds,
         faults: options.faults,
+        isolation: options.isolation,
+        workerHeapMb: options.workerHeapMb,
       })
       : undefined);
   try {
@@ -242,7 +248,7 @@ export async function scoreFiles(
     };
     await Promise.all(Array.from({ length: Math.min(window, todo.length) }, lane));
   } finally {
-    if (!options.pool) pool?.close();
+    if (!options.pool) await pool?.close();
   }
   await writing;
   summary.seconds = (performance.now() - t0) / 1000;

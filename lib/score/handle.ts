@@ -1,0 +1,91 @@
+/**
+ * What a score worker does with one request, whichever kind of worker it is: a thread
+ * (`worker.ts`) or a child process (`worker_process.ts`). Both entry points call {@link handle};
+ * only the transport differs.
+ *
+ * @module
+ */
+import sharp from "sharp";
+import { decodeImage, ImageDecodeError, toGray } from "../core/image.ts";
+import { scoreImage } from "./score_image.ts";
+import type { Fault, WorkerReply, WorkerRequest } from "./protocol.ts";
+
+// Parallelism comes from one worker per core; libvips threads inside each would oversubscribe
+// (measured: README "Speed"). A request may ask for more (PoolOptions.vipsThreads).
+let vipsThreads = 1;
+sharp.concurrency(vipsThreads);
+sharp.cache(false);
+
+async function loadMask(path: string, width: number, height: number): Promise<Uint8Array> {
+  const m = await decodeImage(path);
+  const g = toGray(m);
+  const out = new Uint8Array(width * height);
+  // Nearest-neighbour mapping, so a mask of another size still covers the same part of the picture.
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(m.height - 1, Math.floor((y + 0.5) * m.height / height));
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(m.width - 1, Math.floor((x + 0.5) * m.width / width));
+      out[y * width + x] = g[sy * m.width + sx] >= 128 ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+/** Testing hook: fails the way `fault` says (see `WorkerRequest.fault`); never returns. */
+async function injectFault(fault: Fault, path: string): Promise<never> {
+  if (fault === "crash") {
+    // An uncaught error outside any handler ends the worker.
+    setTimeout(() => {
+      throw new Error(`injected crash on ${path}`);
+    });
+  } else if (fault === "hang") {
+    for (;;) { /* an endless decode */ }
+  } else if (fault === "segfault") {
+    // A real invalid memory access (address 8), as a bug in native code would make: SIGSEGV.
+    const bad = Deno.UnsafePointer.create(8n)!;
+    new Deno.UnsafePointerView(bad).getUint8();
+  } else if (fault === "oom") {
+    // Live JS objects until V8 reaches its heap limit: "Fatal JavaScript out of memory".
+    const hoard: number[][] = [];
+    for (;;) hoard.push(new Array(1 << 16).fill(hoard.length + 0.5));
+  }
+  return await new Promise<never>(() => {});
+}
+
+/**
+ * Decodes and scores the file of one request; never throws: a failure comes back as an error
+ * reply naming the file (or, with the testing hook `req.fault`, the worker dies or hangs).
+ *
+ * @example
+ * ```ts ignore
+ * import { handle } from "./handle.ts";
+ * const reply = await handle({ id: 0, path: "photo.jpg", heuristics: ["sharpness"], decode: {} });
+ * ```
+ */
+export async function handle(req: WorkerRequest): Promise<WorkerReply> {
+  if (req.vipsThreads && req.vipsThreads !== vipsThreads) sharp.concurrency(vipsThreads = req.vipsThreads);
+  if (req.fault) return await injectFault(req.fault, req.path);
+  let stage = "decode";
+  try {
+    const img = await decodeImage(req.path, req.decode);
+    stage = "mask";
+    const mask = req.maskPath ? await loadMask(req.maskPath, img.width, img.height) : undefined;
+    stage = "score";
+    const { values, details } = await scoreImage(img, {
+      heuristics: req.heuristics,
+      image: { region: req.region, mask, settings: req.settings, path: req.path },
+    });
+    return { id: req.id, width: img.width, height: img.height, format: img.format, values, details };
+  } catch (e) {
+    if (e instanceof ImageDecodeError) {
+      return stage === "mask"
+        ? { id: req.id, error: `mask ${e.message}`, kind: "mask_error" }
+        : { id: req.id, error: e.message, kind: e.kind };
+    }
+    return {
+      id: req.id,
+      error: `${req.path}: ${stage} failed: ${(e as Error).message}`,
+      kind: `${stage}_failed`,
+    };
+  }
+}
