@@ -43,7 +43,9 @@ async function scoreWithFaults(
   const summary = await scoreFiles(files, table, {
     heuristics: ["sharpness"],
     jobs: 2,
-    timeLimitSeconds: 6,
+    // Long enough for a tiny image on a machine shared by many runs (load 15 on 2 cores was seen);
+    // a child that runs out of memory churns the CPU before it dies.
+    timeLimitSeconds: isolation === "process" ? 12 : 6,
     isolation,
     workerHeapMb: 96,
     faults: Object.fromEntries(Object.entries(faults).map(([i, f]) => [files[Number(i)], f])),

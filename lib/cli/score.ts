@@ -70,11 +70,14 @@ Options:
   --masks FILE|DIR        a mask image (white = inside) for every image, or a folder with one mask
                           per image named like it (a.jpg → a.png); resized to the image if needed
   --jobs N                parallel workers (default: number of cores, ${navigator.hardwareConcurrency})
-  --isolation thread|process
-                          where workers run (default thread): threads of this process, or child
-                          processes (each its own deno run and V8 heap), so that even a native
-                          crash (a segfault in libvips) or an out-of-memory abort on one image
-                          costs only that image's row (worker_crashed) instead of the run
+  --isolation process|thread
+                          where workers run. process (the default when --allow-run is given, as
+                          deno task score does): child processes, each its own deno run and V8
+                          heap, so even a native crash (a segfault in libvips) or an out-of-memory
+                          abort on one image costs only that image's row (worker_crashed); about
+                          100 MB more memory per worker and ~0.5 s more start-up. thread: threads
+                          of this process; a JS error or a hang still costs one row, a native crash
+                          ends the run
   --worker-heap-mb N      V8 heap limit of each process worker, MB (default ${DEFAULT_WORKER_HEAP_MB})
   --max-pixels N          refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})
   --time-limit SECONDS    per-file limit; past it the worker is replaced and the file gets an error
@@ -196,8 +199,13 @@ function promptSettings(o: { prompt?: string; prompts?: string; models?: string 
   return out;
 }
 
-function isolationOption(value: string | undefined): Isolation | undefined {
-  if (value === undefined) return undefined;
+/** `--isolation`; by default process workers, or threads (with a note) when --allow-run is missing. */
+function isolationOption(value: string | undefined): Isolation {
+  if (value === undefined) {
+    if (Deno.permissions.querySync({ name: "run" }).state === "granted") return "process";
+    console.error("note: process workers need --allow-run; scoring on thread workers (--isolation thread)");
+    return "thread";
+  }
   if (!(ISOLATIONS as readonly string[]).includes(value)) {
     throw new UsageError(`--isolation: expected ${ISOLATIONS.join(" or ")}, got "${value}"`);
   }
