@@ -68,6 +68,11 @@ Deno.test("edgeSweep (wasm) equals edgeSweepJs bit for bit, borders and grid mom
       assert.deepEqual(edgeSweep(gray, w, h), edgeSweepJs(gray, w, h), `${w}×${h} ${kind}`);
     }
   }
+  // Pieces of ~1,900 columns of a checkerboard (Laplacian ±1020): ΣL² near the kernel's 32-bit limit.
+  const stripes = new Uint8Array(120_000 * 3).map((_, i) =>
+    ((i % 120_000 + Math.floor(i / 120_000)) % 2) * 255
+  );
+  assert.deepEqual(edgeSweep(stripes, 120_000, 3), edgeSweepJs(stripes, 120_000, 3));
   // Pieces over 2,000 columns (images over 128,000 pixels wide) take the JS sweep.
   const wide = rgbSweepJs(image(130_000, 2, 5, "noise")).gray;
   assert.deepEqual(edgeSweep(wide, 130_000, 2), edgeSweepJs(wide, 130_000, 2));

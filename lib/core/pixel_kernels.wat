@@ -237,7 +237,7 @@
     (local $a0 f64) (local $sl f64) (local $b1 f64) (local $b2 f64) (local $p i32) (local $q i32)
     (local $fa f64) (local $fb f64) (local $wv v128)
     (local $lv v128) (local $as1 v128) (local $at1 v128) (local $as2 v128) (local $at2 v128)
-    (local $l2lo v128) (local $l2hi v128) (local $w32 v128) (local $r0 i32) (local $r1 i32)
+    (local $l2lo v128) (local $l2hi v128) (local $w32 v128) (local $h4 v128) (local $r0 i32) (local $r1 i32)
     (local.set $y (i32.const 0))
     (block $rowsDone
       (loop $rows
@@ -349,9 +349,19 @@
               (local.set $wv (i16x8.sub (local.get $wv) (v128.const i16x8 8 8 8 8 8 8 8 8)))
               (local.set $p (i32.add (local.get $p) (i32.const 16)))
               (br_if $sum (i32.lt_u (local.get $p) (local.get $q))))
-            (local.set $s1 (i32.wrap_i64 (call $hsum (local.get $as1))))
-            (local.set $t1 (i32.wrap_i64 (call $hsum (local.get $at1))))
-            (local.set $s2 (call $hsum (local.get $as2)))
+            ;; Horizontal sums, s and t of L together (every partial sum fits 32 bits for pieces of at
+            ;; most 2,000 columns: |t| ≤ 2000·2001/2·1020 and ΣL² ≤ 2000·1020²).
+            (local.set $h4 (i32x4.add
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $as1) (local.get $at1))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $as1) (local.get $at1))))
+            (local.set $h4 (i32x4.add (local.get $h4)
+              (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $h4) (local.get $h4))))
+            (local.set $s1 (i32x4.extract_lane 0 (local.get $h4)))
+            (local.set $t1 (i32x4.extract_lane 2 (local.get $h4)))
+            (local.set $h4 (i32x4.add (local.get $as2)
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $as2) (local.get $as2))))
+            (local.set $s2 (i64.extend_i32_u
+              (i32.add (i32x4.extract_lane 0 (local.get $h4)) (i32x4.extract_lane 1 (local.get $h4)))))
             (local.set $t2 (i64.add (i64x2.extract_lane 0 (local.get $at2)) (i64x2.extract_lane 1 (local.get $at2))))
             (local.set $lapSum (i64.add (local.get $lapSum) (i64.extend_i32_s (local.get $s1))))
             (local.set $lapSq (i64.add (local.get $lapSq) (local.get $s2)))
