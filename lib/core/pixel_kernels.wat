@@ -99,7 +99,7 @@
           (i64.store (i32.add (local.get $gray) (local.get $i))
             (i64x2.extract_lane 0 (i8x16.narrow_i16x8_u (local.get $g16) (local.get $g16))))
           ;; Exposure: Σ gray and the dark and bright counts (a true lane is −1).
-          (local.set $accG (i32x4.add (local.get $accG) (i32x4.extadd_pairwise_i16x8_u (local.get $g16))))
+          (local.set $accG (i32x4.add (local.get $accG) (i32x4.dot_i16x8_s (local.get $g16) (v128.const i16x8 1 1 1 1 1 1 1 1))))
           (local.set $accD (i16x8.sub (local.get $accD) (i16x8.le_u (local.get $g16) (local.get $darkV))))
           (local.set $accB (i16x8.sub (local.get $accB) (i16x8.ge_u (local.get $g16) (local.get $brightV))))
           ;; Skin luma Y = (4899 R + 9617 G + 1868 B + 8192) >> 14 = (gray's sum − G + B) >> 15, as
