@@ -152,3 +152,65 @@ export async function writeAtomicStream(
   }, options);
   return n;
 }
+
+/** A file opened by {@link openAppendFile}. */
+export interface AppendFile {
+  /** Appends `data` after every earlier append, whole, or not at all when the write fails. */
+  append(data: string | Uint8Array): Promise<void>;
+  /** Waits for pending appends (a failed one has already rejected to its caller) and closes the file. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `path` (created if absent) for appending whole records: rows of a table, lines of a
+ * manifest. Appends are written one after another in call order; one that fails (a full disk) is
+ * cut back off the file (truncating needs no space) and rejects, so a reader never sees a torn
+ * record, and the next append is tried afresh. `fail` turns an error of the `open` or an `append`
+ * into what is thrown (e.g. an error naming the file and what it was doing).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openAppendFile } from "./atomic.ts";
+ * const path = `${await Deno.makeTempDir()}/rows.jsonl`;
+ * const f = await openAppendFile(path);
+ * await Promise.all([f.append('{"a":1}\n'), f.append('{"a":2}\n')]);
+ * await f.close();
+ * assert.equal(await Deno.readTextFile(path), '{"a":1}\n{"a":2}\n');
+ * ```
+ */
+export async function openAppendFile(
+  path: string,
+  fail: (e: unknown, step: "open" | "append") => unknown = (e) => e,
+): Promise<AppendFile> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { append: true, create: true });
+  } catch (e) {
+    throw fail(e, "open");
+  }
+  let size = (await file.stat()).size;
+  let chain: Promise<void> = Promise.resolve();
+  const enc = new TextEncoder();
+  return {
+    append(data) {
+      const bytes = typeof data === "string" ? enc.encode(data) : data;
+      const write = async () => {
+        try {
+          await writeAll(file, bytes);
+          size += bytes.length;
+        } catch (e) {
+          await file.truncate(size).catch(() => {});
+          throw fail(e, "append");
+        }
+      };
+      const done = chain.then(write);
+      chain = done.catch(() => {});
+      return done;
+    },
+    async close() {
+      await chain;
+      file.close();
+    },
+  };
+}

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Value } from "../heuristics/types.ts";
 import { HEURISTICS, outputsOf } from "../heuristics/registry.ts";
 import type { Backend, GeneratedImage, GenerationRequest } from "../backends/types.ts";
-import { writeAll, writeAtomic } from "../core/atomic.ts";
+import { openAppendFile, writeAtomic } from "../core/atomic.ts";
 import { WinnowError, writeFailure } from "../core/errors.ts";
 import { maskSecrets } from "../core/secrets.ts";
 
@@ -205,42 +205,21 @@ export async function cleanRunFolder(out: string, keep: ReadonlySet<string>): Pr
 /**
  * Appends lines to the manifest of `out`, one request's lines in one write, in call order (so a
  * resumed run sees a request whole or not at all). Secrets are masked. A write that fails (a full
- * disk) is cut back off the file and rejects with a `WriteError` naming it; the appends after it
- * reject too. `close()` waits for pending writes.
+ * disk) is cut back off the file and rejects with a `WriteError` naming it (`openAppendFile`).
+ * `close()` waits for pending writes.
  */
 export async function openManifest(out: string): Promise<{
   append(rows: readonly ManifestRow[]): Promise<void>;
   close(): Promise<void>;
 }> {
   const path = join(out, MANIFEST);
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { append: true, create: true });
-  } catch (e) {
-    throw writeFailure(path, e, "open the manifest");
-  }
-  let size = (await file.stat()).size;
-  let chain = Promise.resolve();
+  const file = await openAppendFile(
+    path,
+    (e, step) => writeFailure(path, e, step === "open" ? "open the manifest" : "append to the manifest"),
+  );
   return {
-    append(rows) {
-      const bytes = new TextEncoder().encode(rows.map((r) => maskSecrets(JSON.stringify(r)) + "\n").join(""));
-      chain = chain.then(async () => {
-        try {
-          await writeAll(file, bytes);
-          size += bytes.length;
-        } catch (e) {
-          // No torn line: cut what part of these lines reached the file (truncating needs no space).
-          await file.truncate(size).catch(() => {});
-          throw writeFailure(path, e, "append to the manifest");
-        }
-      });
-      return chain;
-    },
-    async close() {
-      // A failed append has already rejected to its caller; closing only waits.
-      await chain.catch(() => {});
-      file.close();
-    },
+    append: (rows) => file.append(rows.map((r) => maskSecrets(JSON.stringify(r)) + "\n").join("")),
+    close: () => file.close(),
   };
 }
 

@@ -11,7 +11,7 @@
  * @module
  */
 import { csvLine, parseCsv } from "../core/csv.ts";
-import { writeAll, writeAtomic } from "../core/atomic.ts";
+import { openAppendFile, writeAtomic } from "../core/atomic.ts";
 import { WinnowError, writeProblem } from "../core/errors.ts";
 
 export { writeProblem };
@@ -102,29 +102,9 @@ function writeError(path: string, e: unknown, what: "create" | "append" | "parqu
   );
 }
 
-async function appender(path: string): Promise<{ append(s: string): Promise<void>; close(): void }> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { append: true, create: true });
-  } catch (e) {
-    throw writeError(path, e, "create");
-  }
-  const enc = new TextEncoder();
-  let size = (await file.stat()).size;
-  return {
-    async append(s: string) {
-      const bytes = enc.encode(s);
-      try {
-        await writeAll(file, bytes);
-        size += bytes.length;
-      } catch (e) {
-        // No torn row: cut what part of this row reached the file (truncating needs no space).
-        await file.truncate(size).catch(() => {});
-        throw writeError(path, e, "append");
-      }
-    },
-    close: () => file.close(),
-  };
+/** The table's append file: a row that does not fit is cut back off, naming the file. */
+function appender(path: string) {
+  return openAppendFile(path, (e, step) => writeError(path, e, step === "open" ? "create" : "append"));
 }
 
 function sameColumns(a: readonly string[], b: readonly string[]) {
@@ -189,7 +169,7 @@ async function openCsv(path: string, names: string[], key: string, resume: boole
     done,
     write: (row) => out.append(csvLine(names.map((n) => row[n]))),
     writeRows: (rows) => out.append(rows.map((row) => csvLine(names.map((n) => row[n]))).join("")),
-    close: () => Promise.resolve(out.close()),
+    close: () => out.close(),
   };
 }
 
@@ -229,7 +209,7 @@ async function openJsonl(path: string, names: string[], key: string, resume: boo
     done,
     write: (row) => out.append(jsonRow(names, row)),
     writeRows: (rows) => out.append(rows.map((row) => jsonRow(names, row)).join("")),
-    close: () => Promise.resolve(out.close()),
+    close: () => out.close(),
   };
 }
 
