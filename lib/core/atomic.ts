@@ -4,7 +4,8 @@
  * the target, so a reader sees the old content or the new, never a part. An interrupted run leaves at
  * most a `<name>.tmp-<pid>` file behind, which resuming code may delete. {@link writeAtomic} takes
  * text, bytes or a writer of the temporary file; {@link writeAtomicStream} takes a stream (downloads)
- * and checks its length before the rename.
+ * and checks its length before the rename. Files that grow row by row (result tables, manifests)
+ * use {@link openAppendFile} instead: each record reaches the file whole or not at all.
  *
  * @module
  */
