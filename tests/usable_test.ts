@@ -109,3 +109,45 @@ Deno.test("deno task fit usable --out-thresholds writes the scorer and updates t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the shipped columns and of + face_min_quality, from a faces table", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A faces table naming every labeled image, face_min_quality empty (no judged face) but for one.
+    const rows = await readResults(DEFAULT_LABEL_SCORES);
+    const paths = rows.map((r) => join(ROOT, "data/models", String(r.path)));
+    const faces = join(dir, "faces.csv"), out = join(dir, "study.json");
+    await Deno.writeTextFile(
+      faces,
+      "path,face_min_quality\n" + paths.map((p, i) => `${p},${i === 0 ? "0.5" : ""}`).join("\n") + "\n",
+    );
+    const r = await runCli("usable_study", [
+      "--no-embeddings",
+      "--faces-scores",
+      faces,
+      "--seeds",
+      "2",
+      "--bootstrap",
+      "50",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /262 labeled images, 27 unusable/);
+    const study = JSON.parse(await Deno.readTextFile(out));
+    assert.deepEqual(study.lines.map((l: { candidate: string }) => l.candidate), [
+      "shipped 4 columns",
+      "+ face_min_quality",
+    ]);
+    for (const l of study.lines) {
+      assert.equal(l.seeds.length, 2);
+      assert.equal(l.chosen.length, 5);
+      assert.ok(l.auc.low <= l.auc.auc && l.auc.auc <= l.auc.high);
+    }
+    // The shipped columns' nested AUC is in the range README states for the fixed model's spread.
+    assert.ok(study.lines[0].auc.auc > 0.6 && study.lines[0].auc.auc < 0.8, String(study.lines[0].auc.auc));
+    assert.ok("face_min_quality (1 without a judged face)" in study.single);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
