@@ -110,7 +110,7 @@ Deno.test("deno task fit usable --out-thresholds writes the scorer and updates t
   }
 });
 
-Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the shipped columns and of + face_min_quality, from a faces table", async () => {
+Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the shipped columns, + face_min_quality (from a faces table), + every score column", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // A faces table naming every labeled image, face_min_quality empty (no judged face) but for one.
@@ -138,6 +138,8 @@ Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the
     assert.deepEqual(study.lines.map((l: { candidate: string }) => l.candidate), [
       "shipped 4 columns",
       "+ face_min_quality",
+      "+ every numeric score column (46)",
+      "all candidates (the inner CV chooses the set too)",
     ]);
     for (const l of study.lines) {
       assert.equal(l.seeds.length, 2);

@@ -68,28 +68,61 @@ export function principalDirections(Z: readonly (readonly number[])[], k: number
   const n = Z.length, d = Z[0]?.length ?? 0;
   k = Math.min(k, d, n);
   // Power iteration on the n × n Gram matrix Z Zᵀ (n rows ≪ d columns for an embedding), then
-  // each direction is Zᵀ u, normalised.
-  const G = Z.map((a) => Z.map((b) => a.reduce((s, v, j) => s + v * b[j], 0)));
-  const rand = seededRandom(seed);
-  const orth = (M: number[][]) => {
+  // each direction is Zᵀ u, normalised. Flat typed arrays: this runs hundreds of times in a study.
+  const flat = new Float64Array(n * d);
+  Z.forEach((row, i) => flat.set(row, i * d));
+  const G = new Float64Array(n * n);
+  for (let a = 0; a < n; a++) {
+    for (let b = a; b < n; b++) {
+      let s = 0;
+      for (let j = 0, ia = a * d, ib = b * d; j < d; j++) s += flat[ia + j] * flat[ib + j];
+      G[a * n + b] = G[b * n + a] = s;
+    }
+  }
+  const orth = (M: Float64Array[]) => {
     for (let a = 0; a < M.length; a++) {
       for (let b = 0; b < a; b++) {
         let dot = 0;
         for (let j = 0; j < M[a].length; j++) dot += M[a][j] * M[b][j];
         for (let j = 0; j < M[a].length; j++) M[a][j] -= dot * M[b][j];
       }
-      const norm = Math.hypot(...M[a]) || 1;
+      let norm = 0;
+      for (let j = 0; j < M[a].length; j++) norm += M[a][j] * M[a][j];
+      norm = Math.sqrt(norm) || 1;
       for (let j = 0; j < M[a].length; j++) M[a][j] /= norm;
     }
     return M;
   };
-  let U = orth(Array.from({ length: k }, () => Array.from({ length: n }, () => rand() - 0.5)));
-  for (let it = 0; it < 100; it++) {
-    U = orth(U.map((u) => G.map((row) => row.reduce((s, v, j) => s + v * u[j], 0))));
+  const rand = seededRandom(seed);
+  let U = orth(Array.from({ length: k }, () => Float64Array.from({ length: n }, () => rand() - 0.5)));
+  for (let it = 0; it < 200; it++) {
+    const next = orth(U.map((u) => {
+      const out = new Float64Array(n);
+      for (let a = 0; a < n; a++) {
+        let s = 0;
+        for (let b = 0, r = a * n; b < n; b++) s += G[r + b] * u[b];
+        out[a] = s;
+      }
+      return out;
+    }));
+    let change = 0;
+    next.forEach((v, c) => {
+      let dot = 0;
+      for (let j = 0; j < n; j++) dot += v[j] * U[c][j];
+      change = Math.max(change, 1 - Math.abs(dot));
+    });
+    U = next;
+    if (change < 1e-12) break;
   }
-  return orth(
-    U.map((u) => Array.from({ length: d }, (_, j) => Z.reduce((s, row, i) => s + row[j] * u[i], 0))),
-  );
+  const V = U.map((u) => {
+    const v = new Float64Array(d);
+    for (let i = 0; i < n; i++) {
+      const w = u[i];
+      for (let j = 0, r = i * d; j < d; j++) v[j] += flat[r + j] * w;
+    }
+    return v;
+  });
+  return orth(V).map((v) => Array.from(v));
 }
 
 interface Prepared {
@@ -109,7 +142,12 @@ function prepare(block: readonly (readonly number[])[], kMax: number): Prepared 
 }
 
 function project(p: Prepared, row: readonly number[], k: number): number[] {
-  return p.dirs.slice(0, k).map((v) => row.reduce((s, x, j) => s + v[j] * (x - p.mean[j]) / p.scale[j], 0));
+  const z = row.map((x, j) => (x - p.mean[j]) / p.scale[j]);
+  return p.dirs.slice(0, k).map((v) => {
+    let s = 0;
+    for (let j = 0; j < z.length; j++) s += v[j] * z[j];
+    return s;
+  });
 }
 
 function design(set: FeatureSet, idx: readonly number[], p: Prepared | undefined, k: number): number[][] {

@@ -126,6 +126,24 @@ async function embeddings(
 }
 
 const CS = [0.01, 0.03, 0.1, 0.3];
+/** Score-table columns that are not signals (identity, geometry of a crop, lists of names). */
+const NOT_SIGNALS = new Set([
+  "path",
+  "width",
+  "height",
+  "format",
+  "error",
+  "error_kind",
+  "phash",
+  "crop_x",
+  "crop_y",
+  "crop_width",
+  "crop_height",
+  "object_classes",
+  "prompt_objects",
+  "prompt_missing_objects",
+]);
+const isNum = (v: unknown) => v !== null && v !== undefined && v !== "" && Number.isFinite(Number(v));
 const KS = [0, 5, 10, 20, 40];
 
 /**
@@ -160,6 +178,23 @@ export async function usableStudy(o: UsableStudyOptions = {}): Promise<UsableStu
     single["face_min_quality (1 without a judged face)"] = iv(oriented(fmq));
     sets.push({ name: "+ face_min_quality", fixed: base.map((r, i) => [...r, fmq[i]]) });
   }
+  // Every numeric column of the score table (sharpness, exposure, saliency, faces, hands, pose,
+  // objects, NSFW, text), a missing value replaced by the column's median over all rows (no label
+  // is used for that), for the signals of artifacts and merged objects the four do not cover.
+  const numeric = Object.keys(data.rows[0]).filter((c) =>
+    !NOT_SIGNALS.has(c) && data.rows.filter((r) => isNum(r[c])).length >= 20
+  );
+  const medians = numeric.map((c) => {
+    const v = data.rows.filter((r) => isNum(r[c])).map((r) => Number(r[c])).sort((a, b) => a - b);
+    return v[Math.floor(v.length / 2)];
+  });
+  sets.push({
+    name: `+ every numeric score column (${numeric.length})`,
+    fixed: data.rows.map((
+      r,
+      i,
+    ) => [...base[i], ...numeric.map((c, j) => (isNum(r[c]) ? Number(r[c]) : medians[j]))]),
+  });
   const kinds = o.embeddings ?? ["whole", "tiles"];
   if (kinds.length) {
     const emb = await embeddings(data.paths, kinds, o.cacheDir ?? "out/usable_study", o.onProgress);
