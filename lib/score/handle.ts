@@ -16,8 +16,21 @@ let vipsThreads = 1;
 sharp.concurrency(vipsThreads);
 sharp.cache(false);
 
+/**
+ * One decode at a time in this worker. libvips keeps one error buffer per process, so two decodes
+ * at once (two files in flight) could swap their messages, and with them `truncated` and `corrupt`.
+ * The JS scoring of one file still overlaps the decode of the next, which is what the second file
+ * in flight is for. Workers that are threads of one process can still mix messages between them.
+ */
+let decoding: Promise<unknown> = Promise.resolve();
+function oneDecodeAtATime<T>(decode: () => Promise<T>): Promise<T> {
+  const run = decoding.then(decode, decode);
+  decoding = run.catch(() => {});
+  return run;
+}
+
 async function loadMask(path: string, width: number, height: number): Promise<Uint8Array> {
-  const m = await decodeImage(path);
+  const m = await oneDecodeAtATime(() => decodeImage(path));
   const g = toGray(m);
   const out = new Uint8Array(width * height);
   // Nearest-neighbour mapping, so a mask of another size still covers the same part of the picture.
@@ -67,7 +80,7 @@ export async function handle(req: WorkerRequest): Promise<WorkerReply> {
   if (req.fault) return await injectFault(req.fault, req.path);
   let stage = "decode";
   try {
-    const img = await decodeImage(req.path, req.decode);
+    const img = await oneDecodeAtATime(() => decodeImage(req.path, req.decode));
     stage = "mask";
     const mask = req.maskPath ? await loadMask(req.maskPath, img.width, img.height) : undefined;
     stage = "score";
