@@ -16,7 +16,7 @@ import { scoreColumns, scoreFiles } from "../lib/score/batch.ts";
 import { resolveHeuristics } from "../lib/heuristics/registry.ts";
 import type { Fault, Isolation } from "../lib/score/pool.ts";
 import { writeBmp } from "./bmp_writer.ts";
-import { runCli } from "./cli.ts";
+import { cliArgs, runCli } from "./cli.ts";
 
 async function makeImages(n: number): Promise<{ dir: string; files: string[] }> {
   const dir = await Deno.makeTempDir({ prefix: "winnow-faults-" });
@@ -111,4 +111,54 @@ Deno.test("deno task score --isolation process: a segfault and an out-of-memory 
   }
   assert.match(r.stdout, /scored 7 in/);
   await Deno.remove(dir, { recursive: true });
+});
+
+/** Pids of the live children of `pid` (from /proc; Linux). */
+function childrenOf(pid: number): number[] {
+  const kids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(ppid) === pid && state !== "Z") kids.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return kids;
+}
+
+Deno.test({
+  name: "a score run killed with SIGKILL leaves no process worker behind, not even one stuck on a file",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const { dir, files } = await makeImages(4);
+    const out = join(dir, "scores.csv");
+    const cli = new Deno.Command(Deno.execPath(), {
+      args: cliArgs("score", [dir, "--out", out, "--quiet", "--jobs", "2", "--isolation", "process"]),
+      env: { NO_COLOR: "1", WINNOW_TEST_FAULTS: JSON.stringify({ [files[0]]: "hang" }) },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    // The worker with img0 spins on it; the other scores the rest. Wait for their rows.
+    const rows = async () => (await Deno.readTextFile(out).catch(() => "")).trim().split("\n").length - 1;
+    for (let i = 0; i < 600 && (await rows()) < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    const workers = childrenOf(cli.pid);
+    assert.equal(workers.length, 2, "two process workers");
+    cli.kill("SIGKILL");
+    await cli.status;
+    let left: number[] = workers;
+    for (let i = 0; i < 100 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = workers.filter((pid) => {
+        try {
+          const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+          return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+        } catch {
+          return false;
+        }
+      });
+    }
+    assert.deepEqual(left, [], "orphaned workers still running");
+    await Deno.remove(dir, { recursive: true });
+  },
 });
