@@ -306,6 +306,41 @@ Deno.test("the model measures and face_quality are computed from qualityConfiden
   }
 });
 
+Deno.test("ssd below its 512 input: priors laid out from the shipped ones, boxes still on the faces", async () => {
+  const { ssdPriors } = await import("../lib/models/faces/faceapi.ts");
+  const faceapi = await import("@vladmandic/face-api/dist/face-api.node-wasm.js");
+  await getDetector("ssd");
+  const layer = (faceapi.nets.ssdMobilenetv1 as unknown as {
+    params: { output_layer: { extra_dim: { arraySync(): number[][][] } } };
+  }).params.output_layer;
+  const shipped = layer.extra_dim.arraySync()[0];
+  // At 512 the layout gives back the priors shipped with the weights (5118 boxes).
+  const again = ssdPriors(shipped, 512);
+  assert.equal(again.length, 5118);
+  let worst = 0;
+  for (const [i, b] of again.entries()) {
+    for (let k = 0; k < 4; k++) worst = Math.max(worst, Math.abs(b[k] - shipped[i][k]));
+  }
+  assert.ok(worst < 1e-5, `largest difference ${worst}`);
+  // At 384 every clearly visible face of sample1 is still found and boxed like at 512.
+  const ssd384 = await getDetector("ssd", { inputSize: 384 });
+  assert.equal(ssd384.inputSize, 384);
+  const found = await ssd384.detect(await photo(1), { minConfidence: 0.5 });
+  assert.equal(found.length, FACES[0].length);
+  for (const [i, f] of found.entries()) {
+    assert.ok(iou(f, box(FACES[0][i])) > 0.7, `face ${i + 1}: IoU ${iou(f, box(FACES[0][i]))}`);
+  }
+  // The 512 detector is unchanged by the 384 one having run (the shipped priors are put back).
+  assert.deepEqual(layer.extra_dim.arraySync()[0][0], shipped[0]);
+  assert.deepEqual(
+    (await (await getDetector("ssd")).detect(await photo(1))).map((f) => [f.x, f.y, f.width, f.height]),
+    FACES[0],
+  );
+  // The faces setting: a multiple of 32, for ssd and tiny.
+  const ctx = new ImageContext(await photo(1), { settings: { faces: { inputSize: 400 } } });
+  await assert.rejects(async () => await faces.compute(ctx), /multiple of 32/);
+});
+
 Deno.test("face crops are saved with a margin as <image stem>_face<k>.jpg", async () => {
   const dir = await Deno.makeTempDir();
   const img = await photo(1);

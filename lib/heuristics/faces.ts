@@ -41,6 +41,9 @@
  *   stem is the image file's name without extension when the caller passes `path` in the image
  *   options, else `img-<hash of the pixels>`.
  * - `cropMargin`: margin added on each side of a crop, as a fraction of the box (default 0.25).
+ * - `inputSize`: long side in pixels (a multiple of 32, 64–1024) of the copy `ssd` or `tiny` runs
+ *   on; for `ssd` also its network input (see `lib/models/faces/faceapi.ts`). Default the
+ *   detector's own, 512 (the README's faces section measures the speed and coverage of each).
  * - `modelDir`: folder of the detector's model files (default: inside this project's
  *   `node_modules`).
  * - `qualityModel`: the `face_quality` scorer file (`winnow-scorer/1`, `lib/models/scorer.ts`) that
@@ -74,7 +77,7 @@ import {
   type Face,
   getDetector,
 } from "../models/faces/detector.ts";
-import { checkSettings, type SettingsSpec } from "../core/settings.ts";
+import { checkSettings, SettingsError, type SettingsSpec } from "../core/settings.ts";
 
 /** Settings of the `faces` heuristic, after defaults (see the module doc). */
 export interface FacesSettings {
@@ -91,6 +94,8 @@ export interface FacesSettings {
   cropsDir?: string;
   cropMargin: number;
   modelDir?: string;
+  /** Long side of the copy the detector runs on; undefined: the detector's default. */
+  inputSize?: number;
   /** Path of the `face_quality` scorer file, or `"none"`. */
   qualityModel: string;
 }
@@ -129,6 +134,7 @@ export const FACES_SETTINGS = {
   cropsDir: { kind: "string", what: "a folder path" },
   cropMargin: { kind: "number", min: 0, default: DEFAULT_CROP_MARGIN },
   modelDir: { kind: "string", what: "a folder path" },
+  inputSize: { kind: "number", min: 64, max: 1024, integer: true },
   qualityModel: { kind: "string", what: "a scorer file path", default: DEFAULT_FACE_QUALITY_MODEL },
 } as const satisfies SettingsSpec;
 
@@ -147,10 +153,17 @@ export const FACES_SETTINGS = {
  * assert.equal(facesSettings({ qualityConfidence: 0.1 }).qualityConfidence, 0.1);
  * assert.match(s.qualityModel, /face_quality\.json$/);
  * assert.throws(() => facesSettings({ detector: "yolo" }), /unknown face detector "yolo"/);
+ * assert.equal(facesSettings({ inputSize: 384 }).inputSize, 384);
+ * assert.throws(() => facesSettings({ inputSize: 400 }), /multiple of 32/);
  * ```
  */
 export function facesSettings(raw: Record<string, unknown> = {}): FacesSettings {
   const s = checkSettings("faces", raw, FACES_SETTINGS) as unknown as FacesSettings;
+  if (s.inputSize !== undefined && (s.inputSize % 32 !== 0 || s.detector === "blazeface")) {
+    throw new SettingsError(
+      `faces: inputSize ${s.inputSize}: a multiple of 32, for the ssd and tiny detectors (blazeface's is fixed)`,
+    );
+  }
   // Finding never stops above counting, and judging never starts below finding.
   // The low finding threshold was measured for ssd; other detectors score differently (BlazeFace
   // finds dozens of boxes at 0.1 in a checkerboard), so they find at the counting threshold.
@@ -186,9 +199,14 @@ export async function faceQualityScorer(settings: FacesSettings): Promise<Scorer
  */
 export function detectFaces(ctx: ImageContext, settings: FacesSettings = facesSettings()): Promise<Face[]> {
   const threshold = Math.min(settings.findConfidence, settings.minConfidence);
-  const key = `faces:${settings.detector}:${threshold}:${settings.modelDir ?? ""}`;
+  const key = `faces:${settings.detector}:${threshold}:${settings.modelDir ?? ""}:${
+    settings.inputSize ?? ""
+  }`;
   return ctx.memo(key, async () => {
-    const detector = await getDetector(settings.detector, { modelDir: settings.modelDir });
+    const detector = await getDetector(settings.detector, {
+      modelDir: settings.modelDir,
+      inputSize: settings.inputSize,
+    });
     return await detector.detect(ctx.image, { minConfidence: threshold });
   });
 }

@@ -36,6 +36,11 @@ export interface GetDetectorOptions {
    * `node_modules` (`@vladmandic/face-api/model/` or `@vladmandic/human/models/`).
    */
   modelDir?: string;
+  /**
+   * Long side (pixels, a multiple of 32) of the copy `ssd` or `tiny` runs on; default the
+   * detector's own (512). Not for `blazeface`, whose network input is fixed.
+   */
+  inputSize?: number;
 }
 
 /** Default model folder of each detector. */
@@ -45,12 +50,14 @@ export const DEFAULT_MODEL_DIRS: Readonly<Record<DetectorName, string>> = {
   blazeface: join(NODE_MODULES, "@vladmandic/human/models/"),
 };
 
-type Loader = (modelDir: string) => Promise<FaceDetector>;
+type Loader = (modelDir: string, inputSize?: number) => Promise<FaceDetector>;
 
 // Backends are imported on first use, so that importing the registry does not load TF.js.
 const LOADERS: Record<DetectorName, Loader> = {
-  ssd: async (dir) => (await import("./faceapi.ts")).loadFaceApiDetector("ssd", dir),
-  tiny: async (dir) => (await import("./faceapi.ts")).loadFaceApiDetector("tiny", dir),
+  ssd: async (dir, inputSize) =>
+    (await import("./faceapi.ts")).loadFaceApiDetector("ssd", dir, { inputSize }),
+  tiny: async (dir, inputSize) =>
+    (await import("./faceapi.ts")).loadFaceApiDetector("tiny", dir, { inputSize }),
   blazeface: async (dir) => (await import("./human.ts")).loadBlazeFace(dir),
 };
 
@@ -77,10 +84,15 @@ export function getDetector(name: string, options: GetDetectorOptions = {}): Pro
     );
   }
   const dir = options.modelDir ?? DEFAULT_MODEL_DIRS[name];
-  const key = `${name}\0${dir}`;
+  if (options.inputSize !== undefined && name === "blazeface") {
+    return Promise.reject(
+      new UnknownDetectorError("blazeface: its input size is fixed (inputSize is for ssd and tiny)"),
+    );
+  }
+  const key = `${name}\0${dir}\0${options.inputSize ?? ""}`;
   let p = loaded.get(key);
   if (!p) {
-    p = LOADERS[name](dir);
+    p = LOADERS[name](dir, options.inputSize);
     loaded.set(key, p);
     p.catch(() => loaded.delete(key));
   }
