@@ -140,8 +140,27 @@ Deno.test({
       noImage,
       notebook([{ id: "draws-nothing", source: "const z = 2;", tags: ["plot"] }]),
     );
-    const r = await cli("notebooks", [file, noImage, "--out-dir", join(dir, "out")]);
+    // A plot whose image is missing on the first run only, as when the kernel loses a display:
+    // the runner runs it once more and says so; a plot never drawn (above) still fails.
+    const lostOnce = join(dir, "lost_once.ipynb");
+    const marker = join(dir, "first-run-done");
+    const png =
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    await Deno.writeTextFile(
+      lostOnce,
+      notebook([{
+        id: "drawn-second-time",
+        tags: ["plot"],
+        source:
+          `let again = true;\ntry { Deno.statSync(${JSON.stringify(marker)}); } catch { again = false; }\n` +
+          `if (!again) Deno.writeTextFileSync(${JSON.stringify(marker)}, "1");\n` +
+          `else { await Deno.jupyter.display({ "image/png": "${png}" }, { raw: true }); ` +
+          `await new Promise((r) => setTimeout(r, 300)); }`,
+      }]),
+    );
+    const r = await cli("notebooks", [file, noImage, lostOnce, "--out-dir", join(dir, "out")]);
     assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /ok\s+lost_once\.ipynb.*\n\s+ran twice: .*cell 1 \(id "drawn-second-time"\)/);
     assert.match(
       r.out,
       /FAIL\s+broken\.ipynb.*cell 2 \(id "breaks-here"\) failed: Error: deliberately broken cell/,
@@ -150,7 +169,7 @@ Deno.test({
       r.out,
       /FAIL\s+no_image\.ipynb.*cell 1 \(id "draws-nothing"\) is tagged plot but has no image/,
     );
-    assert.match(r.out, /2 of 2 notebook\(s\) failed/);
+    assert.match(r.out, /2 of 3 notebook\(s\) failed/);
     await Deno.remove(dir, { recursive: true });
   },
 });

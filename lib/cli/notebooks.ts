@@ -94,6 +94,9 @@ await runMain(async () => {
     const r = await executeNotebook(f, { jupyter, outDir, env });
     if (r.ok) {
       console.log(`ok    ${basename(f)}  ${r.seconds.toFixed(1)} s → ${show(r.output)}`);
+      if (r.retriedFor.length) {
+        console.log(`      ran twice: the kernel lost a display the first time (${r.retriedFor.join("; ")})`);
+      }
     } else {
       const line = `${show(f)}: ${r.message}`;
       failed.push(line);

@@ -294,6 +294,11 @@ export interface ExecuteResult {
   plotProblems: string[];
   /** One-line reason when `ok` is false. */
   message?: string;
+  /**
+   * Plot cells whose image the kernel lost on an earlier attempt that ran again (see
+   * {@link ExecuteOptions.lostDisplayRetries}); empty when the first attempt was complete.
+   */
+  retriedFor: string[];
   /** nbconvert's stderr (for the log when something failed). */
   stderr: string;
 }
@@ -308,6 +313,13 @@ export interface ExecuteOptions {
   cellTimeout?: number;
   /** Extra environment for the kernel (e.g. `WINNOW_NOTEBOOK_DATA`). */
   env?: Record<string, string>;
+  /**
+   * Times a notebook runs again when every cell succeeded but a plot cell came out without its
+   * image. The Deno kernel sometimes sends a display after "idle" and Jupyter drops it (PLATFORM.md;
+   * seen under heavy load despite the pause after each display), so one more run tells a lost
+   * display from a plot that was never drawn. A cell error is never retried. Default 1.
+   */
+  lostDisplayRetries?: number;
 }
 
 /**
@@ -315,6 +327,17 @@ export interface ExecuteOptions {
  * working folder is the notebook's folder. Never throws for a failing cell: the result says which.
  */
 export async function executeNotebook(notebook: string, o: ExecuteOptions): Promise<ExecuteResult> {
+  const retriedFor: string[] = [];
+  for (let attempt = 0;; attempt++) {
+    const r = await executeOnce(notebook, o);
+    if (r.ok || r.failure || !r.plotProblems.length || attempt >= (o.lostDisplayRetries ?? 1)) {
+      return { ...r, retriedFor };
+    }
+    retriedFor.push(...r.plotProblems);
+  }
+}
+
+async function executeOnce(notebook: string, o: ExecuteOptions): Promise<Omit<ExecuteResult, "retriedFor">> {
   const t0 = performance.now();
   const outDir = resolve(o.outDir);
   await Deno.mkdir(outDir, { recursive: true });
