@@ -118,3 +118,22 @@ Deno.test("an image too large to keep the kernel's memory for (over 64 MiB) gets
   const small = image(33, 17, 4, "noise");
   assert.deepEqual(rgbSweep(small), rgbSweepJs(small));
 });
+
+Deno.test("a gray plane is read in kernel memory only while the RGB sweep's copy is still there", () => {
+  const a = rgbSweep(image(300, 200, 1, "noise")).gray;
+  const b = rgbSweep(image(64, 32, 2, "smooth")).gray; // overwrites a's bytes in kernel memory
+  assert.deepEqual(edgeSweep(a, 300, 200), edgeSweepJs(a, 300, 200));
+  const c = rgbSweep(image(64, 32, 3, "noise")).gray;
+  const sums = (g: Uint8Array) => {
+    const out = new Int32Array(8);
+    for (let i = 0; i < g.length; i++) out[Math.floor((i >> 6) / 16) * 4 + Math.floor((i & 63) / 16)] += g[i];
+    return out;
+  };
+  // c is resident: the edge sweep and then the block sums read it in place.
+  assert.deepEqual(edgeSweep(c, 64, 32), edgeSweepJs(c, 64, 32));
+  assert.deepEqual(blockSums(c, 64, 32, 16, 16), sums(c));
+  assert.deepEqual(edgeSweep(c, 64, 32), edgeSweepJs(c, 64, 32));
+  // b is no longer resident: its sums come from its own bytes, copied in (and c is forgotten).
+  assert.deepEqual(blockSums(b, 64, 32, 16, 16), sums(b));
+  assert.deepEqual(edgeSweep(c, 64, 32), edgeSweepJs(c, 64, 32));
+});

@@ -89,23 +89,32 @@ export function sepFilter(
 ): Float64Array {
   const rx = (kx.length - 1) / 2, ry = (ky.length - 1) / 2;
   if (!Number.isInteger(rx) || !Number.isInteger(ry)) throw new RangeError("sepFilter: kernels must be odd");
+  // Reflected indices tabulated once (per tap: column x, row y), and taps copied to typed arrays;
+  // the sums are the same products added in the same order.
+  const nx = kx.length, ny = ky.length;
+  const wx = Float64Array.from(kx), wy = Float64Array.from(ky);
+  const cols = new Int32Array(width * nx), rows = new Int32Array(height * ny);
+  for (let x = 0; x < width; x++) {
+    for (let k = 0; k < nx; k++) cols[x * nx + k] = reflect101(x + k - rx, width);
+  }
+  for (let y = 0; y < height; y++) {
+    for (let k = 0; k < ny; k++) rows[y * ny + k] = reflect101(y + k - ry, height) * width;
+  }
   const tmp = new Float64Array(width * height);
-  const xi = kx.map((_, k) => k - rx);
   for (let y = 0; y < height; y++) {
     const r = y * width;
     for (let x = 0; x < width; x++) {
       let s = 0;
-      for (let k = 0; k < kx.length; k++) s += kx[k] * plane[r + reflect101(x + xi[k], width)];
+      for (let k = 0, c = x * nx; k < nx; k++, c++) s += wx[k] * plane[r + cols[c]];
       tmp[r + x] = s;
     }
   }
   const out = new Float64Array(width * height);
   for (let y = 0; y < height; y++) {
-    const rows = ky.map((_, k) => reflect101(y + k - ry, height) * width);
-    const r = y * width;
+    const r = y * width, ro = y * ny;
     for (let x = 0; x < width; x++) {
       let s = 0;
-      for (let k = 0; k < ky.length; k++) s += ky[k] * tmp[rows[k] + x];
+      for (let k = 0; k < ny; k++) s += wy[k] * tmp[rows[ro + k] + x];
       out[r + x] = s;
     }
   }

@@ -31,13 +31,49 @@ const KEEP_BYTES = 64 << 20;
  * assert.ok(kernels(1 << 20).memory.buffer.byteLength >= 1 << 20);
  * ```
  */
-export function kernels(bytes: number): Kernels {
+export function kernels(bytes: number, reuse?: Kernels): Kernels {
   kernelModule ??= new WebAssembly.Module(Uint8Array.from(atob(PIXEL_KERNELS_WASM), (c) => c.charCodeAt(0)));
   const fresh = () => new WebAssembly.Instance(kernelModule!).exports as unknown as Kernels;
-  const k = bytes > KEEP_BYTES ? fresh() : (kept ??= fresh());
+  // Whoever asks for memory may overwrite it: the resident plane is forgotten (the caller that
+  // kept its bytes intact marks it again).
+  resident = undefined;
+  const k = reuse ?? (bytes > KEEP_BYTES ? fresh() : (kept ??= fresh()));
   const have = k.memory.buffer.byteLength;
   if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
   return k;
+}
+
+/** A plane whose bytes are still in a kernel instance's memory (see {@link markResident}). */
+let resident: { plane: Uint8Array; at: number; k: Kernels } | undefined;
+
+/**
+ * Records that `plane`'s bytes sit at offset `at` of `k`'s memory, so the next kernel reading that
+ * same array (by identity) uses them there instead of copying it in again. Any later
+ * {@link kernels} call forgets it unless its caller marks it again. The plane must not be changed
+ * afterwards (the gray plane of an image is never written after the RGB sweep makes it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kernels, markResident, residentPlace } from "./pixel_kernels.ts";
+ * const plane = new Uint8Array(16).fill(7), k = kernels(1024);
+ * new Uint8Array(k.memory.buffer).set(plane, 64);
+ * markResident(plane, 64, k);
+ * assert.equal(residentPlace(plane)?.at, 64);
+ * kernels(1024);
+ * assert.equal(residentPlace(plane), undefined);
+ * ```
+ */
+export function markResident(plane: Uint8Array, at: number, k: Kernels): void {
+  resident = { plane, at, k };
+}
+
+/** Where `plane` (this very array) still sits in kernel memory, or `undefined`. */
+export function residentPlace(plane: Uint8Array): { at: number; k: Kernels } | undefined {
+  return resident && resident.plane === plane &&
+      resident.k.memory.buffer.byteLength >= resident.at + plane.length
+    ? { at: resident.at, k: resident.k }
+    : undefined;
 }
 
 /** `v` rounded up to a multiple of 16 (offsets in kernel memory). */
@@ -68,9 +104,15 @@ export function blockSums(
   if (sx % 16 !== 0 || !Number.isInteger(dw) || !Number.isInteger(dh) || sx * sy > 1 << 23 || dw * dh === 0) {
     return null;
   }
-  const dst = align(width * height);
-  const k = kernels(dst + 4 * dw * dh);
-  new Uint8Array(k.memory.buffer).set(plane, 0);
-  k.blocks(0, width, sx, sy, dw, dh, dst);
-  return new Int32Array(k.memory.buffer.slice(dst, dst + 4 * dw * dh));
+  // The plane is read where the RGB sweep left it when still there, else copied to 0.
+  const place = residentPlace(plane);
+  const src = place?.at ?? 0;
+  const dst = align(src + width * height);
+  const k = kernels(dst + 4 * dw * dh, place?.k);
+  if (place) markResident(plane, src, k);
+  else new Uint8Array(k.memory.buffer).set(plane, 0);
+  k.blocks(src, width, sx, sy, dw, dh, dst);
+  const out = new Int32Array(dw * dh);
+  out.set(new Int32Array(k.memory.buffer, dst, dw * dh));
+  return out;
 }
