@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { edgeSweep, edgeSweepJs, rgbSweep, rgbSweepJs } from "../lib/core/pixel_stats.ts";
+import { edgeSweep, edgeSweepJs, grayPlane, rgbSweep, rgbSweepJs } from "../lib/core/pixel_stats.ts";
 import { PIXEL_KERNELS_WASM } from "../lib/core/pixel_kernels_wasm.ts";
 import { buildPixelKernels } from "../tools/build_wasm.ts";
 import { mulberry32 } from "../lib/core/random.ts";
@@ -136,4 +136,19 @@ Deno.test("a gray plane is read in kernel memory only while the RGB sweep's copy
   // b is no longer resident: its sums come from its own bytes, copied in (and c is forgotten).
   assert.deepEqual(blockSums(b, 64, 32, 16, 16), sums(b));
   assert.deepEqual(edgeSweep(c, 64, 32), edgeSweepJs(c, 64, 32));
+});
+
+Deno.test("an RGB sweep's gray plane read after another image's sweep is made again, not taken from the other's bytes", () => {
+  const a = image(65, 63, 5, "noise"), b = image(64, 48, 6, "smooth");
+  const sa = rgbSweep(a);
+  const sb = rgbSweep(b); // a's gray bytes in kernel memory are overwritten
+  assert.deepEqual(grayPlane(sa), rgbSweepJs(a).gray);
+  assert.deepEqual(grayPlane(sb), rgbSweepJs(b).gray);
+  assert.deepEqual(sb.gray, rgbSweepJs(b).gray);
+  assert.deepEqual(sa.gray, rgbSweepJs(a).gray);
+  // grayPlane of the resident sweep is a view of kernel memory, read in place by the edge sweep.
+  const sc = rgbSweep(b);
+  const view = grayPlane(sc);
+  assert.notEqual(view.buffer, sc.gray.buffer);
+  assert.deepEqual(edgeSweep(grayPlane(sc), 64, 48), edgeSweepJs(sc.gray, 64, 48));
 });

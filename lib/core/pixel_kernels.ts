@@ -43,37 +43,60 @@ export function kernels(bytes: number, reuse?: Kernels): Kernels {
   return k;
 }
 
-/** A plane whose bytes are still in a kernel instance's memory (see {@link markResident}). */
-let resident: { plane: Uint8Array; at: number; k: Kernels } | undefined;
+/**
+ * A plane whose bytes are still in a kernel instance's memory: `length` bytes at `at`, made by the
+ * call that returned `owner`; `copy` is the plane's copy in JS memory once one was made.
+ */
+export interface Resident {
+  owner: object;
+  at: number;
+  length: number;
+  k: Kernels;
+  copy?: Uint8Array;
+}
+let resident: Resident | undefined;
 
 /**
- * Records that `plane`'s bytes sit at offset `at` of `k`'s memory, so the next kernel reading that
- * same array (by identity) uses them there instead of copying it in again. Any later
- * {@link kernels} call forgets it unless its caller marks it again. The plane must not be changed
- * afterwards (the gray plane of an image is never written after the RGB sweep makes it).
+ * Records that a plane's bytes sit in kernel memory (see {@link Resident}), so the next kernel
+ * reading that plane (its JS copy, the `owner` itself, or a view of those bytes) uses them where
+ * they are instead of copying them in again. Any later {@link kernels} call forgets it unless its
+ * caller marks it again. The plane must not be changed afterwards (the gray plane of an image is
+ * never written after the RGB sweep makes it).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { kernels, markResident, residentPlace } from "./pixel_kernels.ts";
+ * import { kernels, markResident, residentPlace, residentView } from "./pixel_kernels.ts";
  * const plane = new Uint8Array(16).fill(7), k = kernels(1024);
  * new Uint8Array(k.memory.buffer).set(plane, 64);
- * markResident(plane, 64, k);
+ * markResident({ owner: plane, at: 64, length: 16, k });
  * assert.equal(residentPlace(plane)?.at, 64);
+ * assert.deepEqual(residentView(plane), plane);
  * kernels(1024);
  * assert.equal(residentPlace(plane), undefined);
  * ```
  */
-export function markResident(plane: Uint8Array, at: number, k: Kernels): void {
-  resident = { plane, at, k };
+export function markResident(r: Resident): void {
+  resident = r;
 }
 
-/** Where `plane` (this very array) still sits in kernel memory, or `undefined`. */
-export function residentPlace(plane: Uint8Array): { at: number; k: Kernels } | undefined {
-  return resident && resident.plane === plane &&
-      resident.k.memory.buffer.byteLength >= resident.at + plane.length
-    ? { at: resident.at, k: resident.k }
+/** The record of `plane` (its owner, its copy, or a view of its bytes) if still in kernel memory. */
+export function residentPlace(plane: Uint8Array): Resident | undefined {
+  const r = resident;
+  if (!r) return undefined;
+  if (plane === r.owner || plane === r.copy) return r;
+  return plane.buffer === r.k.memory.buffer && plane.byteOffset === r.at && plane.length === r.length
+    ? r
     : undefined;
+}
+
+/**
+ * A view of the bytes `owner` left in kernel memory, if they are still there: valid only until
+ * the next kernel call (read it at once, keep nothing of it).
+ */
+export function residentView(owner: object): Uint8Array | undefined {
+  const r = resident;
+  return r && r.owner === owner ? new Uint8Array(r.k.memory.buffer, r.at, r.length) : undefined;
 }
 
 /** `v` rounded up to a multiple of 16 (offsets in kernel memory). */
@@ -109,7 +132,7 @@ export function blockSums(
   const src = place?.at ?? 0;
   const dst = align(src + width * height);
   const k = kernels(dst + 4 * dw * dh, place?.k);
-  if (place) markResident(plane, src, k);
+  if (place) markResident(place);
   else new Uint8Array(k.memory.buffer).set(plane, 0);
   k.blocks(src, width, sx, sy, dw, dh, dst);
   const out = new Int32Array(dw * dh);

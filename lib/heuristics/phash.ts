@@ -201,6 +201,6 @@ export const phash: PureHeuristic = {
   // Duplicates are a property of a set of images, not of one: see groupNearDuplicates.
   thresholds: [],
   compute(ctx: ImageContext): Record<string, Value> {
-    return { phash: perceptualHash(ctx.gray, ctx.width, ctx.height) };
+    return { phash: perceptualHash(ctx.grayNow(), ctx.width, ctx.height) };
   },
 };

@@ -151,7 +151,7 @@ export function saliencyFull(gray: Uint8Array, width: number, height: number): F
 }
 
 function fullOf(ctx: ImageContext): Float64Array {
-  const map = ctx.memo("saliency64", () => saliencyMap(ctx.gray, ctx.width, ctx.height));
+  const map = ctx.memo("saliency64", () => saliencyMap(ctx.grayNow(), ctx.width, ctx.height));
   return ctx.memo(
     "saliencyFull",
     () => resizeBilinear(map, SALIENCY_SIZE, SALIENCY_SIZE, ctx.width, ctx.height),
@@ -552,7 +552,7 @@ export const saliency: PureHeuristic = {
   // laplacian_var does, so a cut-off needs calibration on labelled images.
   thresholds: [],
   compute(ctx: ImageContext): Record<string, Value> {
-    const map = ctx.memo("saliency64", () => saliencyMap(ctx.gray, ctx.width, ctx.height));
+    const map = ctx.memo("saliency64", () => saliencyMap(ctx.grayNow(), ctx.width, ctx.height));
     const field = new SaliencyField(map, ctx.width, ctx.height);
     const c = field.centroid();
     const crop = field.squareCrop();

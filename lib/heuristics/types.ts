@@ -10,7 +10,7 @@
  * @module
  */
 import type { RgbImage } from "../core/image.ts";
-import { type EdgeSums, edgeSweep, type RgbSums, rgbSweep } from "../core/pixel_stats.ts";
+import { type EdgeSums, edgeSweep, grayPlane, type RgbSums, rgbSweep } from "../core/pixel_stats.ts";
 import type { Box } from "../core/geometry.ts";
 
 /** Which way an output is better. `neither` for descriptive values (counts, coordinates). */
@@ -112,9 +112,18 @@ export class ImageContext {
     return this.memo("rgbSums", () => rgbSweep(this.image));
   }
 
+  /**
+   * The gray plane for reading at once, without copying it out of the RGB sweep's kernel memory
+   * when it is still there: valid only until the next sweep or kernel call, so keep nothing of it
+   * (use {@link ImageContext.gray} for a plane to keep).
+   */
+  grayNow(): Uint8Array {
+    return grayPlane(this.rgbSums);
+  }
+
   /** Laplacian and Sobel sums and grid-binned Laplacian moments: one sweep over the gray plane. */
   get edgeSums(): EdgeSums {
-    return this.memo("edgeSums", () => edgeSweep(this.gray, this.width, this.height));
+    return this.memo("edgeSums", () => edgeSweep(this.grayNow(), this.width, this.height));
   }
 
   /**
