@@ -15,8 +15,10 @@
  *   load excluded) vs decode of the same files.
  * - `validity`: the validity run (`lib/calibrate/validity.ts`) over `--validity-images` labeled
  *   images (a seeded subset; `all` for every one).
- * - `memory`: peak RSS of a whole score job over N₁ and N₂ small generated images, each in a fresh
- *   process, and their ratio.
+ * - `memory`: peak RSS of a whole `deno task score` job (`bench/memory_probe.ts`: the score task's
+ *   flags, `/proc` high-water marks) over N₁ and N₂ small generated images, each in a fresh process,
+ *   with thread and with process workers: the score process, its largest child, the sampled total,
+ *   and each one's N₂/N₁ ratio.
  *
  *     ./deno task bench [--rounds 3] [--images 16] [--parts pure,pool,score,models,memory,validity]
  *       [--score-images 120] [--models faces,text] [--model-images 12] [--memory 1000,4000]
@@ -330,36 +332,35 @@ try {
         .toFile(join(i < n1 ? a : b, `g${String(i).padStart(6, "0")}.jpg`));
     }
     const probe = new URL("./memory_probe.ts", import.meta.url).pathname;
-    const rss: number[] = [];
-    for (const [n, folders] of [[n1, [a]], [n2, [a, b]]] as const) {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--v8-flags=--max-semi-space-size=1",
-          "--allow-read",
-          "--allow-write",
-          "--allow-env",
-          "--allow-ffi",
-          "--allow-sys",
-          probe,
-          join(tmp, "mem.csv"),
-          ...folders,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      if (!out.success) {
-        throw new Error(`bench: memory probe failed: ${new TextDecoder().decode(out.stderr)}`);
+    const mib = (x: number) => `${x.toFixed(0)} MiB`;
+    for (const isolation of ["thread", "process"] as const) {
+      const first: Record<string, number> = {};
+      for (const [n, folders] of [[n1, [a]], [n2, [a, b]]] as const) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", probe, isolation, join(tmp, "mem.csv"), ...folders],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        if (!out.success) {
+          throw new Error(`bench: memory probe failed: ${new TextDecoder().decode(out.stderr)}`);
+        }
+        const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+        const ratio = (key: string) => n === n1 ? "" : ` (${(r[key] / first[key]).toFixed(3)}× ${n1})`;
+        if (n === n1) Object.assign(first, r);
+        const figures = [`parent ${mib(r.parentMiB)}${ratio("parentMiB")}`];
+        if (isolation === "process") {
+          figures.push(
+            `largest of ${r.children} children ${mib(r.largestChildMiB)}${ratio("largestChildMiB")}`,
+          );
+        }
+        figures.push(`total ${mib(r.totalMiB)}${ratio("totalMiB")}`);
+        lines.push({
+          part: `peak RSS, score job (${isolation} workers) over ${n} small images`,
+          images: r.images,
+          perSec: [r.images / r.seconds],
+          note: figures.join(", "),
+        });
       }
-      const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
-      rss.push(r.peakRssMiB);
-      lines.push({
-        part: `peak RSS, score job over ${n} small images`,
-        images: n,
-        perSec: [r.images / r.seconds],
-        note: `${r.peakRssMiB.toFixed(0)} MiB` +
-          (rss.length === 2 ? ` (${(rss[1] / rss[0]).toFixed(3)}× ${n1})` : ""),
-      });
     }
   }
 } finally {
