@@ -326,6 +326,9 @@ export function edgeSweepJs(gray: Uint8Array, width: number, height: number): Ed
   return { lapSum, lapSq, sobelSq, grid1, grid2, grid0 };
 }
 
+/** Pixels per chunk of {@link rgbSweep} (a multiple of 8: 48 KiB of RGB, in cache while swept). */
+export const RGB_CHUNK = 16384;
+
 /**
  * One pass over the RGB bytes: gray plane, gray sum and dark/bright counts, skin count and
  * colourfulness moments (WebAssembly SIMD, `pixel_kernels.wat`: 8 pixels per step; identical to {@link rgbSweepJs}).
@@ -344,12 +347,21 @@ export function rgbSweep(img: RgbImage): RgbSums {
   if (img.data.length !== n * 3) {
     throw new RangeError(`image has ${img.data.length} bytes, expected ${width}×${height}×3`);
   }
-  const grayAt = align(3 * n + 16), outAt = align(grayAt + n + 16);
+  // The RGB bytes go in by chunks of RGB_CHUNK pixels (a multiple of 8, so the kernel's 8-pixel
+  // steps fall where they would in one call), each swept while it is still in cache; the chunks'
+  // integer sums add up exactly.
+  const chunk = Math.min(n, RGB_CHUNK);
+  const grayAt = align(3 * chunk + 16), outAt = align(grayAt + n + 16);
   const k = kernels(outAt + 64);
   const mem = new Uint8Array(k.memory.buffer);
-  mem.set(img.data, 0);
-  k.rgb(0, n, grayAt, outAt, RY_LO, RY_SPAN, BY_LO, BY_SPAN, DARK_LEVEL, BRIGHT_LEVEL);
-  const out = new BigInt64Array(k.memory.buffer, outAt, 8);
+  const sums64 = new BigInt64Array(k.memory.buffer, outAt, 8);
+  const out = [0, 0, 0, 0, 0, 0, 0, 0];
+  for (let i = 0; i < n; i += chunk) {
+    const len = Math.min(chunk, n - i);
+    mem.set(img.data.subarray(3 * i, 3 * (i + len)), 0);
+    k.rgb(0, len, grayAt + i, outAt, RY_LO, RY_SPAN, BY_LO, BY_SPAN, DARK_LEVEL, BRIGHT_LEVEL);
+    for (let j = 0; j < 8; j++) out[j] += Number(sums64[j]);
+  }
   let histogram: Float64Array | undefined, gray: Uint8Array | undefined;
   const sums: RgbSums = {
     // Copied out of kernel memory when first read (the pure suite reads it there, see grayPlane);
@@ -367,9 +379,9 @@ export function rgbSweep(img: RgbImage): RgbSums {
       }
       return gray;
     },
-    graySum: Number(out[5]),
-    darkPixels: Number(out[6]),
-    brightPixels: Number(out[7]),
+    graySum: out[5],
+    darkPixels: out[6],
+    brightPixels: out[7],
     get histogram() {
       if (!histogram) {
         const g = this.gray;
@@ -378,11 +390,11 @@ export function rgbSweep(img: RgbImage): RgbSums {
       }
       return histogram;
     },
-    skinPixels: Number(out[0]),
-    rg: Number(out[1]),
-    rg2: Number(out[2]),
-    yb2x: Number(out[3]),
-    yb2x2: Number(out[4]),
+    skinPixels: out[0],
+    rg: out[1],
+    rg2: out[2],
+    yb2x: out[3],
+    yb2x2: out[4],
   };
   // The edge sweep, the saliency thumbnail and pHash's block sums read the gray plane where it is.
   const place: Resident = { owner: sums, at: grayAt, length: n, k };

@@ -21,10 +21,13 @@ import type { Box, PureHeuristic, Value } from "./types.ts";
 import { ImageContext } from "./types.ts";
 import { GRID, weightedLaplacianVarOf } from "../core/pixel_stats.ts";
 import { linearTab, resizeArea, resizeBilinear } from "../core/resize.ts";
-import { boxBlur, gaussianBlur, laplacian3, padReflect101 } from "../core/filters.ts";
+import { gaussianKernel, laplacian3, padReflect101, sepFilter } from "../core/filters.ts";
 
 /** Side of the square the spectral residual is computed on (OpenCV's `resImWidth/resImHeight`). */
 export const SALIENCY_SIZE = GRID;
+
+/** The kernels of `boxBlur(·, 3)` and `gaussianBlur(·, 5, 8)`, made once. */
+const BOX_3 = [1 / 3, 1 / 3, 1 / 3], GAUSS_5_8 = gaussianKernel(5, 8);
 
 /** Twiddle factors `cos/sin(2πk/n)` for k < n/2, per FFT length, computed once. */
 const TWIDDLES = new Map<number, { cos: Float64Array; sin: Float64Array }>();
@@ -42,19 +45,32 @@ function twiddles(n: number): { cos: Float64Array; sin: Float64Array } {
 }
 
 /** In-place radix-2 FFT of length-`n` complex vector (`re`, `im`) read/written with a stride. */
-function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n: number, inverse: boolean) {
-  for (let i = 1, j = 0; i < n; i++) {
-    let bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
-    if (i < j) {
-      const a = off + i * stride, b = off + j * stride;
-      const tr = re[a], ti = im[a];
-      re[a] = re[b];
-      im[a] = im[b];
-      re[b] = tr;
-      im[b] = ti;
+/** The bit-reversal swaps `(i, j)`, i < j, of a length-`n` FFT in the order they are made, per n. */
+const SWAPS = new Map<number, Int32Array>();
+function swaps(n: number): Int32Array {
+  let t = SWAPS.get(n);
+  if (!t) {
+    const pairs: number[] = [];
+    for (let i = 1, j = 0; i < n; i++) {
+      let bit = n >> 1;
+      for (; j & bit; bit >>= 1) j ^= bit;
+      j ^= bit;
+      if (i < j) pairs.push(i, j);
     }
+    SWAPS.set(n, t = Int32Array.from(pairs));
+  }
+  return t;
+}
+
+function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n: number, inverse: boolean) {
+  const sw = swaps(n);
+  for (let p = 0; p < sw.length; p += 2) {
+    const a = off + sw[p] * stride, b = off + sw[p + 1] * stride;
+    const tr = re[a], ti = im[a];
+    re[a] = re[b];
+    im[a] = im[b];
+    re[b] = tr;
+    im[b] = ti;
   }
   const sign = inverse ? 1 : -1;
   const tw = twiddles(n);
@@ -114,7 +130,7 @@ export function saliencyMap(gray: Uint8Array, width: number, height: number): Fl
     cosP[i] = mag > 0 ? re[i] / mag : 1;
     sinP[i] = mag > 0 ? im[i] / mag : 0;
   }
-  const blurred = boxBlur(logAmp, n, n, 3);
+  const blurred = sepFilter(logAmp, n, n, BOX_3, BOX_3);
   for (let i = 0; i < n * n; i++) {
     const m = Math.exp(logAmp[i] - blurred[i]);
     re[i] = m * cosP[i];
@@ -123,7 +139,7 @@ export function saliencyMap(gray: Uint8Array, width: number, height: number): Fl
   fft2(re, im, n, true);
   const mag = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) mag[i] = Math.sqrt(re[i] * re[i] + im[i] * im[i]);
-  const out = gaussianBlur(mag, n, n, 5, 8);
+  const out = sepFilter(mag, n, n, GAUSS_5_8, GAUSS_5_8);
   let max = 0;
   for (let i = 0; i < out.length; i++) {
     out[i] *= out[i];
