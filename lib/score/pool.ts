@@ -203,7 +203,9 @@ export class ScorePool {
         "run",
         "--no-prompt",
         `--config=${projectConfig()}`,
-        `--v8-flags=--max-old-space-size=${this.#heapMb}`,
+        // The young generation capped as the `score` task caps the parent's (bench --parts memory:
+        // the largest child's peak RSS over 10,000 small images 198 -> 159 MiB).
+        `--v8-flags=--max-semi-space-size=1,--max-old-space-size=${this.#heapMb}`,
         "--allow-read",
         "--allow-env",
         "--allow-ffi",
