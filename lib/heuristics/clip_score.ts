@@ -36,7 +36,7 @@
  * @module
  */
 import type { RgbImage } from "../core/image.ts";
-import type { Heuristic, OutputSpec, Value } from "./types.ts";
+import type { Heuristic, ImageContext, OutputSpec, Value } from "./types.ts";
 import type { Clip } from "../models/clip.ts";
 import { PROMPT_SETTINGS, promptFor, type PromptSettings } from "../core/prompts.ts";
 import { checkSettings, type SettingsSpec } from "../core/settings.ts";
@@ -400,6 +400,14 @@ const OUTPUTS: OutputSpec[] = [
   },
 ];
 
+/** Memo key of an image's CLIP image embedding: everything of the settings that changes it. */
+const imageKey = (s: ClipSettings) => `clip_image:${JSON.stringify([s.model, s.modelsDir ?? null, s.dtype])}`;
+
+/** The image tower's embedding of the context's image, computed once (or by `prepareBatch`). */
+function imageEmbeddingOf(ctx: ImageContext, clip: Clip, s: ClipSettings): Promise<Float32Array> {
+  return ctx.memo(imageKey(s), async () => (await clip.imageEmbeddings([ctx.image]))[0]);
+}
+
 /** CLIP text–image similarity (torchmetrics CLIPScore) of each image with its prompt. */
 export const clipScore: Heuristic = {
   batch: {
@@ -413,12 +421,29 @@ export const clipScore: Heuristic = {
   errorType: "prompt_mismatch",
   outputs: OUTPUTS,
   thresholds: [],
+  // The image tower on a batch of images in one call (clipPixels per image, one ONNX run). Default
+  // batch size: README "Model heuristics in batches" (no CLIP weights here to measure it on).
+  batchSize: 1,
+  async prepareBatch(ctxs) {
+    const groups = new Map<string, { s: ClipSettings; ctxs: ImageContext[] }>();
+    for (const ctx of ctxs) {
+      const s = modelSettings("clip_score", ctx.settingsFor("clip_score"));
+      const g = groups.get(imageKey(s)) ?? { s, ctxs: [] };
+      g.ctxs.push(ctx);
+      groups.set(imageKey(s), g);
+    }
+    for (const [key, { s, ctxs: group }] of groups) {
+      const clip = await (await clipModule()).loadClip(s.model, { modelsDir: s.modelsDir, dtype: s.dtype });
+      const embs = await clip.imageEmbeddings(group.map((c) => c.image));
+      group.forEach((c, i) => c.memo(key, () => Promise.resolve(embs[i])));
+    }
+  },
   async compute(ctx) {
     const s = modelSettings("clip_score", ctx.settingsFor("clip_score"));
     const prompt = await promptFor("clip_score", s, ctx.options.path);
     const clip = await (await clipModule()).loadClip(s.model, { modelsDir: s.modelsDir, dtype: s.dtype });
     const t = await textEmbedding(clip, prompt);
-    const [v] = await clip.imageEmbeddings([ctx.image]);
+    const v = await imageEmbeddingOf(ctx, clip, s);
     const cos = cosine(t.embedding, v);
     return {
       clip_score: clipScoreOf(cos),

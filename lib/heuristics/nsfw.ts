@@ -139,21 +139,55 @@ export function getNsfwModel(dir: string = NSFW_MODEL_DIR): Promise<NSFWJS> {
   return p;
 }
 
-/** The five class probabilities of an image, by output column name. */
-export async function nsfwProbabilities(ctx: ImageContext, dir?: string): Promise<Record<string, number>> {
-  const model = await getNsfwModel(dir);
-  const tf = await tfjs();
-  const px = await sharp(ctx.image.data, { raw: { width: ctx.width, height: ctx.height, channels: 3 } })
+/** nsfwjs's class order of the model's five outputs (`nsfwjs/dist/esm/nsfw_classes.js`). */
+const CLASS_ORDER = ["Drawing", "Hentai", "Neutral", "Porn", "Sexy"] as const;
+
+/** The 224×224 RGB bytes the model sees: the whole image, aspect not kept, lanczos3. */
+async function inputPixels(ctx: ImageContext): Promise<Uint8Array> {
+  return await sharp(ctx.image.data, { raw: { width: ctx.width, height: ctx.height, channels: 3 } })
     .resize(NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, { fit: "fill", kernel: "lanczos3" })
     .raw()
     .toBuffer();
-  const x = tf.tensor3d(Int32Array.from(px), [NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3], "int32");
+}
+
+/**
+ * The model's softmax outputs for several 224×224 inputs stacked into one tensor, with nsfwjs's own
+ * preprocessing (`NSFWJS.infer`: float, ÷ 255, no resize at the input size): one call per batch.
+ */
+async function classifyStacked(
+  model: NSFWJS,
+  inputs: readonly Uint8Array[],
+): Promise<Record<string, number>[]> {
+  const tf = await tfjs();
+  const px = NSFW_INPUT_SIZE * NSFW_INPUT_SIZE * 3;
+  const all = new Int32Array(inputs.length * px);
+  inputs.forEach((p, i) => all.set(p, i * px));
+  const y = tf.tidy(() => {
+    const x = tf.tensor4d(all, [inputs.length, NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3], "int32");
+    return model.model.predict(x.toFloat().div(tf.scalar(255))) as import("@tensorflow/tfjs").Tensor;
+  });
   try {
-    const classes = await model.classify(x, 5);
-    return Object.fromEntries(classes.map((c) => [CLASS_COLUMNS[c.className], c.probability]));
+    const v = await y.data();
+    return inputs.map((_, i) =>
+      Object.fromEntries(CLASS_ORDER.map((c, k) => [CLASS_COLUMNS[c], v[i * CLASS_ORDER.length + k]]))
+    );
   } finally {
-    x.dispose();
+    y.dispose();
   }
+}
+
+const probabilitiesKey = (dir?: string) => `nsfw:${dir ?? NSFW_MODEL_DIR}`;
+
+/**
+ * The five class probabilities of an image, by output column name; computed once per image and
+ * model folder (memoised in the context; `nsfw.prepareBatch` fills it for a batch at once).
+ */
+export function nsfwProbabilities(ctx: ImageContext, dir?: string): Promise<Record<string, number>> {
+  return ctx.memo(probabilitiesKey(dir), async () => {
+    const model = await getNsfwModel(dir);
+    const [p] = await classifyStacked(model, [await inputPixels(ctx)]);
+    return p;
+  });
 }
 
 const OUTPUTS: OutputSpec[] = [
@@ -186,6 +220,26 @@ export const nsfw: Heuristic = {
       "eyeballed: the six clothed face-api demo photos reach 0.64 (the model over-calls party dresses); " +
       "calibrate it on your labels",
   }],
+  // The 224×224 inputs of a batch stacked into one tensor, one model call. Default batch size from
+  // `deno task bench --parts models --models nsfw --batch …` (README "Model heuristics in batches").
+  batchSize: 1,
+  async prepareBatch(ctxs) {
+    const groups = new Map<string | undefined, ImageContext[]>();
+    for (const ctx of ctxs) {
+      const raw = ctx.settingsFor("nsfw");
+      checkSettings("nsfw", raw, { modelDir: MODEL_DIR_SETTING });
+      const dir = raw.modelDir as string | undefined;
+      groups.set(dir, [...groups.get(dir) ?? [], ctx]);
+    }
+    for (const [dir, group] of groups) {
+      const model = await getNsfwModel(dir);
+      // An image that cannot be resized is left out: its own compute reports it.
+      const inputs = await Promise.all(group.map((c) => inputPixels(c).catch(() => null)));
+      const ok = group.filter((_, i) => inputs[i] !== null);
+      const probs = await classifyStacked(model, inputs.filter((p): p is Uint8Array => p !== null));
+      ok.forEach((ctx, i) => ctx.memo(probabilitiesKey(dir), () => Promise.resolve(probs[i])));
+    }
+  },
   async compute(ctx) {
     const raw = ctx.settingsFor("nsfw");
     checkSettings("nsfw", raw, { modelDir: MODEL_DIR_SETTING });

@@ -391,16 +391,40 @@ function areaFraction(lines: readonly TextLine[], width: number, height: number)
  * The OCR lines of the context's image, read once per image and settings (memoised in the context).
  */
 export function readText(ctx: ImageContext, s: TextSettings = textSettings()): Promise<TextLine[]> {
-  const key = `text:${s.modelDir ?? ""}:${s.limitType}:${s.limitSide}:${s.boxThresh}`;
-  return ctx.memo(key, async () => {
+  return ctx.memo(readKey(s), async () => {
     const ocr = await getPaddleOcr({ modelDir: s.modelDir, threads: s.threads });
-    const det: Partial<DetOptions> = {
-      limitType: s.limitType,
-      limitSide: s.limitSide,
-      boxThresh: s.boxThresh,
-    };
-    return await ocr.read(ctx.image, det);
+    return await ocr.read(ctx.image, detOptions(s));
   });
+}
+
+const readKey = (s: TextSettings) => `text:${s.modelDir ?? ""}:${s.limitType}:${s.limitSide}:${s.boxThresh}`;
+const detOptions = (s: TextSettings): Partial<DetOptions> => ({
+  limitType: s.limitType,
+  limitSide: s.limitSide,
+  boxThresh: s.boxThresh,
+});
+
+/**
+ * Reads the text of several contexts' images at once ({@link readText} for each): detection image
+ * by image, recognition of every crop of the batch together (`PaddleOcr.readMany`). An image whose
+ * detection failed is left for its own {@link readText} to report.
+ */
+async function readTexts(ctxs: readonly ImageContext[]): Promise<void> {
+  const groups = new Map<string, { s: TextSettings; ctxs: ImageContext[] }>();
+  for (const ctx of ctxs) {
+    const s = textSettings(ctx.settingsFor("text"));
+    const g = groups.get(readKey(s)) ?? { s, ctxs: [] };
+    g.ctxs.push(ctx);
+    groups.set(readKey(s), g);
+  }
+  for (const [key, { s, ctxs: group }] of groups) {
+    const ocr = await getPaddleOcr({ modelDir: s.modelDir, threads: s.threads });
+    const lines = await ocr.readMany(group.map((c) => c.image), detOptions(s));
+    group.forEach((c, i) => {
+      const l = lines[i];
+      if (!(l instanceof Error)) c.memo(key, () => Promise.resolve(l));
+    });
+  }
 }
 
 /** Default garbled-score threshold; see the threshold's `source`. */
@@ -481,6 +505,11 @@ export const text: Heuristic = {
     },
   ],
   details: [{ name: "text", columns: [...TEXT_COLUMNS] }],
+  // Recognition crops of a batch go through the recogniser together (detection stays per image).
+  // Default batch size from `deno task bench --parts models --models text --batch …` (README
+  // "Model heuristics in batches").
+  batchSize: 1,
+  prepareBatch: readTexts,
   async compute(ctx: ImageContext): Promise<Record<string, Value>> {
     const s = textSettings(ctx.settingsFor("text"));
     const [lines, lx] = await Promise.all([readText(ctx, s), loadLexicon()]);

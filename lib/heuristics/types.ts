@@ -182,6 +182,20 @@ export interface Heuristic {
   /** Learned scorers it applies and the setting that takes each one's file (see {@link ScorerUse}). */
   scorers?: ScorerUse[];
   /**
+   * Images per {@link Heuristic.prepareBatch} call by default, chosen from `deno task bench --parts
+   * models --batch …` (README, "Model heuristics in batches"); 1 or absent: no batching.
+   */
+  batchSize?: number;
+  /**
+   * Runs the heuristic's model on several images at once and memoises each image's model output
+   * in its context (`ctx.memo`, under the key `compute` reads), so `compute` then does only the
+   * per-image arithmetic and gives the same values as alone. Optional: the scorer
+   * (`lib/score/score_image.ts` `scoreImages`) calls it when present and falls back to `compute`
+   * per image when it is absent or throws. It must not memoise anything for an image whose model
+   * run failed, so that image's error comes from its own `compute` and costs only its own row.
+   */
+  prepareBatch?(ctxs: readonly ImageContext[]): Promise<void>;
+  /**
    * Returns one value per declared output (by output name). Heuristics that run a model may be
    * async; they load their model once per process (per worker) and reuse it.
    */

@@ -7,7 +7,9 @@
  */
 import sharp from "sharp";
 import { decodeImage, ImageDecodeError, toGray } from "../core/image.ts";
-import { scoreImage } from "./score_image.ts";
+import { type ImageResult, scoreImages } from "./score_image.ts";
+import type { ImageOptions } from "../heuristics/types.ts";
+import type { RgbImage } from "../core/image.ts";
 import type { Fault, WorkerReply, WorkerRequest } from "./protocol.ts";
 
 // Parallelism comes from one worker per core; libvips threads inside each would oversubscribe
@@ -44,6 +46,62 @@ async function loadMask(path: string, width: number, height: number): Promise<Ui
   return out;
 }
 
+/** A decoded file waiting for its batch. */
+interface Waiting {
+  /** Heuristics, settings and batch size: only files with the same key are scored together. */
+  key: string;
+  req: WorkerRequest;
+  image: RgbImage;
+  options: ImageOptions;
+  resolve: (r: ImageResult & { batched: number }) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Files of this worker between arrival and the end of their decode (and mask). */
+let decodingNow = 0;
+let waiting: Waiting[] = [];
+let scoring = false;
+
+/**
+ * Scores the waiting files when a batch is full, or when no other file is being decoded (no more
+ * are coming soon), one batch at a time. With batch 1 every file is scored as soon as it is decoded.
+ */
+function flush(): void {
+  if (scoring || waiting.length === 0) return;
+  const first = waiting[0];
+  const size = Math.max(1, first.req.batch ?? 1);
+  const same = waiting.filter((w) => w.key === first.key);
+  if (same.length < size && decodingNow > 0) return;
+  const take = same.slice(0, size);
+  waiting = waiting.filter((w) => !take.includes(w));
+  scoring = true;
+  scoreImages(take.map((w) => ({ image: w.image, options: w.options })), {
+    heuristics: first.req.heuristics,
+    batch: size,
+  }).then((results) => {
+    results.forEach((r, i) =>
+      r.status === "fulfilled"
+        ? take[i].resolve({ ...r.value, batched: take.length })
+        : take[i].reject(r.reason)
+    );
+  }, (e) => take.forEach((w) => w.reject(e))).finally(() => {
+    scoring = false;
+    flush();
+  });
+}
+
+function scoreInBatch(
+  req: WorkerRequest,
+  image: RgbImage,
+  options: ImageOptions,
+): Promise<ImageResult & { batched: number }> {
+  const key = JSON.stringify([req.heuristics, req.settings ?? null, req.batch ?? 1]);
+  return new Promise((resolve, reject) => {
+    waiting.push({ key, req, image, options, resolve, reject });
+    flush();
+  });
+}
+
 /** Testing hook: fails the way `fault` says (see `WorkerRequest.fault`); never returns. */
 async function injectFault(fault: Fault, path: string): Promise<never> {
   if (fault === "crash") {
@@ -66,7 +124,8 @@ async function injectFault(fault: Fault, path: string): Promise<never> {
 }
 
 /**
- * Decodes and scores the file of one request; never throws: a failure comes back as an error
+ * Decodes and scores the file of one request, in a batch with the other files this worker holds
+ * when `req.batch` > 1 (see {@link flush}); never throws: a failure comes back as an error
  * reply naming the file (or, with the testing hook `req.fault`, the worker dies or hangs).
  *
  * @example
@@ -79,17 +138,35 @@ export async function handle(req: WorkerRequest): Promise<WorkerReply> {
   if (req.vipsThreads && req.vipsThreads !== vipsThreads) sharp.concurrency(vipsThreads = req.vipsThreads);
   if (req.fault) return await injectFault(req.fault, req.path);
   let stage = "decode";
+  let decoded = false;
+  decodingNow++;
   try {
     const img = await oneDecodeAtATime(() => decodeImage(req.path, req.decode));
     stage = "mask";
     const mask = req.maskPath ? await loadMask(req.maskPath, img.width, img.height) : undefined;
     stage = "score";
-    const { values, details } = await scoreImage(img, {
-      heuristics: req.heuristics,
-      image: { region: req.region, mask, settings: req.settings, path: req.path },
+    decodingNow--;
+    decoded = true;
+    const { values, details, batched } = await scoreInBatch(req, img, {
+      region: req.region,
+      mask,
+      settings: req.settings,
+      path: req.path,
     });
-    return { id: req.id, width: img.width, height: img.height, format: img.format, values, details };
+    return {
+      id: req.id,
+      width: img.width,
+      height: img.height,
+      format: img.format,
+      values,
+      details,
+      ...(batched > 1 ? { batched } : {}),
+    };
   } catch (e) {
+    if (!decoded) {
+      decodingNow--;
+      flush(); // a batch may have been waiting for this file
+    }
     if (e instanceof ImageDecodeError) {
       return stage === "mask"
         ? { id: req.id, error: `mask ${e.message}`, kind: "mask_error" }

@@ -72,9 +72,18 @@ export interface PoolOptions {
   vipsThreads?: number;
   /**
    * Files sent to each worker before it answers. Default {@link DEFAULT_IN_FLIGHT}: one decodes
-   * in libvips while JS scores the other.
+   * in libvips while JS scores the other; with `batch` > 1, twice the batch (one batch decodes
+   * while the other is scored).
    */
   inFlight?: number;
+  /**
+   * Images each worker gathers before running the model heuristics on them together (each
+   * heuristic's `prepareBatch`, in chunks of this size). Default: the largest `batchSize` of the
+   * heuristics run, chosen per model from measurements (README, "Model heuristics in batches"); 1
+   * when none batches, which scores every file as soon as it is decoded. Results are the same
+   * either way (within float tolerance, see each heuristic); a bad image still costs only its row.
+   */
+  batch?: number;
 }
 
 /** Default per-file time limit: 5 minutes, far above any decode + score measured here (< 10 s). */
@@ -166,6 +175,7 @@ export class ScorePool {
   #settings?: Record<string, Record<string, unknown>>;
   #vipsThreads: number;
   #inFlight: number;
+  #batch: number;
   #heapMb: number;
   #slots: Slot[] = [];
   #queue: Job[] = [];
@@ -181,7 +191,14 @@ export class ScorePool {
   #broken?: string;
 
   constructor(options: PoolOptions = {}) {
-    this.heuristics = resolveHeuristics(options.heuristics).map((h) => h.name);
+    const heuristics = resolveHeuristics(options.heuristics);
+    this.heuristics = heuristics.map((h) => h.name);
+    this.#batch = Math.max(
+      1,
+      Math.floor(
+        options.batch ?? Math.max(1, ...heuristics.map((h) => h.prepareBatch ? h.batchSize ?? 1 : 1)),
+      ),
+    );
     this.isolation = options.isolation ?? "thread";
     if (!ISOLATIONS.includes(this.isolation)) {
       throw new Error(`isolation: expected ${ISOLATIONS.join(" or ")}, got "${this.isolation}"`);
@@ -191,7 +208,7 @@ export class ScorePool {
     this.#timeLimitMs = (options.timeLimitSeconds ?? DEFAULT_TIME_LIMIT_SECONDS) * 1000;
     this.#faults = options.faults ?? {};
     this.#vipsThreads = Math.max(1, options.vipsThreads ?? DEFAULT_VIPS_THREADS);
-    this.#inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
+    this.#inFlight = Math.max(1, options.inFlight ?? (this.#batch > 1 ? 2 * this.#batch : DEFAULT_IN_FLIGHT));
     this.#heapMb = Math.max(16, Math.round(options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB));
     if (this.isolation === "process") {
       if (!granted("run")) {
@@ -219,6 +236,11 @@ export class ScorePool {
     for (let i = 0; i < jobs; i++) this.#slots.push(this.#spawn());
   }
 
+  /** Images each worker gathers before scoring them together (see {@link PoolOptions.batch}). */
+  get batch(): number {
+    return this.#batch;
+  }
+
   /** Files the pool works on at once (workers × files in flight per worker). */
   get capacity(): number {
     return this.#slots.length * this.#inFlight;
@@ -234,6 +256,7 @@ export class ScorePool {
       decode: this.#decode,
       settings: this.#settings,
       vipsThreads: this.#vipsThreads,
+      ...(this.#batch > 1 ? { batch: this.#batch } : {}),
       ...extra,
       ...(this.#faults[path] ? { fault: this.#faults[path] } : {}),
     };

@@ -32,6 +32,11 @@ export interface WorkerRequest {
   fault?: Fault;
   /** libvips threads for this worker's decodes (`sharp.concurrency`); default 1. */
   vipsThreads?: number;
+  /**
+   * Images the worker gathers (decoded, same heuristics and settings) before scoring them together,
+   * so model heuristics run on a batch (`scoreImages`); default 1: each file as it comes.
+   */
+  batch?: number;
 }
 
 /** Reply of a score worker: values, or an error naming the file. */
@@ -43,6 +48,8 @@ export type WorkerReply =
     format: string;
     values: Record<string, Value>;
     details: Record<string, DetailRow[]>;
+    /** Images scored together with this one (itself included) when more than one (`batch`). */
+    batched?: number;
   }
   | { id: number; error: string; kind: string };
 

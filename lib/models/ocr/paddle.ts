@@ -27,8 +27,9 @@
  * Differences, on purpose: contours are the 8-connected components of the binary map (holes
  * inside a component are not separate candidates, as they are with `RETR_LIST`); crops are
  * sampled bilinearly from the box's affine frame instead of `warpPerspective` with bicubic
- * interpolation; every crop is recognised alone (PaddleOCR batches 6, padding them to the widest,
- * which shifts confidences slightly); crops are never wider than {@link MAX_REC_WIDTH}.
+ * interpolation; a crop is recognised alone or in a batch with crops of the same input width only
+ * (`recognizeCrops`; PaddleOCR batches 6, padding them to the widest, which shifts confidences
+ * slightly); crops are never wider than {@link MAX_REC_WIDTH}.
  * The `@gutenye/ocr` (ocr-common) TypeScript port was read for how the same models are driven
  * from JavaScript.
  *
@@ -110,8 +111,27 @@ export interface PaddleOcr {
   detect(img: RgbImage, options?: Partial<DetOptions>): Promise<TextBox[]>;
   /** Recognises the text of one upright crop. */
   recognizeCrop(crop: RgbImage): Promise<{ text: string; confidence: number; charConfidences: number[] }>;
+  /**
+   * Recognises several upright crops, in one model run per group of crops whose recogniser input
+   * has the same width (so no crop gets more padding than alone: the results equal
+   * {@link PaddleOcr.recognizeCrop}'s within float tolerance), at most `maxBatch` crops a run.
+   */
+  recognizeCrops(
+    crops: readonly RgbImage[],
+    maxBatch?: number,
+  ): Promise<{ text: string; confidence: number; charConfidences: number[] }[]>;
   /** Detection, then recognition of every box. */
   read(img: RgbImage, options?: Partial<DetOptions>): Promise<TextLine[]>;
+  /**
+   * {@link PaddleOcr.read} on several images: detection image by image, then the crops of all of
+   * them recognised together ({@link PaddleOcr.recognizeCrops}). One entry per image: its lines,
+   * or the error its detection or crops raised (the other images are not affected).
+   */
+  readMany(
+    imgs: readonly RgbImage[],
+    options?: Partial<DetOptions>,
+    maxBatch?: number,
+  ): Promise<(TextLine[] | Error)[]>;
 }
 
 const loaded = new Map<string, Promise<PaddleOcr>>();
@@ -217,6 +237,70 @@ class PaddleSessions implements PaddleOcr {
       );
     }
     return ctcGreedyDecode(out.data as Float32Array, steps, classes, this.characters);
+  }
+
+  async recognizeCrops(crops: readonly RgbImage[], maxBatch = 16) {
+    const inputs = crops.map(recInput);
+    const out: { text: string; confidence: number; charConfidences: number[] }[] = new Array(crops.length);
+    const byWidth = new Map<number, number[]>();
+    inputs.forEach((x, i) => byWidth.set(x.width, [...byWidth.get(x.width) ?? [], i]));
+    const file = join(this.modelDir, PADDLE_FILES.rec);
+    for (const [width, all] of byWidth) {
+      for (let at = 0; at < all.length; at += Math.max(1, maxBatch)) {
+        const idx = all.slice(at, at + Math.max(1, maxBatch));
+        const size = 3 * 48 * width;
+        const data = new Float32Array(idx.length * size);
+        idx.forEach((k, j) => data.set(inputs[k].data, j * size));
+        const y = await this.runModel(
+          this.rec,
+          file,
+          new this.ort.Tensor("float32", data, [idx.length, 3, 48, width]),
+        );
+        const [n, steps, classes] = y.dims;
+        if (n !== idx.length || classes !== this.characters.length) {
+          throw new ModelFileError(
+            file,
+            `expected ${idx.length} rows of ${this.characters.length} classes (blank + keys + space), got ${
+              y.dims.join("×")
+            }`,
+          );
+        }
+        const probs = y.data as Float32Array;
+        idx.forEach((k, j) => {
+          out[k] = ctcGreedyDecode(
+            probs.subarray(j * steps * classes, (j + 1) * steps * classes),
+            steps,
+            classes,
+            this.characters,
+          );
+        });
+      }
+    }
+    return out;
+  }
+
+  async readMany(
+    imgs: readonly RgbImage[],
+    options: Partial<DetOptions> = {},
+    maxBatch = 16,
+  ): Promise<(TextLine[] | Error)[]> {
+    const found: ({ img: RgbImage; boxes: TextBox[]; crops: RgbImage[] } | Error)[] = [];
+    for (const img of imgs) {
+      try {
+        const boxes = await this.detect(img, options);
+        found.push({ img, boxes, crops: boxes.map((b) => rotateCrop(img, b.points)) });
+      } catch (e) {
+        found.push(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    const crops = found.flatMap((f) => f instanceof Error ? [] : f.crops);
+    const texts = await this.recognizeCrops(crops, maxBatch);
+    let k = 0;
+    return found.map((f) =>
+      f instanceof Error
+        ? f
+        : f.boxes.map((b) => ({ ...b, ...texts[k++], box: boundsOf(b.points, f.img.width, f.img.height) }))
+    );
   }
 
   async read(img: RgbImage, options: Partial<DetOptions> = {}): Promise<TextLine[]> {
