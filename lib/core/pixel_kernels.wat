@@ -216,28 +216,42 @@
     (i32.add (i32.mul (local.get $gx) (local.get $gx)) (i32.mul (local.get $gy) (local.get $gy))))
 
   ;; edge: one pass over a w × h gray plane at $gray (reflect-101 borders): Laplacian and Sobel
-  ;; sums, and the Laplacian moments binned on the map grid (see edgeSweep in pixel_stats.ts).
-  ;; $lrow: scratch of 2w bytes. Pieces (np of them): $pstart i32[np + 1], $pcol i32[np],
-  ;; $pa0 f64[np], $pslope f64[np] (every piece at most 2000 columns long); $row0 f64[g + 1];
-  ;; $m1, $m2: scratch f64[g + 1]. Per row y: $vr0 i32[h] and $vr1 i32[h] (first sample of map
-  ;; rows ofs[y] and ofs[y] + 1), $va f64[h], $vb f64[h]. Grids f64[g·g] at $grid1, $grid2, $grid0
-  ;; (zeroed by the caller). Writes three i64 at $out: ΣL, ΣL², Σ(Gx² + Gy²).
+  ;; sums, and the integer moments of the Laplacian over the blocks that the map grid's bilinear
+  ;; weights are linear on (see edgeSweep in pixel_stats.ts). Horizontal pieces (np of them) start at
+  ;; $pstart i32[np + 1], vertical ones (nv) at $vstart i32[nv + 1] (each at most 2000 long).
+  ;; Scratch: $lrow i16[wp] (wp = w rounded up to 8, + 8), $cols four i32[wp] (per column over the
+  ;; rows since the last flush: A = ΣL, T = Σ A after each row, the same for L²), $acc i64[8·np].
+  ;; Writes f64[8] per block (vertical piece j, horizontal piece k) at $mom + 64·(j·np + k): ΣL,
+  ;; Σdx·L, Σdy·L, Σdx·dy·L and the same for L² (dx = x − x0, dy = y − y0 from the block's corner;
+  ;; exact integers, rounded to f64 only past 2^53); and three i64 at $out: ΣL, ΣL², Σ(Gx² + Gy²).
   (func (export "edge")
-    (param $gray i32) (param $w i32) (param $h i32) (param $lrow i32)
-    (param $pstart i32) (param $pcol i32) (param $pa0 i32) (param $pslope i32) (param $np i32)
-    (param $row0 i32) (param $m1 i32) (param $m2 i32) (param $g i32)
-    (param $vr0 i32) (param $vr1 i32) (param $va i32) (param $vb i32)
-    (param $grid1 i32) (param $grid2 i32) (param $grid0 i32) (param $out i32)
+    (param $gray i32) (param $w i32) (param $h i32) (param $lrow i32) (param $cols i32)
+    (param $pstart i32) (param $np i32) (param $vstart i32) (param $nv i32)
+    (param $acc i32) (param $mom i32) (param $out i32)
     (local $y i32) (local $x i32) (local $up i32) (local $mid i32) (local $dn i32)
-    (local $k i32) (local $x0 i32) (local $x1 i32) (local $col i32) (local $len i64) (local $iters i32)
-    (local $l i32) (local $s1 i32) (local $t1 i32) (local $s2 i64) (local $t2 i64)
-    (local $lapSum i64) (local $lapSq i64) (local $sobel i64) (local $acc v128)
+    (local $k i32) (local $x0 i32) (local $x1 i32) (local $iters i32) (local $p i32) (local $q i32)
+    (local $lapSum i64) (local $lapSq i64) (local $sobel i64) (local $acc4 v128)
     (local $nw v128) (local $n v128) (local $ne v128) (local $we v128) (local $c v128) (local $e v128)
     (local $sw v128) (local $s v128) (local $se v128) (local $gx v128) (local $gy v128)
-    (local $a0 f64) (local $sl f64) (local $b1 f64) (local $b2 f64) (local $p i32) (local $q i32)
-    (local $fa f64) (local $fb f64) (local $wv v128)
-    (local $lv v128) (local $as1 v128) (local $at1 v128) (local $as2 v128) (local $at2 v128)
-    (local $l2lo v128) (local $l2hi v128) (local $w32 v128) (local $h4 v128) (local $r0 i32) (local $r1 i32)
+    (local $wp i32) (local $cA1 i32) (local $cT1 i32) (local $cA2 i32) (local $cT2 i32)
+    (local $j i32) (local $y0 i32) (local $y1 i32) (local $rows i32)
+    (local $lv v128) (local $v v128) (local $a v128) (local $wv v128) (local $mask v128)
+    (local $sA1 v128) (local $tA1 v128) (local $sT1 v128) (local $tT1 v128)
+    (local $sA2 v128) (local $tA2 v128) (local $sT2 v128) (local $tT2 v128)
+    (local $off i64) (local $len i64) (local $nr i64) (local $m i32)
+    (local $S i64) (local $SX i64) (local $SY i64) (local $SXY i64) (local $u i64)
+    (local.set $wp (i32.add (i32.and (i32.add (local.get $w) (i32.const 7)) (i32.const -8)) (i32.const 8)))
+    (local.set $cA1 (local.get $cols))
+    (local.set $cT1 (i32.add (local.get $cA1) (i32.shl (local.get $wp) (i32.const 2))))
+    (local.set $cA2 (i32.add (local.get $cT1) (i32.shl (local.get $wp) (i32.const 2))))
+    (local.set $cT2 (i32.add (local.get $cA2) (i32.shl (local.get $wp) (i32.const 2))))
+    (memory.fill (local.get $lrow) (i32.const 0) (i32.shl (local.get $wp) (i32.const 1)))
+    (memory.fill (local.get $cols) (i32.const 0) (i32.shl (local.get $wp) (i32.const 4)))
+    (memory.fill (local.get $acc) (i32.const 0) (i32.shl (local.get $np) (i32.const 6)))
+    (local.set $j (i32.const 0))
+    (local.set $y0 (i32.const 0))
+    (local.set $y1 (i32.load offset=4 (local.get $vstart)))
+    (local.set $rows (i32.const 0))
     (local.set $y (i32.const 0))
     (block $rowsDone
       (loop $rows
@@ -261,7 +275,7 @@
               (i32.const 0) (i32.const 1) (i32.const 1)))))))
         ;; Interior columns, 8 at a time; the Sobel accumulator is flushed every 256 vectors.
         (local.set $x (i32.const 1))
-        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $acc4 (v128.const i32x4 0 0 0 0))
         (local.set $iters (i32.const 0))
         (block $simdDone
           (loop $simd
@@ -285,17 +299,17 @@
               (i16x8.add (i16x8.add (local.get $nw) (local.get $sw)) (i16x8.shl (local.get $we) (i32.const 1)))))
             (local.set $gy (i16x8.sub (i16x8.add (i16x8.add (local.get $sw) (local.get $se)) (i16x8.shl (local.get $s) (i32.const 1)))
               (i16x8.add (i16x8.add (local.get $nw) (local.get $ne)) (i16x8.shl (local.get $n) (i32.const 1)))))
-            (local.set $acc (i32x4.add (local.get $acc)
+            (local.set $acc4 (i32x4.add (local.get $acc4)
               (i32x4.add (i32x4.dot_i16x8_s (local.get $gx) (local.get $gx)) (i32x4.dot_i16x8_s (local.get $gy) (local.get $gy)))))
             (local.set $iters (i32.add (local.get $iters) (i32.const 1)))
             (if (i32.eq (local.get $iters) (i32.const 256))
               (then
-                (local.set $sobel (i64.add (local.get $sobel) (call $hsum (local.get $acc))))
-                (local.set $acc (v128.const i32x4 0 0 0 0))
+                (local.set $sobel (i64.add (local.get $sobel) (call $hsum (local.get $acc4))))
+                (local.set $acc4 (v128.const i32x4 0 0 0 0))
                 (local.set $iters (i32.const 0))))
             (local.set $x (i32.add (local.get $x) (i32.const 8)))
             (br $simd)))
-        (local.set $sobel (i64.add (local.get $sobel) (call $hsum (local.get $acc))))
+        (local.set $sobel (i64.add (local.get $sobel) (call $hsum (local.get $acc4))))
         (block $restDone
           (loop $rest
             (br_if $restDone (i32.ge_s (local.get $x) (i32.sub (local.get $w) (i32.const 1))))
@@ -309,120 +323,141 @@
             (call $pix (local.get $up) (local.get $mid) (local.get $dn) (local.get $lrow)
               (local.tee $x (i32.sub (local.get $w) (i32.const 1)))
               (i32.sub (local.get $x) (i32.const 1)) (i32.sub (local.get $x) (i32.const 1))))))))
-        ;; Piece sums of this row's Laplacian: s = ΣL, t = Σ running prefix sums = Σ (x1 − x)·L
-        ;; (see pixel_stats.ts).
-        (memory.fill (local.get $m1) (i32.const 0) (i32.shl (i32.add (local.get $g) (i32.const 1)) (i32.const 3)))
-        (memory.fill (local.get $m2) (i32.const 0) (i32.shl (i32.add (local.get $g) (i32.const 1)) (i32.const 3)))
-        (local.set $k (i32.const 0))
-        (block $piecesDone
-          (loop $pieces
-            (br_if $piecesDone (i32.ge_u (local.get $k) (local.get $np)))
-            (local.set $x0 (i32.load (i32.add (local.get $pstart) (i32.shl (local.get $k) (i32.const 2)))))
-            (local.set $x1 (i32.load offset=4 (i32.add (local.get $pstart) (i32.shl (local.get $k) (i32.const 2)))))
-            ;; Eight columns a step: W = x1 − x is each column's weight in t (W·L in pairs by a dot
-            ;; product, W·L² widened to i64); lanes past x1 are masked to L = 0.
-            (local.set $p (i32.add (local.get $lrow) (i32.shl (local.get $x0) (i32.const 1))))
-            (local.set $q (i32.add (local.get $lrow) (i32.shl (local.get $x1) (i32.const 1))))
-            (local.set $wv (i16x8.sub (i16x8.splat (i32.sub (local.get $x1) (local.get $x0)))
-              (v128.const i16x8 0 1 2 3 4 5 6 7)))
-            (local.set $as1 (v128.const i32x4 0 0 0 0))
-            (local.set $at1 (v128.const i32x4 0 0 0 0))
-            (local.set $as2 (v128.const i32x4 0 0 0 0))
-            (local.set $at2 (v128.const i32x4 0 0 0 0))
-            (loop $sum
-              (local.set $lv (v128.and (v128.load (local.get $p))
-                (i16x8.lt_s (v128.const i16x8 0 1 2 3 4 5 6 7)
-                  (i16x8.splat (i32.shr_u (i32.sub (local.get $q) (local.get $p)) (i32.const 1))))))
-              (local.set $as1 (i32x4.add (local.get $as1) (i32x4.extadd_pairwise_i16x8_s (local.get $lv))))
-              (local.set $at1 (i32x4.add (local.get $at1) (i32x4.dot_i16x8_s (local.get $wv) (local.get $lv))))
-              (local.set $l2lo (i32x4.extmul_low_i16x8_s (local.get $lv) (local.get $lv)))
-              (local.set $l2hi (i32x4.extmul_high_i16x8_s (local.get $lv) (local.get $lv)))
-              (local.set $as2 (i32x4.add (local.get $as2) (i32x4.add (local.get $l2lo) (local.get $l2hi))))
-              (local.set $w32 (i32x4.extend_low_i16x8_s (local.get $wv)))
-              (local.set $at2 (i64x2.add (local.get $at2) (i64x2.add
-                (i64x2.extmul_low_i32x4_s (local.get $w32) (local.get $l2lo))
-                (i64x2.extmul_high_i32x4_s (local.get $w32) (local.get $l2lo)))))
-              (local.set $w32 (i32x4.extend_high_i16x8_s (local.get $wv)))
-              (local.set $at2 (i64x2.add (local.get $at2) (i64x2.add
-                (i64x2.extmul_low_i32x4_s (local.get $w32) (local.get $l2hi))
-                (i64x2.extmul_high_i32x4_s (local.get $w32) (local.get $l2hi)))))
-              (local.set $wv (i16x8.sub (local.get $wv) (v128.const i16x8 8 8 8 8 8 8 8 8)))
-              (local.set $p (i32.add (local.get $p) (i32.const 16)))
-              (br_if $sum (i32.lt_u (local.get $p) (local.get $q))))
-            ;; Horizontal sums, s and t of L together (every partial sum fits 32 bits for pieces of at
-            ;; most 2,000 columns: |t| ≤ 2000·2001/2·1020 and ΣL² ≤ 2000·1020²).
-            (local.set $h4 (i32x4.add
-              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $as1) (local.get $at1))
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $as1) (local.get $at1))))
-            (local.set $h4 (i32x4.add (local.get $h4)
-              (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $h4) (local.get $h4))))
-            (local.set $s1 (i32x4.extract_lane 0 (local.get $h4)))
-            (local.set $t1 (i32x4.extract_lane 2 (local.get $h4)))
-            (local.set $h4 (i32x4.add (local.get $as2)
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $as2) (local.get $as2))))
-            (local.set $s2 (i64.extend_i32_u
-              (i32.add (i32x4.extract_lane 0 (local.get $h4)) (i32x4.extract_lane 1 (local.get $h4)))))
-            (local.set $t2 (i64.add (i64x2.extract_lane 0 (local.get $at2)) (i64x2.extract_lane 1 (local.get $at2))))
-            (local.set $lapSum (i64.add (local.get $lapSum) (i64.extend_i32_s (local.get $s1))))
-            (local.set $lapSq (i64.add (local.get $lapSq) (local.get $s2)))
-            (local.set $a0 (f64.load (i32.add (local.get $pa0) (i32.shl (local.get $k) (i32.const 3)))))
-            (local.set $sl (f64.load (i32.add (local.get $pslope) (i32.shl (local.get $k) (i32.const 3)))))
-            (local.set $col (i32.shl (i32.load (i32.add (local.get $pcol) (i32.shl (local.get $k) (i32.const 2)))) (i32.const 3)))
-            (local.set $len (i64.extend_i32_s (i32.sub (local.get $x1) (local.get $x0))))
-            ;; b1 = a0·s1 + sl·(len·s1 − t1); b2 likewise (integers exact, as the JS doubles are).
-            (local.set $b1 (f64.add (f64.mul (local.get $a0) (f64.convert_i32_s (local.get $s1)))
-              (f64.mul (local.get $sl) (f64.convert_i64_s (i64.sub
-                (i64.mul (local.get $len) (i64.extend_i32_s (local.get $s1))) (i64.extend_i32_s (local.get $t1)))))))
-            (local.set $b2 (f64.add (f64.mul (local.get $a0) (f64.convert_i64_s (local.get $s2)))
-              (f64.mul (local.get $sl) (f64.convert_i64_s (i64.sub
-                (i64.mul (local.get $len) (local.get $s2)) (local.get $t2))))))
-            (local.set $p (i32.add (local.get $m1) (local.get $col)))
-            (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-              (f64.sub (f64.convert_i32_s (local.get $s1)) (local.get $b1))))
-            (f64.store offset=8 (local.get $p) (f64.add (f64.load offset=8 (local.get $p)) (local.get $b1)))
-            (local.set $p (i32.add (local.get $m2) (local.get $col)))
-            (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-              (f64.sub (f64.convert_i64_s (local.get $s2)) (local.get $b2))))
-            (f64.store offset=8 (local.get $p) (f64.add (f64.load offset=8 (local.get $p)) (local.get $b2)))
-            (local.set $k (i32.add (local.get $k) (i32.const 1)))
-            (br $pieces)))
-        ;; Vertically: map rows r0 (weight va) and r1 (weight vb, none when 0), two columns a step
-        ;; (g even; each lane is the same IEEE multiply and add as the JS does).
-        (local.set $r0 (i32.shl (i32.load (i32.add (local.get $vr0) (i32.shl (local.get $y) (i32.const 2)))) (i32.const 3)))
-        (local.set $r1 (i32.shl (i32.load (i32.add (local.get $vr1) (i32.shl (local.get $y) (i32.const 2)))) (i32.const 3)))
-        (local.set $fa (f64.load (i32.add (local.get $va) (i32.shl (local.get $y) (i32.const 3)))))
-        (local.set $fb (f64.load (i32.add (local.get $vb) (i32.shl (local.get $y) (i32.const 3)))))
-        (local.set $k (i32.const 0))
-        (local.set $wv (f64x2.splat (local.get $fa)))
-        (block $vaDone
-          (loop $vaLoop
-            (br_if $vaDone (i32.ge_u (local.get $k) (i32.shl (local.get $g) (i32.const 3))))
-            (local.set $p (i32.add (local.get $r0) (local.get $k)))
-            (v128.store (i32.add (local.get $grid1) (local.get $p)) (f64x2.add (v128.load (i32.add (local.get $grid1) (local.get $p)))
-              (f64x2.mul (local.get $wv) (v128.load (i32.add (local.get $m1) (local.get $k))))))
-            (v128.store (i32.add (local.get $grid2) (local.get $p)) (f64x2.add (v128.load (i32.add (local.get $grid2) (local.get $p)))
-              (f64x2.mul (local.get $wv) (v128.load (i32.add (local.get $m2) (local.get $k))))))
-            (v128.store (i32.add (local.get $grid0) (local.get $p)) (f64x2.add (v128.load (i32.add (local.get $grid0) (local.get $p)))
-              (f64x2.mul (local.get $wv) (v128.load (i32.add (local.get $row0) (local.get $k))))))
-            (local.set $k (i32.add (local.get $k) (i32.const 16)))
-            (br $vaLoop)))
-        (if (f64.ne (local.get $fb) (f64.const 0))
-          (then
-            (local.set $k (i32.const 0))
-            (local.set $wv (f64x2.splat (local.get $fb)))
-            (block $vbDone
-              (loop $vbLoop
-                (br_if $vbDone (i32.ge_u (local.get $k) (i32.shl (local.get $g) (i32.const 3))))
-                (local.set $p (i32.add (local.get $r1) (local.get $k)))
-                (v128.store (i32.add (local.get $grid1) (local.get $p)) (f64x2.add (v128.load (i32.add (local.get $grid1) (local.get $p)))
-                  (f64x2.mul (local.get $wv) (v128.load (i32.add (local.get $m1) (local.get $k))))))
-                (v128.store (i32.add (local.get $grid2) (local.get $p)) (f64x2.add (v128.load (i32.add (local.get $grid2) (local.get $p)))
-                  (f64x2.mul (local.get $wv) (v128.load (i32.add (local.get $m2) (local.get $k))))))
-                (v128.store (i32.add (local.get $grid0) (local.get $p)) (f64x2.add (v128.load (i32.add (local.get $grid0) (local.get $p)))
-                  (f64x2.mul (local.get $wv) (v128.load (i32.add (local.get $row0) (local.get $k))))))
-                (local.set $k (i32.add (local.get $k) (i32.const 16)))
-                (br $vbLoop)))))
+        ;; Column moments of this row: A += L, T += A (so T = Σ (ye − y)·L over the rows y < ye since
+        ;; the last flush), the same for L²; eight columns a step (lanes past w hold L = 0).
+        (local.set $q (i32.const 0))
+        (local.set $p (i32.shl (local.get $wp) (i32.const 2)))
+        (loop $colsLoop
+          (local.set $lv (v128.load (i32.add (local.get $lrow) (i32.shr_u (local.get $q) (i32.const 1)))))
+          (local.set $x (i32.add (local.get $cA1) (local.get $q)))
+          (local.set $a (i32x4.add (v128.load (local.get $x)) (i32x4.extend_low_i16x8_s (local.get $lv))))
+          (v128.store (local.get $x) (local.get $a))
+          (local.set $x (i32.add (local.get $cT1) (local.get $q)))
+          (v128.store (local.get $x) (i32x4.add (v128.load (local.get $x)) (local.get $a)))
+          (local.set $x (i32.add (local.get $cA1) (local.get $q)))
+          (local.set $a (i32x4.add (v128.load offset=16 (local.get $x)) (i32x4.extend_high_i16x8_s (local.get $lv))))
+          (v128.store offset=16 (local.get $x) (local.get $a))
+          (local.set $x (i32.add (local.get $cT1) (local.get $q)))
+          (v128.store offset=16 (local.get $x) (i32x4.add (v128.load offset=16 (local.get $x)) (local.get $a)))
+          (local.set $x (i32.add (local.get $cA2) (local.get $q)))
+          (local.set $a (i32x4.add (v128.load (local.get $x)) (i32x4.extmul_low_i16x8_s (local.get $lv) (local.get $lv))))
+          (v128.store (local.get $x) (local.get $a))
+          (local.set $x (i32.add (local.get $cT2) (local.get $q)))
+          (v128.store (local.get $x) (i32x4.add (v128.load (local.get $x)) (local.get $a)))
+          (local.set $x (i32.add (local.get $cA2) (local.get $q)))
+          (local.set $a (i32x4.add (v128.load offset=16 (local.get $x)) (i32x4.extmul_high_i16x8_s (local.get $lv) (local.get $lv))))
+          (v128.store offset=16 (local.get $x) (local.get $a))
+          (local.set $x (i32.add (local.get $cT2) (local.get $q)))
+          (v128.store offset=16 (local.get $x) (i32x4.add (v128.load offset=16 (local.get $x)) (local.get $a)))
+          (local.set $q (i32.add (local.get $q) (i32.const 32)))
+          (br_if $colsLoop (i32.lt_u (local.get $q) (local.get $p))))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (local.set $rows (i32.add (local.get $rows) (i32.const 1)))
+        ;; Flush at the end of a vertical piece, and every 45 rows (T of L² stays below 2^31):
+        ;; per horizontal piece, s = Σ_x v and t = Σ_x (x1 − x)·v of each column moment v, added to
+        ;; the block sums with dy measured from the piece's end: Σ (y1 − y)·L = T + (y1 − ye)·A.
+        (if (i32.or (i32.eq (local.get $y) (local.get $y1)) (i32.eq (local.get $rows) (i32.const 45)))
+          (then
+            (local.set $off (i64.extend_i32_u (i32.sub (local.get $y1) (local.get $y))))
+            (local.set $k (i32.const 0))
+            (loop $flush
+              (local.set $x0 (i32.load (i32.add (local.get $pstart) (i32.shl (local.get $k) (i32.const 2)))))
+              (local.set $x1 (i32.load offset=4 (i32.add (local.get $pstart) (i32.shl (local.get $k) (i32.const 2)))))
+              (local.set $sA1 (v128.const i64x2 0 0))
+              (local.set $tA1 (v128.const i64x2 0 0))
+              (local.set $sT1 (v128.const i64x2 0 0))
+              (local.set $tT1 (v128.const i64x2 0 0))
+              (local.set $sA2 (v128.const i64x2 0 0))
+              (local.set $tA2 (v128.const i64x2 0 0))
+              (local.set $sT2 (v128.const i64x2 0 0))
+              (local.set $tT2 (v128.const i64x2 0 0))
+              (local.set $x (local.get $x0))
+              (loop $cols4
+                ;; W = x1 − x per lane; lanes at or past x1 are masked to 0.
+                (local.set $wv (i32x4.sub (i32x4.splat (i32.sub (local.get $x1) (local.get $x)))
+                  (v128.const i32x4 0 1 2 3)))
+                (local.set $mask (i32x4.gt_s (local.get $wv) (v128.const i32x4 0 0 0 0)))
+                (local.set $q (i32.shl (local.get $x) (i32.const 2)))
+                (local.set $v (v128.and (local.get $mask) (v128.load (i32.add (local.get $cA1) (local.get $q)))))
+                (local.set $sA1 (i64x2.add (local.get $sA1) (i64x2.add (i64x2.extend_low_i32x4_s (local.get $v)) (i64x2.extend_high_i32x4_s (local.get $v)))))
+                (local.set $tA1 (i64x2.add (local.get $tA1) (i64x2.add (i64x2.extmul_low_i32x4_s (local.get $wv) (local.get $v)) (i64x2.extmul_high_i32x4_s (local.get $wv) (local.get $v)))))
+                (local.set $v (v128.and (local.get $mask) (v128.load (i32.add (local.get $cT1) (local.get $q)))))
+                (local.set $sT1 (i64x2.add (local.get $sT1) (i64x2.add (i64x2.extend_low_i32x4_s (local.get $v)) (i64x2.extend_high_i32x4_s (local.get $v)))))
+                (local.set $tT1 (i64x2.add (local.get $tT1) (i64x2.add (i64x2.extmul_low_i32x4_s (local.get $wv) (local.get $v)) (i64x2.extmul_high_i32x4_s (local.get $wv) (local.get $v)))))
+                (local.set $v (v128.and (local.get $mask) (v128.load (i32.add (local.get $cA2) (local.get $q)))))
+                (local.set $sA2 (i64x2.add (local.get $sA2) (i64x2.add (i64x2.extend_low_i32x4_s (local.get $v)) (i64x2.extend_high_i32x4_s (local.get $v)))))
+                (local.set $tA2 (i64x2.add (local.get $tA2) (i64x2.add (i64x2.extmul_low_i32x4_s (local.get $wv) (local.get $v)) (i64x2.extmul_high_i32x4_s (local.get $wv) (local.get $v)))))
+                (local.set $v (v128.and (local.get $mask) (v128.load (i32.add (local.get $cT2) (local.get $q)))))
+                (local.set $sT2 (i64x2.add (local.get $sT2) (i64x2.add (i64x2.extend_low_i32x4_s (local.get $v)) (i64x2.extend_high_i32x4_s (local.get $v)))))
+                (local.set $tT2 (i64x2.add (local.get $tT2) (i64x2.add (i64x2.extmul_low_i32x4_s (local.get $wv) (local.get $v)) (i64x2.extmul_high_i32x4_s (local.get $wv) (local.get $v)))))
+                (local.set $x (i32.add (local.get $x) (i32.const 4)))
+                (br_if $cols4 (i32.lt_s (local.get $x) (local.get $x1))))
+              ;; Block sums of piece k: ΣL, Σ(x1 − x)L, Σ(y1 − y)L, Σ(x1 − x)(y1 − y)L; then for L².
+              (local.set $p (i32.add (local.get $acc) (i32.shl (local.get $k) (i32.const 6))))
+              (local.set $S (i64.add (i64x2.extract_lane 0 (local.get $sA1)) (i64x2.extract_lane 1 (local.get $sA1))))
+              (local.set $SX (i64.add (i64x2.extract_lane 0 (local.get $tA1)) (i64x2.extract_lane 1 (local.get $tA1))))
+              (i64.store (local.get $p) (i64.add (i64.load (local.get $p)) (local.get $S)))
+              (i64.store offset=8 (local.get $p) (i64.add (i64.load offset=8 (local.get $p)) (local.get $SX)))
+              (i64.store offset=16 (local.get $p) (i64.add (i64.load offset=16 (local.get $p)) (i64.add
+                (i64.add (i64x2.extract_lane 0 (local.get $sT1)) (i64x2.extract_lane 1 (local.get $sT1)))
+                (i64.mul (local.get $off) (local.get $S)))))
+              (i64.store offset=24 (local.get $p) (i64.add (i64.load offset=24 (local.get $p)) (i64.add
+                (i64.add (i64x2.extract_lane 0 (local.get $tT1)) (i64x2.extract_lane 1 (local.get $tT1)))
+                (i64.mul (local.get $off) (local.get $SX)))))
+              (local.set $S (i64.add (i64x2.extract_lane 0 (local.get $sA2)) (i64x2.extract_lane 1 (local.get $sA2))))
+              (local.set $SX (i64.add (i64x2.extract_lane 0 (local.get $tA2)) (i64x2.extract_lane 1 (local.get $tA2))))
+              (i64.store offset=32 (local.get $p) (i64.add (i64.load offset=32 (local.get $p)) (local.get $S)))
+              (i64.store offset=40 (local.get $p) (i64.add (i64.load offset=40 (local.get $p)) (local.get $SX)))
+              (i64.store offset=48 (local.get $p) (i64.add (i64.load offset=48 (local.get $p)) (i64.add
+                (i64.add (i64x2.extract_lane 0 (local.get $sT2)) (i64x2.extract_lane 1 (local.get $sT2)))
+                (i64.mul (local.get $off) (local.get $S)))))
+              (i64.store offset=56 (local.get $p) (i64.add (i64.load offset=56 (local.get $p)) (i64.add
+                (i64.add (i64x2.extract_lane 0 (local.get $tT2)) (i64x2.extract_lane 1 (local.get $tT2)))
+                (i64.mul (local.get $off) (local.get $SX)))))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br_if $flush (i32.lt_u (local.get $k) (local.get $np))))
+            (memory.fill (local.get $cols) (i32.const 0) (i32.shl (local.get $wp) (i32.const 4)))
+            (local.set $rows (i32.const 0))))
+        ;; End of vertical piece j: each block's sums, measured from its far corner (x1, y1), become
+        ;; moments from its near corner (x0, y0): dx = len − (x1 − x), dy = nr − (y1 − y) (i64
+        ;; arithmetic wraps, exact whenever the result fits).
+        (if (i32.eq (local.get $y) (local.get $y1))
+          (then
+            (local.set $nr (i64.extend_i32_u (i32.sub (local.get $y1) (local.get $y0))))
+            (local.set $k (i32.const 0))
+            (loop $blocks
+              (local.set $len (i64.extend_i32_u (i32.sub
+                (i32.load offset=4 (i32.add (local.get $pstart) (i32.shl (local.get $k) (i32.const 2))))
+                (i32.load (i32.add (local.get $pstart) (i32.shl (local.get $k) (i32.const 2)))))))
+              (local.set $p (i32.add (local.get $acc) (i32.shl (local.get $k) (i32.const 6))))
+              (local.set $q (i32.add (local.get $mom) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $np)) (local.get $k)) (i32.const 6))))
+              (local.set $m (i32.const 0))
+              (loop $moments
+                (local.set $S (i64.load (i32.add (local.get $p) (local.get $m))))
+                (local.set $SX (i64.load offset=8 (i32.add (local.get $p) (local.get $m))))
+                (local.set $SY (i64.load offset=16 (i32.add (local.get $p) (local.get $m))))
+                (local.set $SXY (i64.load offset=24 (i32.add (local.get $p) (local.get $m))))
+                (if (i32.eqz (local.get $m))
+                  (then (local.set $lapSum (i64.add (local.get $lapSum) (local.get $S))))
+                  (else (local.set $lapSq (i64.add (local.get $lapSq) (local.get $S)))))
+                (f64.store (i32.add (local.get $q) (local.get $m)) (f64.convert_i64_s (local.get $S)))
+                (f64.store offset=8 (i32.add (local.get $q) (local.get $m))
+                  (f64.convert_i64_s (i64.sub (i64.mul (local.get $len) (local.get $S)) (local.get $SX))))
+                (f64.store offset=16 (i32.add (local.get $q) (local.get $m))
+                  (f64.convert_i64_s (i64.sub (i64.mul (local.get $nr) (local.get $S)) (local.get $SY))))
+                (local.set $u (i64.sub (i64.mul (local.get $len) (i64.mul (local.get $nr) (local.get $S)))
+                  (i64.add (i64.mul (local.get $len) (local.get $SY)) (i64.mul (local.get $nr) (local.get $SX)))))
+                (f64.store offset=24 (i32.add (local.get $q) (local.get $m))
+                  (f64.convert_i64_s (i64.add (local.get $u) (local.get $SXY))))
+                (local.set $m (i32.add (local.get $m) (i32.const 32)))
+                (br_if $moments (i32.lt_u (local.get $m) (i32.const 64))))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br_if $blocks (i32.lt_u (local.get $k) (local.get $np))))
+            (memory.fill (local.get $acc) (i32.const 0) (i32.shl (local.get $np) (i32.const 6)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (local.set $y0 (local.get $y1))
+            (if (i32.lt_u (local.get $j) (local.get $nv))
+              (then (local.set $y1 (i32.load (i32.add (local.get $vstart) (i32.shl (i32.add (local.get $j) (i32.const 1)) (i32.const 2)))))))))
         (br $rows)))
     (i64.store (local.get $out) (local.get $lapSum))
     (i64.store offset=8 (local.get $out) (local.get $lapSq))

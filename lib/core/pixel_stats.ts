@@ -174,82 +174,126 @@ export interface EdgeSums {
   /**
    * ΣL binned on the {@link GRID}×{@link GRID} map grid: `grid1[r * GRID + c]` is the coefficient of
    * map sample `(r, c)` in `Σ w(x, y)·L(x, y)` when `w` is that map resized bilinearly to the image
-   * (OpenCV `INTER_LINEAR`, half-pixel centres, border clamped; vertical weights rounded to float32
-   * as OpenCV stores them, horizontal ones exact — they differ by < 1e-7). So for any map `m`,
-   * `Σ w·L = Σ m ⊙ grid1` and `Σ w·L² = Σ m ⊙ grid2`.
+   * (OpenCV `INTER_LINEAR`, half-pixel centres, border clamped; the weights exact, where OpenCV
+   * rounds them to float32 — they differ by < 1e-7). So for any map `m`, `Σ w·L = Σ m ⊙ grid1` and
+   * `Σ w·L² = Σ m ⊙ grid2`.
    */
   grid1: Float64Array;
   /** ΣL² binned like {@link EdgeSums.grid1}. */
   grid2: Float64Array;
-  /** Σw binned like {@link EdgeSums.grid1} (pure geometry: the weight each map sample gets). */
+  /**
+   * Σw binned like {@link EdgeSums.grid1} (pure geometry: the weight each map sample gets); one
+   * array shared by every image of the same size: read it, never write it.
+   */
   grid0: Float64Array;
 }
 
-/** The column pieces and row weights of {@link edgeSweep}'s grid binning (geometry only). */
-interface GridGeometry {
-  /** Piece k covers columns pStart[k] ≤ x < pStart[k + 1], reads map column pCol[k] and pCol[k] + 1. */
-  pStart: Int32Array;
-  pCol: Int32Array;
-  /** Weight of map column pCol[k] + 1 at the piece's first column, and its growth per column. */
-  pA0: Float64Array;
-  pSlope: Float64Array;
-  pieces: number;
-  /** Longest piece, in columns. */
+/**
+ * How the bilinear weights of a {@link GRID}-sample axis resized to `size` pixels split that axis
+ * into pieces: piece k covers pixels start[k] ≤ x < start[k + 1], which read map samples map[k]
+ * and map[k] + 1, the latter with weight a0[k] + slope[k]·(x − start[k]) (the former 1 − that).
+ */
+interface Pieces {
+  start: Int32Array;
+  map: Int32Array;
+  a0: Float64Array;
+  slope: Float64Array;
+  count: number;
+  /** Longest piece, in pixels. */
   longest: number;
-  /** Weight of each map column summed over an image row. */
-  row0: Float64Array;
-  /** OpenCV's vertical table: image row y reads map rows ofs[y] and ofs[y] + 1 with weight w1[y]. */
-  ty: { ofs: Int32Array; w1: Float64Array };
+}
+
+function axisPieces(size: number): Pieces {
+  const n = GRID;
+  // Pixel x reads map samples c = ofs[x] and c + 1 with weights 1 − a and a, where
+  // a = (x + 0.5)·n/size − 0.5 − c is linear in x, or 0 where OpenCV clamps at the borders.
+  const t = linearTab(n, size, false);
+  const scale = n / size;
+  const start: number[] = [], map: number[] = [], a0: number[] = [], slope: number[] = [];
+  for (let x = 0; x < size; x++) {
+    const c = t.ofs[x], f = (x + 0.5) * scale - 0.5;
+    const linear = t.w1[x] !== 0 || (f >= c && f < c + 1 && c < n - 1 && f >= 0);
+    const last = start.length - 1;
+    if (last < 0 || map[last] !== c || (slope[last] !== 0) !== linear) {
+      start.push(x);
+      map.push(c);
+      a0.push(linear ? f - c : 0);
+      slope.push(linear ? scale : 0);
+    }
+  }
+  start.push(size);
+  let longest = 0;
+  for (let k = 0; k < map.length; k++) longest = Math.max(longest, start[k + 1] - start[k]);
+  return {
+    start: Int32Array.from(start),
+    map: Int32Array.from(map),
+    a0: Float64Array.from(a0),
+    slope: Float64Array.from(slope),
+    count: map.length,
+    longest,
+  };
+}
+
+/** The pieces of both axes of an image size, and its {@link EdgeSums.grid0} (geometry only). */
+interface GridGeometry {
+  px: Pieces;
+  py: Pieces;
+  grid0: Float64Array;
 }
 
 let lastGeometry: { width: number; height: number; g: GridGeometry } | undefined;
 
 function gridGeometry(width: number, height: number): GridGeometry {
   if (lastGeometry && lastGeometry.width === width && lastGeometry.height === height) return lastGeometry.g;
-  const n = GRID;
-  // Horizontally, image column x reads map columns c = ofs[x] and c + 1 with weights 1 − a and a,
-  // where a = (x + 0.5)·n/width − 0.5 − c is linear in x, or 0 where OpenCV clamps at the borders.
-  // So the columns split into pieces (same c, a linear or constant 0) over which the weighted sums
-  // follow from two integer sums: Σ a·L = a(x0)·ΣL + (n/width)·Σ(x − x0)·L.
-  const tx = linearTab(n, width, false);
-  const scale = n / width;
-  const pStart: number[] = [], pCol: number[] = [], pA0: number[] = [], pSlope: number[] = [];
-  for (let x = 0; x < width; x++) {
-    const c = tx.ofs[x], f = (x + 0.5) * scale - 0.5;
-    const linear = tx.w1[x] !== 0 || (f >= c && f < c + 1 && c < n - 1 && f >= 0);
-    const last = pStart.length - 1;
-    if (last < 0 || pCol[last] !== c || (pSlope[last] !== 0) !== linear) {
-      pStart.push(x);
-      pCol.push(c);
-      pA0.push(linear ? f - c : 0);
-      pSlope.push(linear ? scale : 0);
+  const px = axisPieces(width), py = axisPieces(height);
+  // Σw per sample: the block moments of L ≡ 1.
+  const ones = new Float64Array(8 * px.count * py.count);
+  for (let j = 0; j < py.count; j++) {
+    const nr = py.start[j + 1] - py.start[j];
+    for (let k = 0; k < px.count; k++) {
+      const len = px.start[k + 1] - px.start[k], o = 8 * (j * px.count + k);
+      ones[o] = len * nr;
+      ones[o + 1] = nr * (len * (len - 1) / 2);
+      ones[o + 2] = len * (nr * (nr - 1) / 2);
+      ones[o + 3] = (len * (len - 1) / 2) * (nr * (nr - 1) / 2);
     }
   }
-  pStart.push(width);
-  const pieces = pCol.length;
-  const ty = linearTab(n, height, false);
-  // Weights of map columns c and c + 1 summed over each piece (geometry only).
-  const row0 = new Float64Array(n + 1);
-  let longest = 0;
-  for (let k = 0; k < pieces; k++) {
-    const len = pStart[k + 1] - pStart[k];
-    longest = Math.max(longest, len);
-    const sb = pA0[k] * len + pSlope[k] * (len * (len - 1) / 2);
-    row0[pCol[k]] += len - sb;
-    row0[pCol[k] + 1] += sb;
-  }
-  const g = {
-    pStart: Int32Array.from(pStart),
-    pCol: Int32Array.from(pCol),
-    pA0: Float64Array.from(pA0),
-    pSlope: Float64Array.from(pSlope),
-    pieces,
-    longest,
-    row0,
-    ty,
-  };
+  const g = { px, py, grid0: new Float64Array(GRID * GRID) };
+  binMoments(ones, g, 0, g.grid0);
   lastGeometry = { width, height, g };
   return g;
+}
+
+/**
+ * Adds the weighted sums of each block (vertical piece j × horizontal piece k) to the map samples
+ * it reads: with moments S = ΣL, DX = Σdx·L, DY = Σdy·L, DXY = Σdx·dy·L of the block (at
+ * `moments[8·(j·np + k) + at + 0…3]`) and weights a = a0 + slope·dx, b = b0 + slope·dy of samples
+ * c + 1 and r + 1, Σa·L, Σb·L and Σa·b·L follow without another look at the pixels.
+ */
+function binMoments(moments: Float64Array, g: GridGeometry, at: number, grid: Float64Array): void {
+  const n = GRID, { px, py } = g;
+  for (let j = 0; j < py.count; j++) {
+    const r0 = py.map[j] * n, r1 = Math.min(py.map[j] + 1, n - 1) * n, b0 = py.a0[j], bs = py.slope[j];
+    for (let k = 0; k < px.count; k++) {
+      const o = 8 * (j * px.count + k) + at;
+      const s = moments[o], dx = moments[o + 1], dy = moments[o + 2], dxy = moments[o + 3];
+      const c0 = px.map[k], c1 = Math.min(c0 + 1, n - 1), a0 = px.a0[k], as = px.slope[k];
+      const sa = a0 * s + as * dx, sb = b0 * s + bs * dy;
+      const sab = a0 * (b0 * s + bs * dy) + as * (b0 * dx + bs * dxy);
+      grid[r0 + c0] += s - sa - sb + sab;
+      grid[r0 + c1] += sa - sab;
+      grid[r1 + c0] += sb - sab;
+      grid[r1 + c1] += sab;
+    }
+  }
+}
+
+/** The three grids of {@link EdgeSums} from block moments (see {@link binMoments}). */
+function gridsOf(moments: Float64Array, g: GridGeometry): Pick<EdgeSums, "grid0" | "grid1" | "grid2"> {
+  const grid1 = new Float64Array(GRID * GRID), grid2 = new Float64Array(GRID * GRID);
+  binMoments(moments, g, 0, grid1);
+  binMoments(moments, g, 4, grid2);
+  return { grid1, grid2, grid0: g.grid0 };
 }
 
 /**
@@ -270,60 +314,48 @@ export function edgeSweepJs(gray: Uint8Array, width: number, height: number): Ed
   if (gray.length !== width * height) {
     throw new RangeError(`gray plane has ${gray.length} samples, expected ${width}×${height}`);
   }
-  const n = GRID;
-  const { pStart, pCol, pA0, pSlope, pieces, row0, ty } = gridGeometry(width, height);
-  const grid1 = new Float64Array(n * n), grid2 = new Float64Array(n * n), grid0 = new Float64Array(n * n);
-  const m1 = new Float64Array(n + 1), m2 = new Float64Array(n + 1);
+  const g = gridGeometry(width, height), { px, py } = g;
+  // Per block (vertical piece j × horizontal piece k): ΣL, Σdx·L, Σdy·L, Σdx·dy·L, then the same
+  // for L² (dx, dy from the block's corner): exact integers while below 2^53.
+  const moments = new Float64Array(8 * px.count * py.count);
   const pw = width + 2;
   const p = padReflect101(gray, width, height);
   let lapSum = 0, lapSq = 0, sobelSq = 0;
-  for (let y = 0; y < height; y++) {
-    m1.fill(0);
-    m2.fill(0);
-    const rowStart = (y + 1) * pw + 1;
-    let ss = 0;
-    for (let k = 0; k < pieces; k++) {
-      // t* = Σ of running prefix sums = Σ (len − dx)·L, so Σ dx·L = len·s − t without a multiply.
-      let s1 = 0, t1 = 0, s2 = 0, t2 = 0;
-      for (let i = rowStart + pStart[k], end = rowStart + pStart[k + 1]; i < end; i++) {
-        const n0 = p[i - pw], s0 = p[i + pw], w0 = p[i - 1], e0 = p[i + 1];
-        const nw = p[i - pw - 1], ne = p[i - pw + 1], sw = p[i + pw - 1], se = p[i + pw + 1];
-        const l = n0 + s0 + w0 + e0 - 4 * p[i], l2 = l * l;
-        s1 += l;
-        t1 += s1;
-        s2 += l2;
-        t2 += s2;
-        const gx = ne + 2 * e0 + se - nw - 2 * w0 - sw;
-        const gy = sw + 2 * s0 + se - nw - 2 * n0 - ne;
-        ss += gx * gx + gy * gy;
+  for (let j = 0; j < py.count; j++) {
+    for (let y = py.start[j]; y < py.start[j + 1]; y++) {
+      const dy = y - py.start[j], rowStart = (y + 1) * pw + 1;
+      let ss = 0;
+      for (let k = 0; k < px.count; k++) {
+        const x0 = px.start[k];
+        let s1 = 0, d1 = 0, s2 = 0, d2 = 0;
+        for (let x = x0, i = rowStart + x0; x < px.start[k + 1]; x++, i++) {
+          const n0 = p[i - pw], s0 = p[i + pw], w0 = p[i - 1], e0 = p[i + 1];
+          const nw = p[i - pw - 1], ne = p[i - pw + 1], sw = p[i + pw - 1], se = p[i + pw + 1];
+          const l = n0 + s0 + w0 + e0 - 4 * p[i], l2 = l * l;
+          s1 += l;
+          d1 += (x - x0) * l;
+          s2 += l2;
+          d2 += (x - x0) * l2;
+          const gx = ne + 2 * e0 + se - nw - 2 * w0 - sw;
+          const gy = sw + 2 * s0 + se - nw - 2 * n0 - ne;
+          ss += gx * gx + gy * gy;
+        }
+        lapSum += s1;
+        lapSq += s2;
+        const o = 8 * (j * px.count + k);
+        moments[o] += s1;
+        moments[o + 1] += d1;
+        moments[o + 2] += dy * s1;
+        moments[o + 3] += dy * d1;
+        moments[o + 4] += s2;
+        moments[o + 5] += d2;
+        moments[o + 6] += dy * s2;
+        moments[o + 7] += dy * d2;
       }
-      lapSum += s1;
-      lapSq += s2;
-      const a0 = pA0[k], sl = pSlope[k], c = pCol[k], len = pStart[k + 1] - pStart[k];
-      const b1 = a0 * s1 + sl * (len * s1 - t1), b2 = a0 * s2 + sl * (len * s2 - t2);
-      m1[c] += s1 - b1;
-      m1[c + 1] += b1;
-      m2[c] += s2 - b2;
-      m2[c + 1] += b2;
-    }
-    sobelSq += ss;
-    // Vertically, image row y reads map rows ofs[y] and ofs[y] + 1 (float32 weights, as OpenCV).
-    const r0 = ty.ofs[y] * n, vb = ty.w1[y], va = vb === 0 ? 1 : Math.fround(1 - vb);
-    const r1 = Math.min(ty.ofs[y] + 1, n - 1) * n;
-    for (let c = 0; c < n; c++) {
-      grid1[r0 + c] += va * m1[c];
-      grid2[r0 + c] += va * m2[c];
-      grid0[r0 + c] += va * row0[c];
-    }
-    if (vb !== 0) {
-      for (let c = 0; c < n; c++) {
-        grid1[r1 + c] += vb * m1[c];
-        grid2[r1 + c] += vb * m2[c];
-        grid0[r1 + c] += vb * row0[c];
-      }
+      sobelSq += ss;
     }
   }
-  return { lapSum, lapSq, sobelSq, grid1, grid2, grid0 };
+  return { lapSum, lapSq, sobelSq, ...gridsOf(moments, g) };
 }
 
 /** Pixels per chunk of {@link rgbSweep} (a multiple of 8: 48 KiB of RGB, in cache while swept). */
@@ -423,8 +455,9 @@ export function grayPlane(sums: RgbSums): Uint8Array {
  * One pass over a gray plane: Laplacian and Sobel sums, and Laplacian moments binned on the
  * bilinear sample grid of a {@link GRID}×{@link GRID} map (see {@link EdgeSums}). WebAssembly SIMD
  * (`pixel_kernels.wat`: the 3×3 stencils 8 pixels per step, reflect-101 borders without a padded
- * copy); identical to {@link edgeSweepJs}, which it falls back to for images over 128,000 pixels
- * wide.
+ * copy, and the moments of each block of pixels that the map's bilinear weights are linear on
+ * gathered in integers per column, then per block); identical to {@link edgeSweepJs}, which it
+ * falls back to for images over 128,000 pixels wide or high.
  *
  * @example
  * ```ts
@@ -439,79 +472,30 @@ export function edgeSweep(gray: Uint8Array, width: number, height: number): Edge
   if (gray.length !== width * height) {
     throw new RangeError(`gray plane has ${gray.length} samples, expected ${width}×${height}`);
   }
-  const geo = gridGeometry(width, height);
-  // The kernel keeps a piece's running sums in 32 bits: exact up to 2,000 columns a piece.
-  if (geo.longest > 2000) return edgeSweepJs(gray, width, height);
-  const n = GRID, np = geo.pieces, g2 = n * n * 8;
+  const g = gridGeometry(width, height), { px, py } = g;
+  // The kernel's block sums are i64: exact for blocks up to 2,000 × 2,000 pixels.
+  if (px.longest > 2000 || py.longest > 2000) return edgeSweepJs(gray, width, height);
+  const np = px.count, nv = py.count, wp = ((width + 7) & ~7) + 8;
   // The gray plane is read where the RGB sweep left it when still there, else copied to 0.
   const place = residentPlace(gray);
   const src = place?.at ?? 0;
-  const lrow = align(src + width * height + 16);
-  const pstart = align(lrow + 2 * width + 16), pcol = align(pstart + 4 * (np + 1));
-  const pa0 = align(pcol + 4 * np), pslope = align(pa0 + 8 * np);
-  const row0 = align(pslope + 8 * np), m1 = align(row0 + 8 * (n + 1)), m2 = align(m1 + 8 * (n + 1));
-  const vr0 = align(m2 + 8 * (n + 1)), vr1 = align(vr0 + 4 * height);
-  const va = align(vr1 + 4 * height), vb = align(va + 8 * height);
-  const grid1 = align(vb + 8 * height), grid2 = grid1 + g2, grid0 = grid2 + g2, out = grid0 + g2;
+  const lrow = align(src + width * height + 16), cols = align(lrow + 2 * wp);
+  const pstart = align(cols + 16 * wp), vstart = align(pstart + 4 * (np + 1));
+  const acc = align(vstart + 4 * (nv + 1)), mom = acc + 64 * np, out = mom + 64 * np * nv;
   const k = kernels(out + 32, place?.k);
   const buf = k.memory.buffer;
   if (place) markResident(place);
   else new Uint8Array(buf).set(gray, 0);
-  new Int32Array(buf, pstart, np + 1).set(geo.pStart);
-  new Int32Array(buf, pcol, np).set(geo.pCol);
-  new Float64Array(buf, pa0, np).set(geo.pA0);
-  new Float64Array(buf, pslope, np).set(geo.pSlope);
-  new Float64Array(buf, row0, n + 1).set(geo.row0);
-  const r0 = new Int32Array(buf, vr0, height), r1 = new Int32Array(buf, vr1, height);
-  const wa = new Float64Array(buf, va, height), wb = new Float64Array(buf, vb, height);
-  for (let y = 0; y < height; y++) {
-    // Image row y reads map rows ofs[y] and ofs[y] + 1 (float32 weights, as OpenCV).
-    const o = geo.ty.ofs[y], b = geo.ty.w1[y];
-    r0[y] = o * n;
-    r1[y] = Math.min(o + 1, n - 1) * n;
-    wa[y] = b === 0 ? 1 : Math.fround(1 - b);
-    wb[y] = b;
-  }
-  new Uint8Array(buf, grid1, 3 * g2).fill(0);
-  k.edge(
-    src,
-    width,
-    height,
-    lrow,
-    pstart,
-    pcol,
-    pa0,
-    pslope,
-    np,
-    row0,
-    m1,
-    m2,
-    n,
-    vr0,
-    vr1,
-    va,
-    vb,
-    grid1,
-    grid2,
-    grid0,
-    out,
-  );
+  new Int32Array(buf, pstart, np + 1).set(px.start);
+  new Int32Array(buf, vstart, nv + 1).set(py.start);
+  k.edge(src, width, height, lrow, cols, pstart, np, vstart, nv, acc, mom, out);
   const sums = new BigInt64Array(buf, out, 3);
   return {
     lapSum: Number(sums[0]),
     lapSq: Number(sums[1]),
     sobelSq: Number(sums[2]),
-    grid1: copyOut(buf, grid1, n * n),
-    grid2: copyOut(buf, grid2, n * n),
-    grid0: copyOut(buf, grid0, n * n),
+    ...gridsOf(new Float64Array(buf, mom, 8 * np * nv), g),
   };
-}
-
-/** `length` doubles at byte `offset` of `buf`, copied (by set(): faster than slice, see {@link rgbSweep}). */
-function copyOut(buf: ArrayBufferLike, offset: number, length: number): Float64Array {
-  const a = new Float64Array(length);
-  a.set(new Float64Array(buf, offset, length));
-  return a;
 }
 
 /**
