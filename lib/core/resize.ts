@@ -196,15 +196,18 @@ export function resizeBilinear(
   const ty = exactLinearTab(height, dstHeight);
   // Only the source rows the vertical pass reads are resized horizontally (a 1024-row plane shrunk
   // to 64 rows reads 128 of them).
-  const used = new Uint8Array(height);
+  // slot[y]: where source row y's resized copy is kept (−1: not read), so only those rows take memory.
+  const slot = new Int32Array(height).fill(-1);
+  let used = 0;
   for (let y = 0; y < dstHeight; y++) {
-    used[ty.ofs[y]] = 1;
-    if (ty.w1[y] !== 0) used[Math.min(ty.ofs[y] + 1, height - 1)] = 1;
+    if (slot[ty.ofs[y]] < 0) slot[ty.ofs[y]] = used++;
+    const y1 = Math.min(ty.ofs[y] + 1, height - 1);
+    if (ty.w1[y] !== 0 && slot[y1] < 0) slot[y1] = used++;
   }
-  const rows = new Int32Array(height * dstWidth);
+  const rows = new Int32Array(used * dstWidth);
   for (let y = 0; y < height; y++) {
-    if (!used[y]) continue;
-    const r = y * width, o = y * dstWidth;
+    if (slot[y] < 0) continue;
+    const r = y * width, o = slot[y] * dstWidth;
     for (let x = 0; x < dstWidth; x++) {
       const s = r + tx.ofs[x], a1 = tx.w1[x];
       rows[o + x] = a1 === 0 ? src[s] << 8 : (256 - a1) * src[s] + a1 * src[s + 1];
@@ -213,7 +216,10 @@ export function resizeBilinear(
   const out = new Uint8Array(dstWidth * dstHeight);
   for (let y = 0; y < dstHeight; y++) {
     const b1 = ty.w1[y], b0 = 256 - b1;
-    const r0 = ty.ofs[y] * dstWidth, r1 = Math.min(ty.ofs[y] + 1, height - 1) * dstWidth, o = y * dstWidth;
+    // A row read with weight 0 may have no copy (slot −1): point it at row 0's, times 0 all the same.
+    const r0 = slot[ty.ofs[y]] * dstWidth,
+      r1 = Math.max(0, slot[Math.min(ty.ofs[y] + 1, height - 1)]) * dstWidth;
+    const o = y * dstWidth;
     for (let x = 0; x < dstWidth; x++) {
       const v = (b0 * rows[r0 + x] + b1 * rows[r1 + x] + 32768) >>> 16;
       out[o + x] = v > 255 ? 255 : v;

@@ -21,13 +21,13 @@ import type { Box, PureHeuristic, Value } from "./types.ts";
 import { ImageContext } from "./types.ts";
 import { GRID, weightedLaplacianVarOf } from "../core/pixel_stats.ts";
 import { linearTab, resizeArea, resizeBilinear } from "../core/resize.ts";
-import { gaussianKernel, laplacian3, padReflect101, sepFilter } from "../core/filters.ts";
+import { gaussianKernel, laplacian3, padReflect101, reflect101 } from "../core/filters.ts";
 
 /** Side of the square the spectral residual is computed on (OpenCV's `resImWidth/resImHeight`). */
 export const SALIENCY_SIZE = GRID;
 
 /** The kernels of `boxBlur(·, 3)` and `gaussianBlur(·, 5, 8)`, made once. */
-const BOX_3 = [1 / 3, 1 / 3, 1 / 3], GAUSS_5_8 = gaussianKernel(5, 8);
+const BOX_3 = Float64Array.of(1 / 3, 1 / 3, 1 / 3), GAUSS_5_8 = Float64Array.from(gaussianKernel(5, 8));
 
 /** Twiddle factors `cos/sin(2πk/n)` for k < n/2, per FFT length, computed once. */
 const TWIDDLES = new Map<number, { cos: Float64Array; sin: Float64Array }>();
@@ -44,7 +44,6 @@ function twiddles(n: number): { cos: Float64Array; sin: Float64Array } {
   return t;
 }
 
-/** In-place radix-2 FFT of length-`n` complex vector (`re`, `im`) read/written with a stride. */
 /** The bit-reversal swaps `(i, j)`, i < j, of a length-`n` FFT in the order they are made, per n. */
 const SWAPS = new Map<number, Int32Array>();
 function swaps(n: number): Int32Array {
@@ -62,30 +61,50 @@ function swaps(n: number): Int32Array {
   return t;
 }
 
-function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n: number, inverse: boolean) {
+/**
+ * In-place radix-2 FFTs of the `n` lines of an `n × n` complex plane (`re`, `im`): element `i` of
+ * line `l` is at `i·step + l·lineStep` (rows: step 1, lineStep n; columns: step n, lineStep 1).
+ * Each butterfly is applied to every line before the next (one twiddle per inner loop of n lines);
+ * every line sees the same operations in the same order as a one-line FFT, so the values are those
+ * of transforming the lines one by one.
+ */
+function fftLines(
+  re: Float64Array,
+  im: Float64Array,
+  n: number,
+  step: number,
+  lineStep: number,
+  inverse: boolean,
+): void {
   const sw = swaps(n);
   for (let p = 0; p < sw.length; p += 2) {
-    const a = off + sw[p] * stride, b = off + sw[p + 1] * stride;
-    const tr = re[a], ti = im[a];
-    re[a] = re[b];
-    im[a] = im[b];
-    re[b] = tr;
-    im[b] = ti;
+    const a0 = sw[p] * step, b0 = sw[p + 1] * step;
+    for (let l = 0, o = 0; l < n; l++, o += lineStep) {
+      const a = a0 + o, b = b0 + o;
+      const tr = re[a], ti = im[a];
+      re[a] = re[b];
+      im[a] = im[b];
+      re[b] = tr;
+      im[b] = ti;
+    }
   }
   const sign = inverse ? 1 : -1;
   const tw = twiddles(n);
   for (let len = 2; len <= n; len <<= 1) {
-    const half = len >> 1, step = n / len;
+    const half = len >> 1, tstep = n / len;
     for (let k = 0; k < half; k++) {
       // cos/sin(sign·2πk/len) = table entry k·n/len.
-      const wr = tw.cos[k * step], wi = sign * tw.sin[k * step];
+      const wr = tw.cos[k * tstep], wi = sign * tw.sin[k * tstep];
       for (let s = 0; s < n; s += len) {
-        const a = off + (s + k) * stride, b = a + half * stride;
-        const xr = re[b] * wr - im[b] * wi, xi = re[b] * wi + im[b] * wr;
-        re[b] = re[a] - xr;
-        im[b] = im[a] - xi;
-        re[a] += xr;
-        im[a] += xi;
+        const a0 = (s + k) * step, b0 = a0 + half * step;
+        for (let l = 0, o = 0; l < n; l++, o += lineStep) {
+          const a = a0 + o, b = b0 + o;
+          const xr = re[b] * wr - im[b] * wi, xi = re[b] * wi + im[b] * wr;
+          re[b] = re[a] - xr;
+          im[b] = im[a] - xi;
+          re[a] += xr;
+          im[a] += xi;
+        }
       }
     }
   }
@@ -93,8 +112,55 @@ function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n
 
 /** Unscaled 2-D DFT of an `n × n` complex plane (n a power of two), in place; `inverse` flips the sign. */
 function fft2(re: Float64Array, im: Float64Array, n: number, inverse: boolean): void {
-  for (let y = 0; y < n; y++) fft1(re, im, y * n, 1, n, inverse);
-  for (let x = 0; x < n; x++) fft1(re, im, x, n, n, inverse);
+  fftLines(re, im, n, 1, n, inverse);
+  fftLines(re, im, n, n, 1, inverse);
+}
+
+/** Scratch planes of {@link saliencyMap}, made once per thread (nothing of them outlives a call). */
+const SCRATCH = Array.from({ length: 7 }, () => new Float64Array(SALIENCY_SIZE * SALIENCY_SIZE));
+
+/** Reflected tap indices of an odd kernel of `taps` over `n` samples, per (n, taps), made once. */
+const REFLECTED = new Map<string, Int32Array>();
+function reflectedTaps(n: number, taps: number): Int32Array {
+  const key = `${n}:${taps}`;
+  let t = REFLECTED.get(key);
+  if (!t) {
+    const r = (taps - 1) / 2;
+    t = new Int32Array(n * taps);
+    for (let x = 0; x < n; x++) for (let k = 0; k < taps; k++) t[x * taps + k] = reflect101(x + k - r, n);
+    REFLECTED.set(key, t);
+  }
+  return t;
+}
+
+/**
+ * `sepFilter(plane, n, n, k, k)` (reflect-101) into `out`, with `tmp` as scratch: the same products
+ * added in the same order, without per-call tables or planes.
+ */
+function sepFilterSquare(
+  plane: Float64Array,
+  n: number,
+  k: Float64Array,
+  tmp: Float64Array,
+  out: Float64Array,
+) {
+  const taps = k.length, idx = reflectedTaps(n, taps);
+  for (let y = 0; y < n; y++) {
+    const r = y * n;
+    for (let x = 0; x < n; x++) {
+      let s = 0;
+      for (let j = 0, c = x * taps; j < taps; j++, c++) s += k[j] * plane[r + idx[c]];
+      tmp[r + x] = s;
+    }
+  }
+  for (let y = 0; y < n; y++) {
+    const r = y * n, ro = y * taps;
+    for (let x = 0; x < n; x++) {
+      let s = 0;
+      for (let j = 0; j < taps; j++) s += k[j] * tmp[idx[ro + j] * n + x];
+      out[r + x] = s;
+    }
+  }
 }
 
 /**
@@ -118,28 +184,30 @@ function fft2(re: Float64Array, im: Float64Array, n: number, inverse: boolean): 
 export function saliencyMap(gray: Uint8Array, width: number, height: number): Float64Array {
   const n = SALIENCY_SIZE;
   const small = resizeBilinear(gray, width, height, n, n);
-  const re = Float64Array.from(small), im = new Float64Array(n * n);
+  const [re, im, logAmp, cosP, sinP, blurred, tmp] = SCRATCH;
+  re.set(small);
+  im.fill(0);
   fft2(re, im, n, false);
   // The phase is kept as its cosine and sine (re/|F|, im/|F|; 1 and 0 where |F| = 0, as
   // atan2(0, 0) = 0 gives): the same unit vector as cos/sin of atan2, without three
   // transcendental calls per frequency.
-  const logAmp = new Float64Array(n * n), cosP = new Float64Array(n * n), sinP = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) {
     const mag = Math.sqrt(re[i] * re[i] + im[i] * im[i]);
     logAmp[i] = Math.log(mag + 1);
     cosP[i] = mag > 0 ? re[i] / mag : 1;
     sinP[i] = mag > 0 ? im[i] / mag : 0;
   }
-  const blurred = sepFilter(logAmp, n, n, BOX_3, BOX_3);
+  sepFilterSquare(logAmp, n, BOX_3, tmp, blurred);
   for (let i = 0; i < n * n; i++) {
     const m = Math.exp(logAmp[i] - blurred[i]);
     re[i] = m * cosP[i];
     im[i] = m * sinP[i];
   }
   fft2(re, im, n, true);
-  const mag = new Float64Array(n * n);
+  const mag = logAmp;
   for (let i = 0; i < n * n; i++) mag[i] = Math.sqrt(re[i] * re[i] + im[i] * im[i]);
-  const out = sepFilter(mag, n, n, GAUSS_5_8, GAUSS_5_8);
+  const out = new Float64Array(n * n);
+  sepFilterSquare(mag, n, GAUSS_5_8, tmp, out);
   let max = 0;
   for (let i = 0; i < out.length; i++) {
     out[i] *= out[i];
