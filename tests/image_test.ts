@@ -123,3 +123,37 @@ Deno.test("toGray is OpenCV's fixed-point luma", () => {
   assert.deepEqual(Array.from(g), want);
   assert.deepEqual(Array.from(g).slice(0, 4), [76, 150, 29, 255]); // cv2.cvtColor values
 });
+
+Deno.test("a JPEG's reported format, depth, alpha, orientation, ICC and colour space are sharp's metadata, plain or not", async () => {
+  const q = quadrants(), raw = { raw: { width: 64, height: 48, channels: 3 as const } };
+  const plain = await sharp(q, raw).jpeg().toBuffer();
+  const variants: Record<string, Uint8Array> = {
+    baseline: await sharp(q, raw).jpeg({ quality: 90 }).toBuffer(),
+    progressive: await sharp(q, raw).jpeg({ progressive: true }).toBuffer(),
+    "4:4:4 + restart-free mozjpeg": await sharp(q, raw).jpeg({ chromaSubsampling: "4:4:4", mozjpeg: true })
+      .toBuffer(),
+    "exif orientation 3": await sharp(q, raw).jpeg().withMetadata({ orientation: 3 }).toBuffer(),
+    "icc profile": await sharp(q, raw).jpeg().withIccProfile("p3").toBuffer(),
+    "one component (b-w)": await sharp(q, raw).toColourspace("b-w").jpeg().toBuffer(),
+    cmyk: await sharp(q, raw).toColourspace("cmyk").jpeg().toBuffer(),
+    // A fill byte before a marker and a comment segment: still plain.
+    "fill byte + comment": Uint8Array.from([
+      ...plain.subarray(0, 2),
+      0xff,
+      ...[0xff, 0xfe, 0, 6, 0x68, 0x69, 0x21, 0x21],
+      ...plain.subarray(2),
+    ]),
+  };
+  for (const [name, bytes] of Object.entries(variants)) {
+    const meta = await sharp(bytes).metadata();
+    const img = await decodeBytes(bytes, { name });
+    assert.deepEqual(
+      [img.format, img.sourceBitDepth, img.hadAlpha, img.orientation, img.hadIccProfile, img.sourceSpace],
+      [meta.format, 8, meta.hasAlpha, meta.orientation ?? 1, meta.icc !== undefined, meta.space],
+      name,
+    );
+    assert.equal(meta.depth, "uchar", name);
+  }
+  // The pixel limit holds on the header path too.
+  await assert.rejects(decodeBytes(variants.baseline, { maxPixels: 64 * 48 - 1 }), /too_many_pixels/);
+});

@@ -139,9 +139,11 @@ export async function decodeBytes(bytes: Uint8Array, options: DecodeOptions = {}
   const simple = sniffSimpleFormat(bytes);
   if (simple) return await decodeSimple(bytes, simple, path, maxPixels, options);
   const input = { limitInputPixels: maxPixels, failOn: "error" as const, pages: 1, page: 0 };
-  let meta: Metadata;
+  // A plain JPEG (8-bit YCbCr, no EXIF, no ICC profile) says all that sharp's metadata() would in
+  // its header: read there, it saves a second pass of libvips over the file per image.
+  let meta: Metadata | undefined = plainJpegMetadata(bytes);
   try {
-    meta = await sharp(bytes, input).metadata();
+    meta ??= await sharp(bytes, input).metadata();
   } catch (e) {
     // libspng refuses a PNG header of 2^31 × 2^31 as just "corrupt header": say what it is.
     if (pngHeaderPixels(bytes) > maxPixels) throw classify(path, "exceeds pixel limit", maxPixels);
@@ -221,6 +223,54 @@ async function decodeSimple(
     hadIccProfile: false,
     sourceSpace: "srgb",
   };
+}
+
+/**
+ * What sharp's `metadata()` gives for a plain JPEG, read from its markers: 8-bit samples, three
+ * components (`srgb`), a baseline, extended or progressive Huffman frame, no EXIF (so orientation
+ * 1) and no ICC profile. `undefined` for anything else, which sharp then reads (grayscale or CMYK,
+ * EXIF, ICC, 12-bit, lossless or arithmetic coding, a malformed marker), so every field is the one
+ * libvips reports (`tests/image_test.ts` compares them).
+ */
+function plainJpegMetadata(b: Uint8Array): Metadata | undefined {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  const starts = (at: number, text: string) => {
+    for (let k = 0; k < text.length; k++) if (b[at + k] !== text.charCodeAt(k)) return false;
+    return true;
+  };
+  let i = 2, width = 0, height = 0;
+  while (i + 4 <= b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const m = b[i + 1];
+    if (m === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (m === 0xda) break; // start of scan: the header is over
+    if (m === 0x01 || (m >= 0xd0 && m <= 0xd8)) return undefined;
+    const len = (b[i + 2] << 8) | b[i + 3], at = i + 4;
+    if (len < 2 || i + 2 + len > b.length) return undefined;
+    if (m === 0xe1 && starts(at, "Exif\0")) return undefined;
+    if (m === 0xe2 && starts(at, "ICC_PROFILE\0")) return undefined;
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      // A frame header: only one, Huffman baseline / extended / progressive, 8-bit, 3 components.
+      if (width || m > 0xc2 || len < 8 || b[at] !== 8 || b[at + 5] !== 3) return undefined;
+      height = (b[at + 1] << 8) | b[at + 2];
+      width = (b[at + 3] << 8) | b[at + 4];
+      if (!width || !height) return undefined;
+    }
+    i += 2 + len;
+  }
+  if (!width || b[i] !== 0xff || b[i + 1] !== 0xda) return undefined;
+  return {
+    format: "jpeg",
+    width,
+    height,
+    space: "srgb",
+    channels: 3,
+    depth: "uchar",
+    hasAlpha: false,
+  } as Metadata;
 }
 
 /** Width × height from a PNG's IHDR chunk, or 0 when `bytes` does not start like a PNG. */
