@@ -197,14 +197,14 @@ export function resizeBilinear(
   // Only the source rows the vertical pass reads are resized horizontally (a 1024-row plane shrunk
   // to 64 rows reads 128 of them).
   // slot[y]: where source row y's resized copy is kept (−1: not read), so only those rows take memory.
-  const slot = new Int32Array(height).fill(-1);
+  const slot = scratchI32(0, height).fill(-1);
   let used = 0;
   for (let y = 0; y < dstHeight; y++) {
     if (slot[ty.ofs[y]] < 0) slot[ty.ofs[y]] = used++;
     const y1 = Math.min(ty.ofs[y] + 1, height - 1);
     if (ty.w1[y] !== 0 && slot[y1] < 0) slot[y1] = used++;
   }
-  const rows = new Int32Array(used * dstWidth);
+  const rows = scratchI32(1, used * dstWidth);
   for (let y = 0; y < height; y++) {
     if (slot[y] < 0) continue;
     const r = y * width, o = slot[y] * dstWidth;
@@ -226,6 +226,20 @@ export function resizeBilinear(
     }
   }
   return out;
+}
+
+/**
+ * Scratch `Int32Array` number `k` of `length` (a view), kept between calls up to 256 Ki entries
+ * (1 MiB; longer ones are made fresh): nothing that holds it outlives the synchronous call that
+ * asked for it. Saves the saliency thumbnail a fresh zeroed array per image.
+ */
+const SCRATCH_I32: Int32Array[] = [];
+function scratchI32(k: number, length: number): Int32Array {
+  if (length > 1 << 18) return new Int32Array(length);
+  if (!SCRATCH_I32[k] || SCRATCH_I32[k].length < length) {
+    SCRATCH_I32[k] = new Int32Array(Math.max(length, 4096));
+  }
+  return SCRATCH_I32[k].subarray(0, length);
 }
 
 /** Options of {@link resizeArea}. */

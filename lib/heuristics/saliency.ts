@@ -386,6 +386,18 @@ export function weightedLaplacianVar(
   return v / s;
 }
 
+/** `linearTab(SALIENCY_SIZE, size, false)`, kept for the last two sizes (read only). */
+const MAP_TABS: { size: number; tab: { ofs: Int32Array; w1: Float64Array } }[] = [];
+function mapTab(size: number): { ofs: Int32Array; w1: Float64Array } {
+  let t = MAP_TABS.find((m) => m.size === size);
+  if (!t) {
+    t = { size, tab: linearTab(SALIENCY_SIZE, size, false) };
+    MAP_TABS.unshift(t);
+    MAP_TABS.length = Math.min(MAP_TABS.length, 2);
+  }
+  return t.tab;
+}
+
 /**
  * The image-size saliency map ({@link saliencyFull}) without storing it: the 64 map rows resized
  * horizontally to the image width, plus OpenCV's vertical coefficient table. Row `y` of the full
@@ -411,8 +423,8 @@ export class SaliencyField {
 
   constructor(map: Float64Array, readonly width: number, readonly height: number) {
     this.#map = map;
-    this.#tx = linearTab(SALIENCY_SIZE, width, false);
-    const ty = linearTab(SALIENCY_SIZE, height, false);
+    this.#tx = mapTab(width);
+    const ty = mapTab(height);
     this.#ofs = ty.ofs;
     this.#w1 = ty.w1;
   }
