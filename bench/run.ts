@@ -12,7 +12,11 @@
  * - `score`: a whole `deno task score` process (start-up included), with thread and with process
  *   workers (`--isolation`), vs `bench/decode_only.ts`.
  * - `models`: each bundled-model heuristic alone in a 2-worker pool over labeled-set images (model
- *   load excluded) vs decode of the same files.
+ *   load excluded) vs decode of the same files; with `--batch 1,4,8` one warm pool per batch size
+ *   (`PoolOptions.batch`: images a worker gathers before running the model on them together), timed
+ *   in turn within each round. `clip-tower` in `--models`: the full-size CLIP ViT-B/32 image tower
+ *   with random weights (no CLIP weights are reachable offline; `bench/clip_bench.ts` builds it), one
+ *   onnxruntime thread as in a score worker, at each batch size, on this thread.
  * - `validity`: the validity run (`lib/calibrate/validity.ts`) over `--validity-images` labeled
  *   images (a seeded subset; `all` for every one).
  * - `memory`: peak RSS of a whole `deno task score` job (`bench/memory_probe.ts`: the score task's
@@ -21,7 +25,8 @@
  *   and each one's N₂/N₁ ratio.
  *
  *     ./deno task bench [--rounds 3] [--images 16] [--parts pure,pool,score,models,memory,validity]
- *       [--score-images 120] [--models faces,text] [--model-images 12] [--memory 1000,4000]
+ *       [--score-images 120] [--models faces,text] [--model-images 12] [--batch 1,4,8]
+ *       [--memory 1000,4000]
  *       [--validity-images 24]
  *
  * The issue's targets use `--memory 1000,10000`; everything else at its defaults.
@@ -49,6 +54,7 @@ const { values: o } = parseArgs({
     "score-images": { type: "string", default: "120" },
     models: { type: "string", default: "faces,text" },
     "model-images": { type: "string", default: "12" },
+    batch: { type: "string", default: "1" },
     memory: { type: "string", default: "1000,4000" },
     "validity-images": { type: "string", default: "24" },
     help: { type: "boolean", short: "h" },
@@ -126,6 +132,49 @@ async function poolRun(pool: ScorePool, files: readonly string[]): Promise<void>
   if (bad && "error" in bad) throw new Error(`bench: ${bad.error}`);
 }
 const cores = navigator.hardwareConcurrency;
+
+/** CPU ms per image of the random full-size ViT-B/32 tower at each batch size (rows `clip-tower`). */
+async function clipTower(batches: number[]): Promise<void> {
+  const ort = await import("onnxruntime-node");
+  const file = join(Deno.env.get("TMPDIR") ?? "/tmp", "winnow-bench", "clip-vit-b32-vision-random.onnx");
+  if (!(await Deno.stat(file).catch(() => null))?.size) {
+    lines.push({
+      part: "clip-tower",
+      images: 0,
+      perSec: [],
+      note: `run bench/clip_bench.ts once to build ${file}`,
+    });
+    return;
+  }
+  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const n = Math.max(...batches) * 2;
+  log(`clip-tower: ViT-B/32 image tower (random weights), 1 thread, ${n} images × ${ROUNDS} rounds`);
+  const pixels = new Float32Array(n * 3 * 224 * 224).map((_, i) => Math.sin(i * 0.001));
+  const run = async (b: number) => {
+    for (let i = 0; i < n; i += b) {
+      const x = pixels.subarray(i * 3 * 224 * 224, (i + b) * 3 * 224 * 224);
+      await session.run({ pixel_values: new ort.Tensor("float32", x, [b, 3, 224, 224]) });
+    }
+  };
+  for (const b of batches) await run(b); // warm-up
+  const rows = batches.map((b) => ({ b, per: [] as number[], cpu: [] as number[] }));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[(k + r) % rows.length];
+      const s = await time(() => run(row.b));
+      row.per.push(n / s);
+      row.cpu.push((lastCpu / n) * 1000);
+    }
+  }
+  for (const row of rows) {
+    lines.push({
+      part: `clip-tower (ViT-B/32, random weights, 1 thread), batch ${row.b}`,
+      images: n,
+      perSec: row.per,
+      cpu: row.cpu,
+    });
+  }
+}
 
 try {
   const files = parts.has("pure") || parts.has("pool") ? await makeJpegs(join(tmp, "suite"), IMAGES) : [];
@@ -264,36 +313,54 @@ try {
     const n = Math.min(Number(o["model-images"]), all.length);
     // Every k-th labeled image: a fixed, spread-out subset.
     const files = Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
+    const batches = o.batch!.split(",").map(Number);
     for (const h of o.models!.split(",").filter(Boolean)) {
-      log(`${h} alone in a ${cores}-worker pool, ${n} labeled images × ${ROUNDS} rounds`);
-      const pool = new ScorePool({ jobs: cores, heuristics: [h] });
+      if (h === "clip-tower") {
+        await clipTower(batches);
+        continue;
+      }
+      log(
+        `${h} alone in ${cores}-worker pools (batch ${
+          batches.join(", ")
+        }), ${n} labeled images × ${ROUNDS} rounds`,
+      );
+      // One warm pool per batch size, timed in turn within each round (the same minute).
+      const pools = batches.map((batch) => ({
+        batch,
+        pool: new ScorePool({ jobs: cores, heuristics: [h], batch }),
+        per: [] as number[],
+        ratio: [] as number[],
+        cpu: [] as number[],
+      }));
+      const part = (b: number) =>
+        `${h}, pool of ${cores} workers${batches.length > 1 || b > 1 ? `, batch ${b}` : ""}`;
       try {
-        await poolRun(pool, files); // loads the model in every worker
-        const per: number[] = [], ratio: number[] = [], cpu: number[] = [];
+        for (const p of pools) await poolRun(p.pool, files); // loads the model in every worker
         for (let r = 0; r < ROUNDS; r++) {
           const d = await time(() => decodeLanes(files, cores));
-          const s = await time(() => poolRun(pool, files));
-          per.push(n / s);
-          ratio.push(s / d);
-          cpu.push((lastCpu / n) * 1000);
+          // Rotate the order each round, so no batch size always runs first or last.
+          for (let k = 0; k < pools.length; k++) {
+            const p = pools[(k + r) % pools.length];
+            const s = await time(() => poolRun(p.pool, files));
+            p.per.push(n / s);
+            p.ratio.push(s / d);
+            p.cpu.push((lastCpu / n) * 1000);
+          }
         }
-        lines.push({
-          part: `${h}, pool of ${cores} workers`,
-          images: n,
-          perSec: per,
-          ratio,
-          cpu,
-          note: "labeled set",
-        });
+        for (const p of pools) {
+          lines.push({
+            part: part(p.batch),
+            images: n,
+            perSec: p.per,
+            ratio: p.ratio,
+            cpu: p.cpu,
+            note: "labeled set",
+          });
+        }
       } catch (e) {
-        lines.push({
-          part: `${h}, pool of ${cores} workers`,
-          images: n,
-          perSec: [],
-          note: (e as Error).message,
-        });
+        lines.push({ part: part(batches[0]), images: n, perSec: [], note: (e as Error).message });
       } finally {
-        pool.close();
+        for (const p of pools) p.pool.close();
       }
     }
   }

@@ -207,6 +207,12 @@ Deno.test("pool: workers gather batches; a corrupt file and a crashing worker co
     }
   });
   assert.ok(four.some((r) => ok(r) && r.batched! > 1), "some files were scored in a batch");
+  // Without a batch size, the pool takes the largest batchSize of its heuristics.
+  for (const [heuristics, batch] of [[["nsfw"], 8], [["text", "sharpness"], 1]] as const) {
+    const pool = new ScorePool({ jobs: 1, heuristics: [...heuristics] });
+    assert.equal(pool.batch, batch, heuristics.join());
+    await pool.close();
+  }
   assert.ok(one.every((r) => !ok(r) || r.batched === undefined), "batch 1 never batches");
   // A worker that crashes with a batch in flight: the files it held run again alone; only the
   // file to blame gets an error row, the others the values they get in batches.

@@ -70,6 +70,10 @@ Options:
   --masks FILE|DIR        a mask image (white = inside) for every image, or a folder with one mask
                           per image named like it (a.jpg → a.png); resized to the image if needed
   --jobs N                parallel workers (default: number of cores, ${navigator.hardwareConcurrency})
+  --batch N               images each worker gathers before running the model heuristics on them
+                          together (default: chosen per model from measurements, 1 when batching
+                          does not pay; see README "Model heuristics in batches"); values are the
+                          same, a bad image still costs only its own row
   --isolation process|thread
                           where workers run. process (the default when --allow-run is given, as
                           deno task score does): child processes, each its own deno run and V8
@@ -232,6 +236,7 @@ await runMain(async () => {
     masks: { type: "string" },
     jobs: { type: "string" },
     isolation: { type: "string" },
+    batch: { type: "string" },
     "worker-heap-mb": { type: "string" },
     "max-pixels": { type: "string" },
     "time-limit": { type: "string" },
@@ -323,6 +328,7 @@ await runMain(async () => {
     timeLimitSeconds: numberOption("time-limit", o["time-limit"], { positive: true }),
     isolation: isolationOption(o.isolation),
     workerHeapMb: intOption("worker-heap-mb", o["worker-heap-mb"]),
+    batch: intOption("batch", o.batch),
     faults: testFaults(),
     restart: o.restart,
     quiet: o.quiet,

@@ -505,9 +505,9 @@ export const text: Heuristic = {
     },
   ],
   details: [{ name: "text", columns: [...TEXT_COLUMNS] }],
-  // Recognition crops of a batch go through the recogniser together (detection stays per image).
-  // Default batch size from `deno task bench --parts models --models text --batch …` (README
-  // "Model heuristics in batches").
+  // Recognition crops of a batch can go through the recogniser together (detection stays per
+  // image), but on CPU it does not pay: `deno task bench --parts models --models text --batch
+  // 1,4,8` gave 293, 317, 313 CPU ms/image (README "Model heuristics in batches"), so 1.
   batchSize: 1,
   prepareBatch: readTexts,
   async compute(ctx: ImageContext): Promise<Record<string, Value>> {

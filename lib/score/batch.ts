@@ -89,6 +89,8 @@ export interface BatchOptions {
   isolation?: Isolation;
   /** V8 heap limit of each process worker, MB (see `PoolOptions.workerHeapMb`). */
   workerHeapMb?: number;
+  /** Images a worker gathers before running model heuristics on them together (see `PoolOptions.batch`). */
+  batch?: number;
   /** Called with every finished row (after it is written). */
   onRow?: (row: Row) => void;
 }
@@ -208,6 +210,7 @@ export async function scoreFiles(
         faults: options.faults,
         isolation: options.isolation,
         workerHeapMb: options.workerHeapMb,
+        batch: options.batch,
       })
       : undefined);
   try {

@@ -77,7 +77,7 @@ function flush(): void {
   scoring = true;
   scoreImages(take.map((w) => ({ image: w.image, options: w.options })), {
     heuristics: first.req.heuristics,
-    batch: size,
+    batch: first.req.batchForced ? size : undefined,
   }).then((results) => {
     results.forEach((r, i) =>
       r.status === "fulfilled"
@@ -95,7 +95,12 @@ function scoreInBatch(
   image: RgbImage,
   options: ImageOptions,
 ): Promise<ImageResult & { batched: number }> {
-  const key = JSON.stringify([req.heuristics, req.settings ?? null, req.batch ?? 1]);
+  const key = JSON.stringify([
+    req.heuristics,
+    req.settings ?? null,
+    req.batch ?? 1,
+    req.batchForced ?? false,
+  ]);
   return new Promise((resolve, reject) => {
     waiting.push({ key, req, image, options, resolve, reject });
     flush();

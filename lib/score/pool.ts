@@ -72,15 +72,16 @@ export interface PoolOptions {
   vipsThreads?: number;
   /**
    * Files sent to each worker before it answers. Default {@link DEFAULT_IN_FLIGHT}: one decodes
-   * in libvips while JS scores the other; with `batch` > 1, twice the batch (one batch decodes
-   * while the other is scored).
+   * in libvips while JS scores the other; with `batch` > 1, the batch and two more (the next files
+   * decode while a batch is scored; decoded images wait in memory, so not more).
    */
   inFlight?: number;
   /**
    * Images each worker gathers before running the model heuristics on them together (each
-   * heuristic's `prepareBatch`, in chunks of this size). Default: the largest `batchSize` of the
-   * heuristics run, chosen per model from measurements (README, "Model heuristics in batches"); 1
-   * when none batches, which scores every file as soon as it is decoded. Results are the same
+   * heuristic's `prepareBatch`, in chunks of this size when given). Default: the largest
+   * `batchSize` of the heuristics run, each then in chunks of its own `batchSize`, chosen per model
+   * from measurements (README, "Model heuristics in batches"); 1 when none batches, which scores
+   * every file as soon as it is decoded. Results are the same
    * either way (within float tolerance, see each heuristic); a bad image still costs only its row.
    */
   batch?: number;
@@ -176,6 +177,7 @@ export class ScorePool {
   #vipsThreads: number;
   #inFlight: number;
   #batch: number;
+  #batchForced: boolean;
   #heapMb: number;
   #slots: Slot[] = [];
   #queue: Job[] = [];
@@ -193,6 +195,7 @@ export class ScorePool {
   constructor(options: PoolOptions = {}) {
     const heuristics = resolveHeuristics(options.heuristics);
     this.heuristics = heuristics.map((h) => h.name);
+    this.#batchForced = options.batch !== undefined;
     this.#batch = Math.max(
       1,
       Math.floor(
@@ -208,7 +211,7 @@ export class ScorePool {
     this.#timeLimitMs = (options.timeLimitSeconds ?? DEFAULT_TIME_LIMIT_SECONDS) * 1000;
     this.#faults = options.faults ?? {};
     this.#vipsThreads = Math.max(1, options.vipsThreads ?? DEFAULT_VIPS_THREADS);
-    this.#inFlight = Math.max(1, options.inFlight ?? (this.#batch > 1 ? 2 * this.#batch : DEFAULT_IN_FLIGHT));
+    this.#inFlight = Math.max(1, options.inFlight ?? (this.#batch > 1 ? this.#batch + 2 : DEFAULT_IN_FLIGHT));
     this.#heapMb = Math.max(16, Math.round(options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB));
     if (this.isolation === "process") {
       if (!granted("run")) {
@@ -257,6 +260,7 @@ export class ScorePool {
       settings: this.#settings,
       vipsThreads: this.#vipsThreads,
       ...(this.#batch > 1 ? { batch: this.#batch } : {}),
+      ...(this.#batch > 1 && this.#batchForced ? { batchForced: true as const } : {}),
       ...extra,
       ...(this.#faults[path] ? { fault: this.#faults[path] } : {}),
     };
@@ -281,17 +285,22 @@ export class ScorePool {
   }
 
   #dispatch() {
-    for (const slot of this.#slots) {
-      while (this.#queue.length) {
+    // One file per worker in turn, so a short queue is shared out evenly (a worker takes up to
+    // batch + 2 files).
+    for (let sent = true; sent && this.#queue.length;) {
+      sent = false;
+      for (const slot of this.#slots) {
         const next = this.#queue[0];
+        if (!next) break;
         // A suspect runs alone, so that if it fails again it alone is to blame.
         const alone = [...slot.busy.values()].some((j) => j.suspect);
-        if (alone || slot.busy.size >= (next.suspect ? 1 : this.#inFlight)) break;
-        if (next.suspect && slot.busy.size > 0) break;
+        if (alone || slot.busy.size >= (next.suspect ? 1 : this.#inFlight)) continue;
+        if (next.suspect && slot.busy.size > 0) continue;
         const job = this.#queue.shift()!;
         slot.busy.set(job.req.id, job);
         if (slot.ready) this.#startTimer(slot, job);
         slot.worker.send(job.req);
+        sent = true;
       }
     }
   }

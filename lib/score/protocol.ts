@@ -37,6 +37,11 @@ export interface WorkerRequest {
    * so model heuristics run on a batch (`scoreImages`); default 1: each file as it comes.
    */
   batch?: number;
+  /**
+   * Set when the batch size was given (`PoolOptions.batch`): every model heuristic runs in chunks of
+   * `batch`; otherwise each in chunks of its own `batchSize` (at most `batch`).
+   */
+  batchForced?: true;
 }
 
 /** Reply of a score worker: values, or an error naming the file. */
