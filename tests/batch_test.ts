@@ -21,7 +21,7 @@ import { type ImageResult, scoreImage, scoreImages } from "../lib/score/score_im
 import { ScorePool, type WorkerReply } from "../lib/score/pool.ts";
 import { getNsfwModel, NSFW_INPUT_SIZE, nsfwProbabilities } from "../lib/heuristics/nsfw.ts";
 import { writeTinyModels } from "./fixtures_models.ts";
-import { TINY_CLIP_ID } from "./fixtures_models.ts";
+import { TINY_AESTHETIC_ID, TINY_CLIP_ID } from "./fixtures_models.ts";
 
 const TOL = 1e-5;
 
@@ -160,7 +160,7 @@ Deno.test("nsfw: stacked 224×224 inputs give nsfwjs's own classify() probabilit
   }
 });
 
-Deno.test("clip_score: the image tower on a batch gives each image its own embedding (tiny CLIP)", async () => {
+Deno.test("clip_score, pick_score, aesthetic: the towers on a batch give each image its own values (tiny CLIP)", async () => {
   const models = await Deno.makeTempDir({ prefix: "winnow-models-" });
   await writeTinyModels(models);
   const files = await labeled(5);
@@ -175,6 +175,29 @@ Deno.test("clip_score: the image tower on a batch gives each image its own embed
   });
   alone.forEach((a, i) => sameResult(fulfilled(batched[i], files[i]), a, files[i]));
   assert.ok(new Set(alone.map((a) => a.values.clip_cosine)).size === images.length, "distinct images differ");
+
+  // The other CLIP-family heuristics: pick_score (combined model, images sharing a prompt in one
+  // run; two prompts here) and aesthetic (image tower + head).
+  const tiny = { model: TINY_CLIP_ID, modelsDir: models };
+  const options = (i: number) => ({
+    settings: {
+      pick_score: { ...tiny, prompt: i % 2 ? "a red fox" : "a cat" },
+      aesthetic: { ...tiny, head: `${TINY_AESTHETIC_ID}/model.onnx` },
+    },
+  });
+  const heuristics = ["pick_score", "aesthetic"];
+  const alone2 = await Promise.all(
+    images.map((image, i) => scoreImage(image, { heuristics, image: options(i) })),
+  );
+  const batched2 = await scoreImages(images.map((image, i) => ({ image, options: options(i) })), {
+    heuristics,
+    batch: 5,
+  });
+  alone2.forEach((a, i) => sameResult(fulfilled(batched2[i], files[i]), a, files[i]));
+  assert.ok(
+    new Set(alone2.map((a) => a.values.aesthetic_score)).size === images.length,
+    "distinct images differ",
+  );
 });
 
 Deno.test("pool: workers gather batches; a corrupt file and a crashing worker cost one row each; values equal batch 1", async () => {
