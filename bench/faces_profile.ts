@@ -6,7 +6,8 @@
  *     ./deno run -A bench/faces_profile.ts [--images 12]
  *
  * Stages: decode; the 512 copy (libvips); its tensor; the SSD network (face-api's forward pass,
- * boxes and NMS); then per face found at 0.1: the pure crop measures, BlazeFace on the 2× crop and
+ * boxes and NMS) on TF.js; the same SSD on onnxruntime (`ssd_onnx.ts`, one intra-op thread: its
+ * input, forward pass, boxes and NMS); then per face found at 0.1: the pure crop measures, BlazeFace on the 2× crop and
  * the landmark net (on all faces, one by one, and on the faces found at ≥ 0.3 only, in one batch,
  * as the heuristic does by default). Also prints whether TF.js' wasm backend runs with SIMD and
  * with threads.
@@ -21,7 +22,8 @@ import { listImages } from "../lib/core/files.ts";
 import { SHIPPED_LABELS_DIR } from "../lib/labels/format.ts";
 import { decodeImage } from "../lib/core/image.ts";
 import { scaledForDetection } from "../lib/models/tfjs.ts";
-import { getDetector } from "../lib/models/faces/detector.ts";
+import { DEFAULT_MODEL_DIRS, getDetector } from "../lib/models/faces/detector.ts";
+import { loadSsdOnnx } from "../lib/models/faces/ssd_onnx.ts";
 import {
   blazeCropScore,
   cropMeasures,
@@ -37,7 +39,8 @@ sharp.concurrency(1);
 const { files: all } = await listImages([join(SHIPPED_LABELS_DIR, "images")]);
 const n = Math.min(Number(o.images), all.length);
 const files = Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
-const ssd = await getDetector("ssd");
+await getDetector("ssd", { runtime: "tfjs" }); // starts TF.js' wasm backend and loads face-api's SSD
+const ssd = await loadSsdOnnx(DEFAULT_MODEL_DIRS.ssd, { threads: 1 });
 const tf = faceapi.tf as unknown as typeof faceapi.tf & {
   getBackend(): string;
   env(): { getAsync(flag: string): Promise<unknown> };
@@ -72,6 +75,7 @@ for (let round = 0; round < 2; round++) {
         faceapi.detectAllFaces(x, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.1, maxResults: 100 })),
     );
     x.dispose();
+    await t("SSD on onnxruntime (input, network, boxes, NMS)", () => ssd.locate(s, DEFAULT_FIND_CONFIDENCE));
     const faces = await ssd.detect(img, { minConfidence: DEFAULT_FIND_CONFIDENCE });
     const sure = faces.filter((b) => b.confidence >= DEFAULT_JUDGE_CONFIDENCE);
     found += faces.length;

@@ -26,7 +26,7 @@
  *
  *     ./deno task bench [--rounds 3] [--images 16] [--parts pure,pool,score,models,memory,validity]
  *       [--score-images 120] [--models faces,text] [--model-images 12] [--batch 1,4,8]
- *       [--memory 1000,4000]
+ *       [--memory 1000,4000] [--set faces.runtime=tfjs]   (settings of the `models` part, repeatable)
  *       [--validity-images 24]
  *
  * The issue's targets use `--memory 1000,10000`; everything else at its defaults.
@@ -44,6 +44,7 @@ import { ISOLATIONS, ScorePool } from "../lib/score/pool.ts";
 import { DEFAULT_HEURISTICS } from "../lib/heuristics/registry.ts";
 import { listImages } from "../lib/core/files.ts";
 import { SHIPPED_LABELS_DIR } from "../lib/labels/format.ts";
+import { parseSetOptions } from "../lib/cli/args.ts";
 
 const { values: o } = parseArgs({
   args: Deno.args,
@@ -57,6 +58,7 @@ const { values: o } = parseArgs({
     batch: { type: "string", default: "1" },
     memory: { type: "string", default: "1000,4000" },
     "validity-images": { type: "string", default: "24" },
+    set: { type: "string", multiple: true, default: [] },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -65,6 +67,9 @@ if (o.help) {
   Deno.exit(0);
 }
 const ROUNDS = Number(o.rounds), IMAGES = Number(o.images);
+/** `--set faces.runtime=tfjs`: settings of the heuristics in the `models` part. */
+const modelSettings = parseSetOptions(o.set as string[]);
+const setNote = (o.set as string[]).length ? ` (${(o.set as string[]).join(", ")})` : "";
 const parts = new Set(o.parts!.split(","));
 
 interface Line {
@@ -327,13 +332,13 @@ try {
       // One warm pool per batch size, timed in turn within each round (the same minute).
       const pools = batches.map((batch) => ({
         batch,
-        pool: new ScorePool({ jobs: cores, heuristics: [h], batch }),
+        pool: new ScorePool({ jobs: cores, heuristics: [h], batch, settings: modelSettings }),
         per: [] as number[],
         ratio: [] as number[],
         cpu: [] as number[],
       }));
       const part = (b: number) =>
-        `${h}, pool of ${cores} workers${batches.length > 1 || b > 1 ? `, batch ${b}` : ""}`;
+        `${h}, pool of ${cores} workers${batches.length > 1 || b > 1 ? `, batch ${b}` : ""}${setNote}`;
       try {
         for (const p of pools) await poolRun(p.pool, files); // loads the model in every worker
         for (let r = 0; r < ROUNDS; r++) {

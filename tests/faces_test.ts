@@ -309,7 +309,8 @@ Deno.test("the model measures and face_quality are computed from qualityConfiden
 Deno.test("ssd below its 512 input: priors laid out from the shipped ones, boxes still on the faces", async () => {
   const { ssdPriors } = await import("../lib/models/faces/faceapi.ts");
   const faceapi = await import("@vladmandic/face-api/dist/face-api.node-wasm.js");
-  await getDetector("ssd");
+  // face-api's own net holds the shipped priors: its TF.js runtime (`ssd_onnx_test.ts` covers onnx).
+  await getDetector("ssd", { runtime: "tfjs" });
   const layer = (faceapi.nets.ssdMobilenetv1 as unknown as {
     params: { output_layer: { extra_dim: { arraySync(): number[][][] } } };
   }).params.output_layer;
@@ -323,7 +324,7 @@ Deno.test("ssd below its 512 input: priors laid out from the shipped ones, boxes
   }
   assert.ok(worst < 1e-5, `largest difference ${worst}`);
   // At 384 every clearly visible face of sample1 is still found and boxed like at 512.
-  const ssd384 = await getDetector("ssd", { inputSize: 384 });
+  const ssd384 = await getDetector("ssd", { inputSize: 384, runtime: "tfjs" });
   assert.equal(ssd384.inputSize, 384);
   const found = await ssd384.detect(await photo(1), { minConfidence: 0.5 });
   assert.equal(found.length, FACES[0].length);
@@ -333,7 +334,12 @@ Deno.test("ssd below its 512 input: priors laid out from the shipped ones, boxes
   // The 512 detector is unchanged by the 384 one having run (the shipped priors are put back).
   assert.deepEqual(layer.extra_dim.arraySync()[0][0], shipped[0]);
   assert.deepEqual(
-    (await (await getDetector("ssd")).detect(await photo(1))).map((f) => [f.x, f.y, f.width, f.height]),
+    (await (await getDetector("ssd", { runtime: "tfjs" })).detect(await photo(1))).map((f) => [
+      f.x,
+      f.y,
+      f.width,
+      f.height,
+    ]),
     FACES[0],
   );
   // The faces setting: a multiple of 32, for ssd and tiny.

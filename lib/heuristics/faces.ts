@@ -44,6 +44,10 @@
  * - `inputSize`: long side in pixels (a multiple of 32, 64–1024) of the copy `ssd` or `tiny` runs
  *   on; for `ssd` also its network input (see `lib/models/faces/faceapi.ts`). Default the
  *   detector's own, 512 (the README's faces section measures the speed and coverage of each).
+ * - `runtime`: what runs `ssd`: `"onnx"` (default: face-api's weights as an ONNX graph on
+ *   onnxruntime-node, one thread per score worker) or `"tfjs"` (face-api itself on TF.js' wasm
+ *   backend). Same boxes and scores to float rounding (the README's faces section gives the
+ *   measured difference and the speed of each); the other detectors always run on TF.js.
  * - `modelDir`: folder of the detector's model files (default: inside this project's
  *   `node_modules`).
  * - `qualityModel`: the `face_quality` scorer file (`winnow-scorer/1`, `lib/models/scorer.ts`) that
@@ -72,9 +76,12 @@ import { applyScorer, loadScorer, type Scorer, shippedScorerPath } from "../mode
 import { FACE_FEATURE_COLUMNS, faceFeatures } from "./face_features.ts";
 import {
   DEFAULT_MIN_CONFIDENCE,
+  DEFAULT_SSD_RUNTIME,
   DETECTOR_NAMES,
   type DetectorName,
   type Face,
+  FACE_RUNTIMES,
+  type FaceRuntime,
   getDetector,
 } from "../models/faces/detector.ts";
 import { checkSettings, SettingsError, type SettingsSpec } from "../core/settings.ts";
@@ -96,6 +103,8 @@ export interface FacesSettings {
   modelDir?: string;
   /** Long side of the copy the detector runs on; undefined: the detector's default. */
   inputSize?: number;
+  /** What runs `ssd`. */
+  runtime: FaceRuntime;
   /** Path of the `face_quality` scorer file, or `"none"`. */
   qualityModel: string;
 }
@@ -135,6 +144,7 @@ export const FACES_SETTINGS = {
   cropMargin: { kind: "number", min: 0, default: DEFAULT_CROP_MARGIN },
   modelDir: { kind: "string", what: "a folder path" },
   inputSize: { kind: "number", min: 64, max: 1024, integer: true },
+  runtime: { kind: "choice", choices: FACE_RUNTIMES, what: "face runtime", default: DEFAULT_SSD_RUNTIME },
   qualityModel: { kind: "string", what: "a scorer file path", default: DEFAULT_FACE_QUALITY_MODEL },
 } as const satisfies SettingsSpec;
 
@@ -155,6 +165,7 @@ export const FACES_SETTINGS = {
  * assert.throws(() => facesSettings({ detector: "yolo" }), /unknown face detector "yolo"/);
  * assert.equal(facesSettings({ inputSize: 384 }).inputSize, 384);
  * assert.throws(() => facesSettings({ inputSize: 400 }), /multiple of 32/);
+ * assert.deepEqual([d.runtime, facesSettings({ runtime: "tfjs" }).runtime], ["onnx", "tfjs"]);
  * ```
  */
 export function facesSettings(raw: Record<string, unknown> = {}): FacesSettings {
@@ -201,11 +212,12 @@ export function detectFaces(ctx: ImageContext, settings: FacesSettings = facesSe
   const threshold = Math.min(settings.findConfidence, settings.minConfidence);
   const key = `faces:${settings.detector}:${threshold}:${settings.modelDir ?? ""}:${
     settings.inputSize ?? ""
-  }`;
+  }:${settings.runtime}`;
   return ctx.memo(key, async () => {
     const detector = await getDetector(settings.detector, {
       modelDir: settings.modelDir,
       inputSize: settings.inputSize,
+      runtime: settings.runtime,
     });
     return await detector.detect(ctx.image, { minConfidence: threshold });
   });

@@ -52,6 +52,7 @@ export {
   readPreprocessorConfig,
 } from "./clip_pixels.ts";
 import { WinnowError } from "../core/errors.ts";
+import { defaultNativeThreads } from "../core/threads.ts";
 
 /** An empty (or whitespace-only) prompt: CLIP would score it, meaninglessly. */
 export class EmptyPromptError extends WinnowError {}
@@ -236,10 +237,9 @@ export function loadClip(id: string = DEFAULT_CLIP_MODEL, o: ClipLoadOptions = {
   return p;
 }
 
-/** Default onnxruntime threads: 1 in a worker (the pool has one per core), else every core. */
+/** Default onnxruntime threads: 1 in a score worker (the pool has one per core), else every core. */
 export function defaultThreads(): number {
-  const g = globalThis as { self?: { constructor?: { name?: string } } };
-  return g.self?.constructor?.name === "DedicatedWorkerGlobalScope" ? 1 : navigator.hardwareConcurrency || 1;
+  return defaultNativeThreads();
 }
 
 async function load(

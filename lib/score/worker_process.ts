@@ -9,6 +9,10 @@
  */
 import { handle } from "./handle.ts";
 import { encodeFrame, readFrames, type WorkerReady, type WorkerRequest } from "./protocol.ts";
+import { markOneCoreWorker } from "../core/threads.ts";
+
+// One process per core: native model runtimes (onnxruntime) take one thread each here.
+markOneCoreWorker();
 
 // Orphan watchdog (Linux): if the pool's process dies (killed with SIGKILL), this child is re-parented;
 // a thread of its own notices within 0.2 s and ends the process, even while the main thread is

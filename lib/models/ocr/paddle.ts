@@ -43,6 +43,7 @@ import { fileURLToPath } from "node:url";
 import type * as Ort from "onnxruntime-node";
 import type { RgbImage } from "../../core/image.ts";
 import { resizeBilinear } from "../../core/resize.ts";
+import { defaultNativeThreads } from "../../core/threads.ts";
 import { ModelFileError } from "../store.ts";
 import {
   boundsOf,
@@ -162,10 +163,7 @@ export function getPaddleOcr(options: PaddleOptions = {}): Promise<PaddleOcr> {
   return p;
 }
 
-function defaultThreads(): number {
-  const g = globalThis as { self?: { constructor?: { name?: string } } };
-  return g.self?.constructor?.name === "DedicatedWorkerGlobalScope" ? 1 : navigator.hardwareConcurrency || 1;
-}
+const defaultThreads = defaultNativeThreads;
 
 async function checkFile(file: string): Promise<void> {
   const st = await Deno.stat(file).catch(() => null);
