@@ -10,14 +10,22 @@
  *   size's boxes (`deno task fit face_quality --set faces.inputSize=N` does the same fit), all faces
  *   and faces ≥ 32 px.
  *
- *     ./deno task bench-faces [--sizes 512,448,384,320] [--no-auc] [--jobs 2]
+ *     ./deno task bench-faces [--sizes 512,448,384,320] [--no-auc] [--jobs 2] [--runtime onnx|tfjs]
+ *
+ * `--runtime`: what runs `ssd` (the `faces.runtime` setting; default `onnx`, one intra-op thread).
  *
  * @module
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { decodeImage } from "../lib/core/image.ts";
-import { getDetector } from "../lib/models/faces/detector.ts";
+import {
+  DEFAULT_SSD_RUNTIME,
+  FACE_RUNTIMES,
+  type FaceRuntime,
+  getDetector,
+} from "../lib/models/faces/detector.ts";
+import { markOneCoreWorker } from "../lib/core/threads.ts";
 import { DEFAULT_FIND_CONFIDENCE } from "../lib/heuristics/faces.ts";
 import { loadFaceLabels, matchFaces, SHIPPED_FACE_LABELS } from "../lib/labels/format.ts";
 import { BAD_FACE_GROUP, fitRecipe, LARGE_BAD_FACE_GROUP } from "../lib/calibrate/fit_recipes.ts";
@@ -30,6 +38,7 @@ const { values: o } = parseArgs({
     auc: { type: "boolean", default: true },
     "no-auc": { type: "boolean" },
     jobs: { type: "string", default: "2" },
+    runtime: { type: "string", default: DEFAULT_SSD_RUNTIME },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -38,6 +47,12 @@ if (o.help) {
   Deno.exit(0);
 }
 const sizes = o.sizes!.split(",").map(Number);
+const runtime = o.runtime as FaceRuntime;
+if (!(FACE_RUNTIMES as readonly string[]).includes(runtime)) {
+  console.error(`bench-faces: --runtime: one of ${FACE_RUNTIMES.join(", ")}, got "${runtime}"`);
+  Deno.exit(2);
+}
+markOneCoreWorker(); // detection on one thread, as in a score worker
 const labels = (await loadFaceLabels(SHIPPED_FACE_LABELS, { checkFiles: true })).rows;
 const images = [...new Set(labels.map((f) => f.path))];
 const bad = labels.filter((f) => f.quality <= 2).length;
@@ -49,7 +64,7 @@ const log = (s: string) => console.error(`bench-faces: ${s}`);
 
 const rows: string[][] = [];
 for (const size of sizes) {
-  const ssd = await getDetector("ssd", { inputSize: size });
+  const ssd = await getDetector("ssd", { inputSize: size, runtime });
   const found: { path: string; x: number; y: number; width: number; height: number }[] = [];
   let cpu = 0;
   for (const [i, path] of images.entries()) {
@@ -71,7 +86,7 @@ for (const size of sizes) {
   log(`${size}: ${row.join(" | ")}`);
   if (o.auc && !o["no-auc"]) {
     const fit = await fitRecipe("face_quality", {
-      settings: { faces: { inputSize: size } },
+      settings: { faces: { inputSize: size, runtime } },
       jobs: Number(o.jobs),
       repeats: 0,
       quiet: true,
@@ -89,6 +104,7 @@ for (const size of sizes) {
   }
   rows.push(row);
 }
+log(`runtime ${runtime}`);
 const head = [
   "ssd input size",
   "CPU ms/image (detection)",
