@@ -59,7 +59,7 @@ Deno.test("audit on a seeded subset of ../shared/data: counts sum to the faces f
 });
 
 Deno.test("age/gender reading agrees with face-api's own detectAllFaces().withAgeAndGender() on its demo photos", async () => {
-  await getDetector("ssd"); // loads face-api's SSD weights into its nets
+  await getDetector("ssd", { runtime: "tfjs" }); // loads face-api's SSD weights into its nets
   const net = await loadAgeGender();
   const tf = faceapi.tf as unknown as {
     tensor3d(d: Int32Array, s: number[], t: string): { dispose(): void };
