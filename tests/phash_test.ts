@@ -92,3 +92,55 @@ Deno.test("hammingDistance counts differing bits and refuses bad input", () => {
   assert.throws(() => hammingDistance("00", "000"), RangeError);
   assert.throws(() => hammingDistance("zz", "00"), RangeError);
 });
+
+Deno.test("nearDuplicateGroups: the connected components of pairs within the distance, largest first", async () => {
+  const { nearDuplicateGroups } = await import("../lib/score/job.ts");
+  // Random 64-bit hashes near a few centres, plus hashes of other lengths and rows without one.
+  let seed = 7;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const hex = (bits: number[]) =>
+    bits.map((_, i) => i % 4 === 0 ? bits.slice(i, i + 4) : null)
+      .filter((b): b is number[] => b !== null).map((b) =>
+        ((b[0] << 3) | (b[1] << 2) | (b[2] << 1) | b[3]).toString(16)
+      )
+      .join("");
+  const centres = Array.from({ length: 5 }, () => Array.from({ length: 64 }, () => rnd() < 0.5 ? 1 : 0));
+  const rows: { path: string; phash: string | null }[] = [];
+  for (let i = 0; i < 300; i++) {
+    const bits = centres[Math.floor(rnd() * 5)].map((b) => rnd() < 0.06 ? 1 - b : b);
+    rows.push({ path: `img${String(Math.floor(rnd() * 1e6)).padStart(6, "0")}_${i}.png`, phash: hex(bits) });
+  }
+  rows.push({ path: "short_a.png", phash: "ffff" }, { path: "short_b.png", phash: "fffe" }, {
+    path: "none.png",
+    phash: null,
+  });
+  // The definition, computed here by breadth-first search over all pairs.
+  const items = rows.filter((r) => r.phash).sort((a, b) => a.path < b.path ? -1 : 1);
+  const dist = (a: string, b: string) => a.length !== b.length ? Infinity : hammingDistance(a, b);
+  const seen = new Set<number>();
+  const expected: { path: string; distance: number }[][] = [];
+  items.forEach((_, start) => {
+    if (seen.has(start)) return;
+    const members = [start];
+    seen.add(start);
+    for (let k = 0; k < members.length; k++) {
+      items.forEach((other, j) => {
+        if (!seen.has(j) && dist(items[members[k]].phash!, other.phash!) <= 10) {
+          seen.add(j);
+          members.push(j);
+        }
+      });
+    }
+    members.sort((a, b) => a - b);
+    const first = items[members[0]].phash!;
+    if (members.length > 1) {
+      expected.push(members.map((m) => ({ path: items[m].path, distance: dist(items[m].phash!, first) })));
+    }
+  });
+  expected.sort((a, b) => b.length - a.length);
+  const got = nearDuplicateGroups(rows, 10).map((g) =>
+    g.map((e) => ({ path: e.path, distance: e.distance }))
+  );
+  assert.ok(expected.length >= 3 && expected.some((g) => g[0].path === "short_a.png"));
+  assert.deepEqual(got, expected);
+});

@@ -149,9 +149,42 @@ export function groupNearDuplicates(
   items: readonly { path: string; hash: string }[],
   maxDistance = 10,
 ): DuplicateGroupEntry[] {
-  const n = items.length;
-  for (const it of items) checkHash(it.hash);
-  const w = items.map((it) => words(it.hash));
+  const { roots, distance } = duplicateRoots(items.map((it) => it.hash), maxDistance);
+  return items.map((it, i) => ({
+    path: it.path,
+    hash: it.hash,
+    group: roots[i],
+    distance: distance(i, roots[i]),
+  }));
+}
+
+/**
+ * The union-find of {@link groupNearDuplicates} without an object per item: for each hash, in
+ * input order, the index of its group's first member (`roots`), and the Hamming distance between
+ * two of the hashes by index (`Infinity` between hashes of different lengths). The hashes are
+ * kept as 32-bit words in one typed array, so memory is a few bytes per hash beyond the strings.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { duplicateRoots } from "./phash.ts";
+ * const { roots, distance } = duplicateRoots(["ffff0000ffff0000", "0000ffff0000ffff", "ffff0000ffff0001"]);
+ * assert.deepEqual([...roots], [0, 1, 0]);
+ * assert.equal(distance(0, 2), 1);
+ * ```
+ */
+export function duplicateRoots(
+  hashes: readonly string[],
+  maxDistance = 10,
+): { roots: Int32Array; distance: (i: number, j: number) => number } {
+  const n = hashes.length;
+  let stride = 0;
+  for (const h of hashes) {
+    checkHash(h);
+    stride = Math.max(stride, Math.ceil(h.length / 8));
+  }
+  const w = new Uint32Array(n * stride);
+  hashes.forEach((h, i) => w.set(words(h), i * stride));
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) {
@@ -160,25 +193,24 @@ export function groupNearDuplicates(
     }
     return i;
   };
-  const dist = (i: number, j: number): number => {
-    if (items[i].hash.length !== items[j].hash.length) return Infinity;
+  const distance = (i: number, j: number): number => {
+    if (hashes[i].length !== hashes[j].length) return Infinity;
     let d = 0;
-    for (let k = 0; k < w[i].length; k++) d += popcount32(w[i][k] ^ w[j][k]);
+    for (let k = 0; k < stride; k++) d += popcount32(w[i * stride + k] ^ w[j * stride + k]);
     return d;
   };
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
-      if (dist(i, j) <= maxDistance) {
+      if (distance(i, j) <= maxDistance) {
         const a = find(i), b = find(j);
         // Keep the smaller index as root so the root is the group's first member.
         if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
       }
     }
   }
-  return items.map((it, i) => {
-    const g = find(i);
-    return { path: it.path, hash: it.hash, group: g, distance: dist(i, g) };
-  });
+  const roots = new Int32Array(n);
+  for (let i = 0; i < n; i++) roots[i] = find(i);
+  return { roots, distance };
 }
 
 /** pHash heuristic: a descriptive hash column; near-duplicates are found across images afterwards. */

@@ -11,7 +11,7 @@ import { outputsOf, resolveHeuristics } from "../heuristics/registry.ts";
 import { Progress } from "../core/progress.ts";
 import { summarizeRows, SummaryAccumulator } from "./summary.ts";
 import { csvLine } from "../core/csv.ts";
-import { type DuplicateGroupEntry, groupNearDuplicates } from "../heuristics/phash.ts";
+import { type DuplicateGroupEntry, duplicateRoots } from "../heuristics/phash.ts";
 import type { Column, ResultTable, Row } from "./results.ts";
 import type { DetailTableSpec, Value } from "../heuristics/types.ts";
 import { writeAtomic } from "../core/atomic.ts";
@@ -113,13 +113,18 @@ export async function runScoreJob(
   let duplicateGroups: DuplicateGroupEntry[][];
   if (options.keepRows === false && !steps.length) {
     const acc = new SummaryAccumulator(valueColumns);
-    const hashes: Row[] = [];
+    // The one thing kept per image: its path and pHash, for the near-duplicate groups (O(n) by
+    // nature; two strings per image, no row object).
+    const paths: string[] = [], hashes: string[] = [];
     for await (const row of streamResults(out, columns)) {
       acc.add(row);
-      if (typeof row.phash === "string" && row.phash) hashes.push({ path: row.path, phash: row.phash });
+      if (typeof row.phash === "string" && row.phash) {
+        paths.push(String(row.path));
+        hashes.push(row.phash);
+      }
     }
     summary = acc.text();
-    duplicateGroups = nearDuplicateGroups(hashes, options.duplicateDistance);
+    duplicateGroups = groupsOfHashes(paths, hashes, options.duplicateDistance);
   } else {
     rows = await readResults(out, columns);
     if (steps.length && rows.length) {
@@ -142,14 +147,40 @@ export async function runScoreJob(
  * largest first, each in path order (the first member is the group's representative).
  */
 export function nearDuplicateGroups(rows: readonly Row[], maxDistance = 10): DuplicateGroupEntry[][] {
-  const items = rows.filter((r) => typeof r.phash === "string" && r.phash)
-    .map((r) => ({ path: String(r.path), hash: String(r.phash) }))
-    .sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  const byGroup = new Map<number, DuplicateGroupEntry[]>();
-  for (const e of groupNearDuplicates(items, maxDistance)) {
-    byGroup.set(e.group, [...(byGroup.get(e.group) ?? []), e]);
+  const paths: string[] = [], hashes: string[] = [];
+  for (const r of rows) {
+    if (typeof r.phash === "string" && r.phash) {
+      paths.push(String(r.path));
+      hashes.push(r.phash);
+    }
   }
-  return [...byGroup.values()].filter((g) => g.length > 1).sort((a, b) => b.length - a.length);
+  return groupsOfHashes(paths, hashes, maxDistance);
+}
+
+/**
+ * {@link nearDuplicateGroups} of parallel `paths` and `hashes`: an entry object is made only for
+ * members of groups of two or more.
+ */
+function groupsOfHashes(
+  paths: readonly string[],
+  hashes: readonly string[],
+  maxDistance = 10,
+): DuplicateGroupEntry[][] {
+  const order = Array.from(paths.keys())
+    .sort((a, b) => paths[a] < paths[b] ? -1 : paths[a] > paths[b] ? 1 : 0);
+  const sorted = order.map((i) => hashes[i]);
+  const { roots, distance } = duplicateRoots(sorted, maxDistance);
+  const size = new Int32Array(sorted.length);
+  for (const r of roots) size[r]++;
+  const byGroup = new Map<number, DuplicateGroupEntry[]>();
+  roots.forEach((g, i) => {
+    if (size[g] < 2) return;
+    const e = { path: paths[order[i]], hash: sorted[i], group: g, distance: distance(i, g) };
+    const group = byGroup.get(g);
+    if (group) group.push(e);
+    else byGroup.set(g, [e]);
+  });
+  return [...byGroup.values()].sort((a, b) => b.length - a.length);
 }
 
 /** Writes groups as CSV: `path, group, group_size, distance, representative` (atomically). */

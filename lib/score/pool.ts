@@ -225,7 +225,7 @@ export class ScorePool {
         `--config=${projectConfig()}`,
         // The young generation capped as the `score` task caps the parent's (bench --parts memory:
         // the largest child's peak RSS over 10,000 small images 198 -> 159 MiB).
-        `--v8-flags=--max-semi-space-size=1,--max-old-space-size=${this.#heapMb}`,
+        `--v8-flags=--max-semi-space-size=1,--expose-gc,--max-old-space-size=${this.#heapMb}`,
         "--allow-read",
         "--allow-env",
         "--allow-ffi",
