@@ -43,6 +43,9 @@ const SIZES = [
   [1024, 9],
   [3, 1030],
   [2100, 3],
+  // Bands of rows longer than the edge kernel's 45-row flush (≈ 47 and ≈ 94 rows a map row).
+  [40, 3000],
+  [17, 6000],
 ];
 
 Deno.test("rgbSweep (wasm) equals rgbSweepJs on every size, noise, gradients and 0/255 pixels", () => {
