@@ -4,7 +4,25 @@
  * @module
  */
 import sharp from "sharp";
+import { join } from "node:path";
 import { decodeBytes, type RgbImage } from "../lib/core/image.ts";
+import { shippedPhotos } from "../lib/core/samples.ts";
+
+/** `n` 1024² JPEGs (quality 90) cropped from the shipped photos into `dir`, no two identical. */
+export async function benchJpegs(dir: string, n: number): Promise<string[]> {
+  await Deno.mkdir(dir, { recursive: true });
+  const photos = await shippedPhotos();
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = join(dir, `img${String(i).padStart(4, "0")}.jpg`);
+    const grow = 1088 + 32 * (Math.floor(i / photos.length) % 8);
+    await sharp(photos[i % photos.length]).resize(grow, grow, { fit: "cover" })
+      .extract({ left: 32 * (i % 3), top: 16 * (i % 2), width: 1024, height: 1024 })
+      .jpeg({ quality: 90 }).toFile(f);
+    files.push(f);
+  }
+  return files;
+}
 
 /**
  * A `side`×`side` JPEG (quality 90) of a smooth picture with detail, as generated images are, and

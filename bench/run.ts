@@ -37,7 +37,7 @@ import sharp from "sharp";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { shippedPhotos } from "../lib/core/samples.ts";
+import { benchJpegs } from "./fixtures.ts";
 import { decodeImage } from "../lib/core/image.ts";
 import { scoreImage } from "../lib/score/score_image.ts";
 import { ISOLATIONS, ScorePool } from "../lib/score/pool.ts";
@@ -104,21 +104,6 @@ const time = async (f: () => Promise<unknown>) => {
 };
 
 const tmp = await Deno.makeTempDir({ prefix: "winnow-bench-" });
-/** 1024² JPEGs (quality 90) cropped from the shipped photos, no two identical. */
-async function makeJpegs(dir: string, n: number): Promise<string[]> {
-  await Deno.mkdir(dir, { recursive: true });
-  const photos = await shippedPhotos();
-  const files: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const f = join(dir, `img${String(i).padStart(4, "0")}.jpg`);
-    const grow = 1088 + 32 * (Math.floor(i / photos.length) % 8);
-    await sharp(photos[i % photos.length]).resize(grow, grow, { fit: "cover" })
-      .extract({ left: 32 * (i % 3), top: 16 * (i % 2), width: 1024, height: 1024 })
-      .jpeg({ quality: 90 }).toFile(f);
-    files.push(f);
-  }
-  return files;
-}
 /** sharp's decode of `files` on `lanes` parallel lanes with as many libvips threads. */
 async function decodeLanes(files: readonly string[], lanes: number): Promise<void> {
   sharp.concurrency(lanes);
@@ -182,7 +167,7 @@ async function clipTower(batches: number[]): Promise<void> {
 }
 
 try {
-  const files = parts.has("pure") || parts.has("pool") ? await makeJpegs(join(tmp, "suite"), IMAGES) : [];
+  const files = parts.has("pure") || parts.has("pool") ? await benchJpegs(join(tmp, "suite"), IMAGES) : [];
   if (parts.has("pure")) {
     log(`pure suite on one thread, ${IMAGES} images × ${ROUNDS} rounds`);
     sharp.concurrency(1);
@@ -265,7 +250,7 @@ try {
     const n = Number(o["score-images"]);
     log(`whole score process vs decode-only process, ${n} images × ${ROUNDS} rounds`);
     const dir = join(tmp, "score");
-    await makeJpegs(dir, n);
+    await benchJpegs(dir, n);
     const perms = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys"];
     const run = async (args: string[]) => {
       const out = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" }).output();
