@@ -18,6 +18,7 @@ import { clipScore } from "./clip_score.ts";
 import { aesthetic, pickScore } from "./preference.ts";
 import { probe } from "./probe.ts";
 import { text } from "./text.ts";
+import { textLanguage } from "./text_language.ts";
 import { hands } from "./hands.ts";
 import { pose } from "./pose.ts";
 import { objects } from "./objects.ts";
@@ -60,6 +61,7 @@ export const REGISTRY: readonly { heuristic: Heuristic; needs: HeuristicNeeds }[
   { heuristic: aesthetic, needs: { model: "store" } },
   { heuristic: probe, needs: { model: "service", prompt: true } },
   { heuristic: text, needs: { model: "bundled" } },
+  { heuristic: textLanguage, needs: { model: "bundled" } },
   { heuristic: hands, needs: { model: "bundled" } },
   { heuristic: pose, needs: { model: "bundled", region: true } },
   { heuristic: objects, needs: { model: "bundled", prompt: true } },

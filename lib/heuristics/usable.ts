@@ -36,6 +36,7 @@ import { colorfulness } from "./colorfulness.ts";
 import { saliency } from "./saliency.ts";
 import { faces } from "./faces.ts";
 import { text } from "./text.ts";
+import { textLanguage } from "./text_language.ts";
 import { hands } from "./hands.ts";
 import { pose } from "./pose.ts";
 import { objects } from "./objects.ts";
@@ -55,6 +56,7 @@ export const USABLE_SOURCES: readonly Heuristic[] = [
   saliency,
   faces,
   text,
+  textLanguage,
   hands,
   pose,
   objects,
