@@ -110,7 +110,7 @@ Deno.test("deno task fit usable --out-thresholds writes the scorer and updates t
   }
 });
 
-Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the shipped columns, + face_min_quality (from a faces table), + every score column", async () => {
+Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the shipped columns, + face_min_quality (from a faces table), + every score column, + candidate columns", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // A faces table naming every labeled image, face_min_quality empty (no judged face) but for one.
@@ -121,8 +121,21 @@ Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the
       faces,
       "path,face_min_quality\n" + paths.map((p, i) => `${p},${i === 0 ? "0.5" : ""}`).join("\n") + "\n",
     );
+    // Two candidate columns: one that is the label itself (must be chosen and separate perfectly),
+    // one constant.
+    const labels = new Map(
+      (await Deno.readTextFile(join(ROOT, "data/labels/images.csv"))).trim().split("\n").slice(1)
+        .map((l) => l.split(",")).map(([p, u]) => [join(ROOT, "data/labels", p), u === "yes" ? 1 : 0]),
+    );
+    const cands = join(dir, "cands.csv");
+    await Deno.writeTextFile(
+      cands,
+      "path,oracle_label,flat_one\n" + paths.map((p) => `${p},${labels.get(p)},1`).join("\n") + "\n",
+    );
     const r = await runCli("usable_study", [
       "--no-embeddings",
+      "--candidates",
+      cands,
       "--faces-scores",
       faces,
       "--seeds",
@@ -136,11 +149,18 @@ Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the
     assert.match(r.stdout, /262 labeled images, 27 unusable/);
     const study = JSON.parse(await Deno.readTextFile(out));
     assert.deepEqual(study.lines.map((l: { candidate: string }) => l.candidate), [
-      "shipped 4 columns",
+      `shipped ${USABLE_FEATURES.length} columns`,
       "+ face_min_quality",
-      "+ every numeric score column (46)",
+      "+ every numeric score column (49)",
+      "+ oracle_label",
+      "+ flat_one",
+      "+ every candidate column (2)",
       "all candidates (the inner CV chooses the set too)",
     ]);
+    const line = (name: string) => study.lines.find((l: { candidate: string }) => l.candidate === name);
+    assert.equal(line("+ oracle_label").auc.auc, 1);
+    assert.equal(study.single.oracle_label.auc, 1);
+    assert.equal(line("all candidates (the inner CV chooses the set too)").auc.auc, 1);
     for (const l of study.lines) {
       assert.equal(l.seeds.length, 2);
       assert.equal(l.chosen.length, 5);

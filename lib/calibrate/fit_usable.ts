@@ -57,13 +57,17 @@ export const DEFAULT_THRESHOLDS_OUT = "data/models/thresholds.json";
  * garbled-text score (the largest class of rejects is garbled text; specks read in textures are
  * discounted), how much text there is (text is where generators fail most), colourfulness and the
  * NSFW model's "neutral" probability (the two image-level signals that separated best on the
- * labels — chosen on them, hence optimistic).
+ * labels — chosen on them, hence optimistic), and the language implausibility of the words read
+ * (`text_lm_implausibility`: garbled lettering the OCR reads confidently as letters; added after
+ * the nested study of `deno task usable-study` measured it best of 13 new candidates, a gain
+ * smaller than the spread over fold seeds).
  */
 export const USABLE_FEATURES: readonly ScorerFeature[] = [
   { name: "text_prominent_garbled_score", transform: "identity", missing: 0 },
   { name: "text_regions", transform: "log1p", missing: 0 },
   { name: "colorfulness", transform: "identity", missing: 0 },
   { name: "nsfw_neutral", transform: "identity", missing: 0 },
+  { name: "text_lm_implausibility", transform: "identity", missing: 0 },
 ];
 
 /** Regularisation of the shipped scorer (scikit-learn's C on standardised features). */

@@ -15,7 +15,7 @@ const HELP = `winnow usable-study — which inputs would make usable_score bette
 Usage:
   deno task usable-study [--faces-scores FILE] [--out FILE] [options]
 
-Every candidate is added to the shipped scorer's 4 columns and measured by nested cross-validation
+Every candidate is added to the shipped scorer's columns and measured by nested cross-validation
 (5 outer folds; feature set, PCA components of an embedding and C chosen by 5 inner folds on each
 outer training part), so the out-of-fold AUC includes the choice. Prints each candidate's nested
 out-of-fold AUC with a 95 % stratified bootstrap interval (first seed) and its spread over seeds.
@@ -25,6 +25,8 @@ Options:
   --scores FILE        score table of the labeled images (default data/models/labels_scores.csv)
   --faces-scores FILE  score table with face_min_quality of the labeled images, e.g. from
                        deno task score data/labels/images --out F --heuristics faces
+  --candidates FILE    extra candidate columns (path + numeric columns): each alone, by name
+                       prefix (text_*, obj_*, …) and all together
   --no-embeddings      skip the MobileNetV2 embeddings (no network: seconds)
   --cache DIR          embedding cache (default out/usable_study; the first run embeds every
                        labeled image and 9 tiles of it: minutes)
@@ -41,6 +43,7 @@ await runMain(async () => {
       labels: { type: "string" },
       scores: { type: "string" },
       "faces-scores": { type: "string" },
+      candidates: { type: "string" },
       "no-embeddings": { type: "boolean" },
       cache: { type: "string" },
       seeds: { type: "string" },
@@ -56,6 +59,7 @@ await runMain(async () => {
     labels: o.labels,
     scores: o.scores,
     facesScores: o["faces-scores"],
+    candidates: o.candidates,
     cacheDir: o.cache,
     embeddings: o["no-embeddings"] ? [] : undefined,
     seeds: Array.from({ length: n }, (_, i) => i),

@@ -5,12 +5,14 @@
  * training part, so the out-of-fold AUC (with its stratified bootstrap 95 % interval) measures the
  * whole procedure, not the best of many configurations picked afterwards.
  *
- * Candidates, each on top of the four columns of the shipped scorer (`USABLE_FEATURES`):
+ * Candidates, each on top of the columns of the shipped scorer (`USABLE_FEATURES`):
  * - `face_min_quality` (faces' learned quality; 1 = no face judged), from a score table with that
  *   column (`deno task score data/labels/images --heuristics faces`);
  * - the 1280-d pooled features of the MobileNetV2 shipped in `nsfwjs` on the whole image
  *   (a linear probe after PCA), and the same features max-pooled over a 3 × 3 grid of half-size tiles
  *   (local defects such as artifacts and merged objects are small);
+ * - the columns of a candidates table (`candidates`: alone, by name prefix, all together), e.g. the
+ *   signals of heuristics being tried;
  * - every candidate together, the inner cross-validation choosing among them.
  *
  * @module
@@ -39,6 +41,12 @@ export interface UsableStudyOptions {
   scores?: string;
   /** Score table with `face_min_quality` for the labeled images (optional: no face candidate without). */
   facesScores?: string;
+  /**
+   * A table of extra candidate columns for the labeled images (`path` + numeric columns, paths
+   * resolved from the table's folder): each column is tried alone, each group of columns sharing
+   * the part of the name before the first `_` together, and all of them together.
+   */
+  candidates?: string;
   /** Folder for the embedding cache (default `out/usable_study`). */
   cacheDir?: string;
   /** Outer fold seeds (default [0, 1, 2, 3, 4]); the first one's interval is reported. */
@@ -162,7 +170,7 @@ export async function usableStudy(o: UsableStudyOptions = {}): Promise<UsableStu
   const data = await usableRows({ labels: o.labels, scores });
   const y = data.y;
   const base = data.rows.map((r) => featureVector({ features: [...USABLE_FEATURES] }, r));
-  const sets: FeatureSet[] = [{ name: "shipped 4 columns", fixed: base }];
+  const sets: FeatureSet[] = [{ name: `shipped ${USABLE_FEATURES.length} columns`, fixed: base }];
   const single: Record<string, AucWithInterval> = {};
   const iv = (s: readonly number[]) => aucWithInterval(y, s, { resamples: o.resamples ?? 1000 });
   const oriented = (s: number[]) => (rocAucScore(y, s) < 0.5 ? s.map((v) => -v) : s);
@@ -195,6 +203,30 @@ export async function usableStudy(o: UsableStudyOptions = {}): Promise<UsableStu
       i,
     ) => [...base[i], ...numeric.map((c, j) => (isNum(r[c]) ? Number(r[c]) : medians[j]))]),
   });
+  if (o.candidates) {
+    const table = new Map(
+      (await readResults(o.candidates)).map((r) => [resolveRowPath(r.path, o.candidates!), r]),
+    );
+    const cols = Object.keys(table.values().next().value ?? {}).filter((c) => c !== "path");
+    const value = (p: string, c: string) => {
+      const v = table.get(p)?.[c];
+      if (!table.has(p)) throw new Error(`${o.candidates}: no row for ${p}`);
+      if (!isNum(v)) throw new Error(`${o.candidates}: column ${c} of ${p} is not a number (${v})`);
+      return Number(v);
+    };
+    const group = (name: string, cs: string[]) =>
+      sets.push({ name, fixed: base.map((r, i) => [...r, ...cs.map((c) => value(data.paths[i], c))]) });
+    for (const c of cols) {
+      single[c] = iv(oriented(data.paths.map((p) => value(p, c))));
+      group(`+ ${c}`, [c]);
+    }
+    const prefixes = [...new Set(cols.map((c) => c.split("_")[0]))];
+    for (const pre of prefixes) {
+      const cs = cols.filter((c) => c.split("_")[0] === pre);
+      if (cs.length > 1 && cs.length < cols.length) group(`+ ${pre}_* (${cs.length})`, cs);
+    }
+    if (cols.length > 1) group(`+ every candidate column (${cols.length})`, cols);
+  }
   const kinds = o.embeddings ?? ["whole", "tiles"];
   if (kinds.length) {
     const emb = await embeddings(data.paths, kinds, o.cacheDir ?? "out/usable_study", o.onProgress);
