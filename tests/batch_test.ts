@@ -200,7 +200,7 @@ Deno.test("clip_score, pick_score, aesthetic: the towers on a batch give each im
   );
 });
 
-Deno.test("pool: workers gather batches; a corrupt file and a crashing worker cost one row each; values equal batch 1", async () => {
+Deno.test("pool: thread and process workers gather batches; a corrupt file and a crashing worker cost one row each; values equal batch 1", async () => {
   const files = await labeled(7);
   const dir = await Deno.makeTempDir({ prefix: "winnow-batch-" });
   const corrupt = join(dir, "corrupt.jpg");
@@ -208,8 +208,13 @@ Deno.test("pool: workers gather batches; a corrupt file and a crashing worker co
   const crash = join(dir, "crash.jpg");
   await Deno.copyFile(files[0], crash);
   const all = [...files.slice(0, 3), corrupt, ...files.slice(3)];
-  const run = async (batch: number, list: string[], faults = {}) => {
-    const pool = new ScorePool({ jobs: 1, heuristics: ["nsfw"], batch, faults });
+  const run = async (
+    batch: number,
+    list: string[],
+    faults = {},
+    isolation: "thread" | "process" = "thread",
+  ) => {
+    const pool = new ScorePool({ jobs: 1, heuristics: ["nsfw"], batch, faults, isolation });
     try {
       assert.equal(pool.batch, batch);
       return await Promise.all(list.map((f) => pool.score(f)));
@@ -230,6 +235,17 @@ Deno.test("pool: workers gather batches; a corrupt file and a crashing worker co
     }
   });
   assert.ok(four.some((r) => ok(r) && r.batched! > 1), "some files were scored in a batch");
+  // Process workers gather batches the same way (the batch size travels in the request frames).
+  const child = await run(4, all, {}, "process");
+  all.forEach((f, i) => {
+    const r = child[i], r1 = one[i];
+    if (f === corrupt) assert.ok(!ok(r));
+    else {
+      assert.ok(ok(r) && ok(r1), `${f}: ${JSON.stringify(r)}`);
+      sameValues(r.values, r1.values, `process worker ${f}`);
+    }
+  });
+  assert.ok(child.some((r) => ok(r) && r.batched! > 1), "a process worker scored files in a batch");
   // Without a batch size, the pool takes the largest batchSize of its heuristics.
   for (const [heuristics, batch] of [[["nsfw"], 8], [["text", "sharpness"], 1]] as const) {
     const pool = new ScorePool({ jobs: 1, heuristics: [...heuristics] });
