@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import sharp from "sharp";
 import { decodeImage, type RgbImage } from "../lib/core/image.ts";
 import { listImages } from "../lib/core/files.ts";
@@ -22,6 +22,8 @@ import { ScorePool, type WorkerReply } from "../lib/score/pool.ts";
 import { getNsfwModel, NSFW_INPUT_SIZE, nsfwProbabilities } from "../lib/heuristics/nsfw.ts";
 import { writeTinyModels } from "./fixtures_models.ts";
 import { TINY_AESTHETIC_ID, TINY_CLIP_ID } from "./fixtures_models.ts";
+import { runCli } from "./cli.ts";
+import { readResults } from "../lib/score/results.ts";
 
 const TOL = 1e-5;
 
@@ -267,3 +269,28 @@ Deno.test("pool: thread and process workers gather batches; a corrupt file and a
     }
   });
 });
+
+Deno.test("score --batch N: rows as without it, one per file; a bad value is a usage error", async () => {
+  const files = await labeled(4);
+  const dir = await Deno.makeTempDir({ prefix: "winnow-batch-cli-" });
+  for (const f of files) await Deno.copyFile(f, join(dir, basename(f)));
+  await Deno.writeFile(join(dir, "zz_corrupt.jpg"), new Uint8Array([0xff, 0xd8, 0xff, 0x00, 1, 2, 3]));
+  const rows: Record<string, Record<string, unknown>>[] = [];
+  for (const extra of [[], ["--batch", "3"]]) {
+    const out = join(dir, `out${extra.length}.csv`);
+    const r = await runCli("score", [dir, "--out", out, "--heuristics", "nsfw", "--quiet", ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    rows.push(Object.fromEntries((await readResults(out)).map((row) => [row.path as string, row])));
+  }
+  assert.equal(Object.keys(rows[1]).length, files.length + 1);
+  for (const [path, row] of Object.entries(rows[1])) {
+    if (path.endsWith("zz_corrupt.jpg")) assert.ok(row.error_kind, path);
+    else sameValues(pick(row), pick(rows[0][path]), path);
+  }
+  const bad = await runCli("score", [dir, "--out", join(dir, "x.csv"), "--batch", "0"]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--batch: expected a positive integer, got "0"/);
+});
+
+const pick = (row: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(row).filter(([k]) => k.startsWith("nsfw_"))) as Record<string, Value>;
