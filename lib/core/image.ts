@@ -332,9 +332,12 @@ export async function decodeImage(path: string, options: DecodeOptions = {}): Pr
  * ```
  */
 export async function readImageFile(path: string): Promise<Uint8Array> {
+  // Synchronous stat and read (both file-type checks stay before any byte is read): inside the
+  // decode + pure-suite loop on a busy machine (load 10) they took 0.03 and 0.3 ms (median) of wall
+  // time, while the awaited ones waited 3.0 and 2.2 ms on average for Deno's blocking-task pool.
   let st: Deno.FileInfo;
   try {
-    st = await Deno.stat(path);
+    st = Deno.statSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       if (path.includes("\uFFFD")) {
@@ -364,7 +367,7 @@ export async function readImageFile(path: string): Promise<Uint8Array> {
     throw new ImageDecodeError(path, "not_a_file", `is ${what}, not a regular file`);
   }
   try {
-    return await Deno.readFile(path);
+    return Deno.readFileSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new ImageDecodeError(path, "not_found", "no such file (removed while being read)");
