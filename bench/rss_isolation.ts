@@ -34,7 +34,17 @@ const childrenOf = (pid: number): number[] => {
 for (const isolation of ["thread", "process", "thread", "process"]) {
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--v8-flags=--max-semi-space-size=1", "-A", cli, dir, "--out", out, "--restart", "--quiet"]
+    args: [
+      "run",
+      "--v8-flags=--max-semi-space-size=1,--expose-gc",
+      "-A",
+      cli,
+      dir,
+      "--out",
+      out,
+      "--restart",
+      "--quiet",
+    ]
       .concat(["--isolation", isolation]),
     stdout: "null",
     stderr: "inherit",

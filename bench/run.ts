@@ -270,7 +270,7 @@ try {
         const s = await time(() =>
           run([
             "run",
-            "--v8-flags=--max-semi-space-size=1",
+            "--v8-flags=--max-semi-space-size=1,--expose-gc", // the score task's V8 flags
             ...perms,
             "--allow-run",
             cli,
@@ -373,7 +373,10 @@ try {
   }
   if (parts.has("memory")) {
     const [n1, n2] = o.memory!.split(",").map(Number);
-    log(`peak RSS of whole score jobs over ${n1} and ${n2} generated 64×64 JPEGs`);
+    log(
+      `peak RSS of whole score jobs over ${n1} and ${n2} generated 64×64 JPEGs (with --duplicates: ` +
+        "the job keeps each image's path and pHash until the end, O(n) by nature, ≈ 0.1 KB per image)",
+    );
     const a = join(tmp, "mem", "a"), b = join(tmp, "mem", "b");
     await Deno.mkdir(a, { recursive: true });
     await Deno.mkdir(b, { recursive: true });
