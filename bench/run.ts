@@ -12,11 +12,12 @@
  * - `score`: a whole `deno task score` process (start-up included), with thread and with process
  *   workers (`--isolation`), vs `bench/decode_only.ts`.
  * - `models`: each bundled-model heuristic alone in a 2-worker pool over labeled-set images (model
- *   load excluded) vs decode of the same files; with `--batch 1,4,8` one warm pool per batch size
- *   (`PoolOptions.batch`: images a worker gathers before running the model on them together), timed
+ *   load excluded) vs decode of the same files, at each heuristic's default batch size; with
+ *   `--batch 1,4,8` (`default` for the default) one warm pool per batch size (`PoolOptions.batch`:
+ *   images a worker gathers before running the model on them together), timed
  *   in turn within each round. `clip-tower` in `--models`: the full-size CLIP ViT-B/32 image tower
  *   with random weights (no CLIP weights are reachable offline; `bench/clip_bench.ts` builds it), one
- *   onnxruntime thread as in a score worker, at each batch size, on this thread.
+ *   onnxruntime thread as in a score worker, at each batch size (`default`: 8), on this thread.
  * - `validity`: the validity run (`lib/calibrate/validity.ts`) over `--validity-images` labeled
  *   images (a seeded subset; `all` for every one).
  * - `memory`: peak RSS of a whole `deno task score` job (`bench/memory_probe.ts`: the score task's
@@ -55,7 +56,7 @@ const { values: o } = parseArgs({
     "score-images": { type: "string", default: "120" },
     models: { type: "string", default: "faces,text" },
     "model-images": { type: "string", default: "12" },
-    batch: { type: "string", default: "1" },
+    batch: { type: "string", default: "default" },
     memory: { type: "string", default: "1000,4000" },
     "validity-images": { type: "string", default: "24" },
     set: { type: "string", multiple: true, default: [] },
@@ -303,15 +304,16 @@ try {
     const n = Math.min(Number(o["model-images"]), all.length);
     // Every k-th labeled image: a fixed, spread-out subset.
     const files = Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
-    const batches = o.batch!.split(",").map(Number);
+    // "default": the pool's own choice (each heuristic's batchSize); a number forces that size.
+    const batches = o.batch!.split(",").map((b) => b === "default" ? undefined : Number(b));
     for (const h of o.models!.split(",").filter(Boolean)) {
       if (h === "clip-tower") {
-        await clipTower(batches);
+        await clipTower(batches.map((b) => b ?? 8));
         continue;
       }
       log(
         `${h} alone in ${cores}-worker pools (batch ${
-          batches.join(", ")
+          batches.map((b) => b ?? "default").join(", ")
         }), ${n} labeled images × ${ROUNDS} rounds`,
       );
       // One warm pool per batch size, timed in turn within each round (the same minute).
@@ -322,8 +324,10 @@ try {
         ratio: [] as number[],
         cpu: [] as number[],
       }));
-      const part = (b: number) =>
-        `${h}, pool of ${cores} workers${batches.length > 1 || b > 1 ? `, batch ${b}` : ""}${setNote}`;
+      const part = (b: number | undefined, pool?: ScorePool) =>
+        `${h}, pool of ${cores} workers${
+          b === undefined ? (pool && pool.batch > 1 ? `, batch ${pool.batch} (default)` : "") : `, batch ${b}`
+        }${setNote}`;
       try {
         for (const p of pools) await poolRun(p.pool, files); // loads the model in every worker
         for (let r = 0; r < ROUNDS; r++) {
@@ -339,7 +343,7 @@ try {
         }
         for (const p of pools) {
           lines.push({
-            part: part(p.batch),
+            part: part(p.batch, p.pool),
             images: n,
             perSec: p.per,
             ratio: p.ratio,
