@@ -7,7 +7,8 @@
  *
  * Stages: decode; the 512 copy (libvips); its tensor; the SSD network (face-api's forward pass,
  * boxes and NMS) on TF.js; the same SSD on onnxruntime (`ssd_onnx.ts`, one intra-op thread: its
- * input, forward pass, boxes and NMS); then per face found at 0.1: the pure crop measures, BlazeFace on the 2× crop and
+ * input, forward pass, boxes and NMS); then (BlazeFace on TF.js through Human, and on onnxruntime,
+ * `blazeface_onnx.ts`, for the judged faces) per face found at 0.1: the pure crop measures, BlazeFace on the 2× crop and
  * the landmark net (on all faces, one by one, and on the faces found at ≥ 0.3 only, in one batch,
  * as the heuristic does by default). Also prints whether TF.js' wasm backend runs with SIMD and
  * with threads.
@@ -24,6 +25,7 @@ import { decodeImage } from "../lib/core/image.ts";
 import { scaledForDetection } from "../lib/models/tfjs.ts";
 import { DEFAULT_MODEL_DIRS, getDetector } from "../lib/models/faces/detector.ts";
 import { loadSsdOnnx } from "../lib/models/faces/ssd_onnx.ts";
+import { markOneCoreWorker } from "../lib/core/threads.ts";
 import {
   blazeCropScore,
   cropMeasures,
@@ -41,6 +43,7 @@ const n = Math.min(Number(o.images), all.length);
 const files = Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
 await getDetector("ssd", { runtime: "tfjs" }); // starts TF.js' wasm backend and loads face-api's SSD
 const ssd = await loadSsdOnnx(DEFAULT_MODEL_DIRS.ssd, { threads: 1 });
+markOneCoreWorker(); // onnxruntime on one thread, as in a score worker
 const tf = faceapi.tf as unknown as typeof faceapi.tf & {
   getBackend(): string;
   env(): { getAsync(flag: string): Promise<unknown> };
@@ -82,10 +85,15 @@ for (let round = 0; round < 2; round++) {
     judged += sure.length;
     for (const b of faces) {
       await t("crop measures, every face", () => cropMeasures(cropRgb(img, b)));
-      await t("BlazeFace 2× crop, every face", () => blazeCropScore(img, b));
+      await t("BlazeFace 2× crop, every face, TF.js", () => blazeCropScore(img, b, undefined, "tfjs"));
       await t("landmarks one by one, every face", () => landmarkDistance(img, b));
     }
-    for (const b of sure) await t("BlazeFace 2× crop, faces ≥ 0.3", () => blazeCropScore(img, b));
+    for (const b of sure) {
+      await t("BlazeFace 2× crop, faces ≥ 0.3, TF.js", () => blazeCropScore(img, b, undefined, "tfjs"));
+    }
+    for (const b of sure) {
+      await t("BlazeFace 2× crop, faces ≥ 0.3, onnxruntime", () => blazeCropScore(img, b, undefined, "onnx"));
+    }
     await t("landmarks batched, faces ≥ 0.3", () => landmarkDistances(img, sure));
   }
 }

@@ -1,7 +1,8 @@
 /**
- * face-api's SSD on onnxruntime (`lib/models/faces/ssd_onnx.ts`) against face-api itself on
- * TF.js (an independent implementation of the same network, decoding and NMS): same faces, boxes
- * and scores on real labeled photos; and clear errors for missing or damaged weight files.
+ * face-api's SSD and Human's BlazeFace on onnxruntime (`lib/models/faces/ssd_onnx.ts`,
+ * `blazeface_onnx.ts`) against face-api and Human themselves on TF.js (independent
+ * implementations of the same networks, decoding and NMS): same faces, boxes and scores on real
+ * labeled photos; and clear errors for missing or damaged weight files.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -12,6 +13,9 @@ import { SHIPPED_LABELS_DIR } from "../lib/labels/format.ts";
 import { DEFAULT_MODEL_DIRS, getDetector, UnknownDetectorError } from "../lib/models/faces/detector.ts";
 import { FACEAPI_MODEL_FILES } from "../lib/models/faces/faceapi.ts";
 import { loadSsdOnnx } from "../lib/models/faces/ssd_onnx.ts";
+import { loadBlazeFaceOnnx } from "../lib/models/faces/blazeface_onnx.ts";
+import { cropRgb } from "../lib/heuristics/face_features.ts";
+import sharp from "sharp";
 import { ModelFileError, scaledForDetection } from "../lib/models/tfjs.ts";
 import { facesSettings } from "../lib/heuristics/faces.ts";
 
@@ -140,4 +144,80 @@ Deno.test("faces.runtime: onnx by default, tfjs on request, anything else refuse
   assert.throws(() => facesSettings({ runtime: "cuda" }), /unknown face runtime "cuda"; known: onnx, tfjs/);
   // deno-lint-ignore no-explicit-any
   await assert.rejects(getDetector("ssd", { runtime: "cuda" as any }), UnknownDetectorError);
+});
+
+Deno.test("onnx BlazeFace gives Human's faces on labeled photos and on 2× face crops: same boxes and scores", async () => {
+  const onnx = await getDetector("blazeface", { runtime: "onnx" });
+  const human = await getDetector("blazeface", { runtime: "tfjs" });
+  assert.notEqual(onnx, human);
+  let faces = 0, crops = 0;
+  for (const file of await labeledPhotos(3)) {
+    const img = await decodeImage(file);
+    const images: RgbImage[] = [img];
+    // The 2× crops the faces heuristic re-runs BlazeFace on (blazeCropScore), at 256×256.
+    for (const f of await (await getDetector("ssd")).detect(img, { minConfidence: 0.3 })) {
+      const c = cropRgb(img, {
+        x: f.x - f.width / 2,
+        y: f.y - f.height / 2,
+        width: 2 * f.width,
+        height: 2 * f.height,
+      });
+      const buf = await sharp(c.data, { raw: { width: c.width, height: c.height, channels: 3 } })
+        .resize(256, 256, { fit: "fill", kernel: "lanczos3" }).raw().toBuffer();
+      images.push({ width: 256, height: 256, data: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) });
+      crops++;
+    }
+    for (const [k, im] of images.entries()) {
+      const got = await onnx.detect(im, { minConfidence: 0.05 }),
+        want = await human.detect(im, { minConfidence: 0.05 });
+      assert.equal(
+        got.length,
+        want.length,
+        `${file} image ${k}: ${got.length} faces, Human finds ${want.length}`,
+      );
+      for (const [i, w] of want.entries()) {
+        const g = got[i];
+        // Human rounds scores to 0.01; boxes are whole pixels.
+        assert.ok(
+          Math.abs(g.confidence - w.confidence) <= 0.01 + 1e-9,
+          `confidence ${g.confidence} vs ${w.confidence}`,
+        );
+        for (const key of ["x", "y", "width", "height"] as const) {
+          assert.ok(Math.abs(g[key] - w[key]) <= 1, key);
+        }
+        for (const [j, p] of (w.landmarks ?? []).entries()) {
+          assert.ok(Math.hypot(p[0] - g.landmarks![j][0], p[1] - g.landmarks![j][1]) < 0.01, `landmark ${j}`);
+        }
+        faces++;
+      }
+    }
+  }
+  assert.ok(crops >= 4 && faces >= 8, `${crops} crops, ${faces} faces compared`);
+});
+
+Deno.test("a truncated or unsupported BlazeFace model is a ModelFileError naming the file", async () => {
+  const [json, bin] = ["blazeface.json", "blazeface.bin"];
+  const src = DEFAULT_MODEL_DIRS.blazeface;
+  const dir = await Deno.makeTempDir();
+  try {
+    const bytes = await Deno.readFile(join(src, bin));
+    await Deno.copyFile(join(src, json), join(dir, json));
+    await Deno.writeFile(join(dir, bin), bytes.subarray(0, 1000));
+    await assert.rejects(loadBlazeFaceOnnx(dir), (e: Error) => {
+      assert.ok(e instanceof ModelFileError && e.message.includes(join(dir, bin)), e.message);
+      return true;
+    });
+    // An op the conversion does not know.
+    await Deno.writeFile(join(dir, bin), bytes);
+    const model = JSON.parse(await Deno.readTextFile(join(src, json)));
+    model.modelTopology.node.find((n: { op: string }) => n.op === "MaxPool").op = "AvgPool";
+    await Deno.writeTextFile(join(dir, json), JSON.stringify(model));
+    await assert.rejects(loadBlazeFaceOnnx(dir), (e: Error) => {
+      assert.ok(e instanceof ModelFileError && e.message.includes(join(dir, json)), e.message);
+      assert.match(e.message, /op AvgPool is not supported/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

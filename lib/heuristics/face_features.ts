@@ -19,7 +19,7 @@ import { toGray } from "../core/image.ts";
 import { laplacian3 } from "../core/filters.ts";
 import { resizeArea, resizeBilinear } from "../core/resize.ts";
 import type { Box, OutputSpec } from "./types.ts";
-import { getDetector } from "../models/faces/detector.ts";
+import { type FaceRuntime, getDetector } from "../models/faces/detector.ts";
 import { getLandmarkNet, loadMeanShape, procrustesDistance } from "../models/faces/landmarks.ts";
 
 /** Side of the gray crop the sharpness, contrast and symmetry are measured on. */
@@ -176,7 +176,12 @@ export function doubledBox(box: Box): Box {
  * BlazeFace's best score for a face whose centre lies in the middle half of a 2× crop around
  * `box`, the crop enlarged (or shrunk) to 256×256; 0 when it finds none there.
  */
-export async function blazeCropScore(img: RgbImage, box: Box, modelDir?: string): Promise<number> {
+export async function blazeCropScore(
+  img: RgbImage,
+  box: Box,
+  modelDir?: string,
+  runtime?: FaceRuntime,
+): Promise<number> {
   const crop = cropRgb(img, doubledBox(box));
   const buf = await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } })
     .resize(BLAZE_CROP_SIDE, BLAZE_CROP_SIDE, { fit: "fill", kernel: "lanczos3" })
@@ -187,7 +192,7 @@ export async function blazeCropScore(img: RgbImage, box: Box, modelDir?: string)
     height: BLAZE_CROP_SIDE,
     data: new Uint8Array(buf.buffer, buf.byteOffset, buf.length),
   };
-  const detector = await getDetector("blazeface", { modelDir });
+  const detector = await getDetector("blazeface", { modelDir, runtime });
   const found = await detector.detect(big, { minConfidence: BLAZE_CROP_MIN_CONFIDENCE });
   const lo = BLAZE_CROP_SIDE / 4, hi = (3 * BLAZE_CROP_SIDE) / 4;
   let best = 0;
@@ -220,7 +225,8 @@ export const MODEL_FEATURES: readonly string[] = ["blaze_score", "landmark_dista
  * Every measure of {@link FACE_FEATURE_COLUMNS} for each face box of `img`, in order. The pure
  * measures are computed for every box; the two that run a model ({@link MODEL_FEATURES}: BlazeFace
  * on a 2× crop, the landmark net) only for the boxes where `withModels[i]` is true (default: all),
- * and are null for the others. The landmark net runs once on all those boxes (a batch).
+ * and are null for the others. The landmark net runs once on all those boxes (a batch). `runtime`:
+ * what runs BlazeFace (`faces.runtime`, default onnx).
  *
  * @example
  * ```ts ignore
@@ -233,10 +239,11 @@ export async function faceFeatures(
   img: RgbImage,
   boxes: readonly Box[],
   withModels: readonly boolean[] = boxes.map(() => true),
+  runtime?: FaceRuntime,
 ): Promise<Record<string, number | null>[]> {
   const judged = boxes.flatMap((b, i) => (withModels[i] ? [b] : []));
   const blaze: number[] = [];
-  for (const b of judged) blaze.push(await blazeCropScore(img, b));
+  for (const b of judged) blaze.push(await blazeCropScore(img, b, undefined, runtime));
   const landmarks = await landmarkDistances(img, judged);
   let k = 0;
   return boxes.map((b, i) => {

