@@ -12,7 +12,7 @@
  *
  *     ./deno task bench-faces [--sizes 512,448,384,320] [--no-auc] [--jobs 2] [--runtime onnx|tfjs]
  *
- * `--runtime`: what runs `ssd` (the `faces.runtime` setting; default `onnx`, one intra-op thread).
+ * `--runtime`: what runs `ssd` and BlazeFace (the `faces.runtime` setting; default `onnx`, one intra-op thread).
  *
  * @module
  */

@@ -2,7 +2,9 @@
  * `ssd` on onnxruntime (`faces.runtime = "onnx"`) against face-api itself on TF.js, on the shipped
  * labeled images that have a labeled face (`data/labels/faces.csv`): the same 512 copy through both,
  * faces found at ≥ 0.1, and the largest score and box (copy pixels, before rounding) differences;
- * then `detect` (boxes in whole pixels of the original) at each of `--sizes`.
+ * then `detect` (boxes in whole pixels of the original) at each of `--sizes`; then BlazeFace on
+ * onnxruntime against Human on TF.js, on each image and on the 256×256 2× crop of each face SSD
+ * finds at ≥ 0.3 (what `blaze_score` runs on), faces at ≥ 0.05.
  *
  *     ./deno run -A bench/faces_runtimes.ts [--images 134] [--sizes 384,512]
  *
@@ -15,7 +17,10 @@ import { scaledForDetection } from "../lib/models/tfjs.ts";
 import { DEFAULT_MODEL_DIRS, getDetector } from "../lib/models/faces/detector.ts";
 import { loadSsdOnnx } from "../lib/models/faces/ssd_onnx.ts";
 import { loadFaceLabels, SHIPPED_FACE_LABELS } from "../lib/labels/format.ts";
-import { DEFAULT_FIND_CONFIDENCE } from "../lib/heuristics/faces.ts";
+import { DEFAULT_FIND_CONFIDENCE, DEFAULT_JUDGE_CONFIDENCE } from "../lib/heuristics/faces.ts";
+import { BLAZE_CROP_MIN_CONFIDENCE, BLAZE_CROP_SIDE, cropRgb } from "../lib/heuristics/face_features.ts";
+import type { RgbImage } from "../lib/core/image.ts";
+import sharp from "sharp";
 
 const { values: o } = parseArgs({
   args: Deno.args,
@@ -69,5 +74,48 @@ for (const inputSize of o.sizes!.split(",").map(Number)) {
   console.log(
     `detect at ${inputSize}: ${n} faces, images whose face count differs ${differs}, largest confidence difference ` +
       `${sc.toExponential(2)}, largest box difference ${px} px`,
+  );
+}
+
+{
+  const a = await getDetector("blazeface", { runtime: "onnx" });
+  const b = await getDetector("blazeface", { runtime: "tfjs" });
+  const ssd512 = await getDetector("ssd");
+  let n = 0, crops = 0, differs = 0, sc = 0, px = 0, lm = 0;
+  for (const path of images) {
+    const img = await decodeImage(path);
+    const inputs: RgbImage[] = [img];
+    for (const f of await ssd512.detect(img, { minConfidence: DEFAULT_JUDGE_CONFIDENCE })) {
+      const c = cropRgb(img, {
+        x: f.x - f.width / 2,
+        y: f.y - f.height / 2,
+        width: 2 * f.width,
+        height: 2 * f.height,
+      });
+      const buf = await sharp(c.data, { raw: { width: c.width, height: c.height, channels: 3 } })
+        .resize(BLAZE_CROP_SIDE, BLAZE_CROP_SIDE, { fit: "fill", kernel: "lanczos3" }).raw().toBuffer();
+      inputs.push({ width: BLAZE_CROP_SIDE, height: BLAZE_CROP_SIDE, data: new Uint8Array(buf) });
+      crops++;
+    }
+    for (const im of inputs) {
+      const got = await a.detect(im, { minConfidence: BLAZE_CROP_MIN_CONFIDENCE });
+      const want = await b.detect(im, { minConfidence: BLAZE_CROP_MIN_CONFIDENCE });
+      if (got.length !== want.length) differs++;
+      for (let i = 0; i < Math.min(got.length, want.length); i++) {
+        n++;
+        sc = Math.max(sc, Math.abs(got[i].confidence - want[i].confidence));
+        for (const k of ["x", "y", "width", "height"] as const) {
+          px = Math.max(px, Math.abs(got[i][k] - want[i][k]));
+        }
+        for (const [j, p] of (want[i].landmarks ?? []).entries()) {
+          lm = Math.max(lm, Math.hypot(p[0] - got[i].landmarks![j][0], p[1] - got[i].landmarks![j][1]));
+        }
+      }
+    }
+  }
+  console.log(
+    `blazeface on ${images.length} images and ${crops} face crops: ${n} faces at ≥ ${BLAZE_CROP_MIN_CONFIDENCE}, ` +
+      `inputs whose face count differs ${differs}, largest score difference ${sc}, largest box difference ${px} px, ` +
+      `largest landmark distance ${lm.toExponential(2)} px`,
   );
 }

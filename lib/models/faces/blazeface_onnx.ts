@@ -42,6 +42,13 @@ function blazeInput(img: RgbImage): Float32Array {
   const f = Math.fround;
   const plane = SIDE * SIDE;
   const out = new Float32Array(3 * plane);
+  if (w === SIDE && h === SIDE) {
+    // Same size: the resize gives every pixel back (TF's scale 1, fractions 0).
+    for (let i = 0; i < plane; i++) {
+      for (let c = 0; c < 3; c++) out[c * plane + i] = f(f(data[3 * i + c] / 127.5) - 1);
+    }
+    return out;
+  }
   const sy = f(h / SIDE), sx = f(w / SIDE);
   for (let r = 0; r < SIDE; r++) {
     const fyS = f(sy * r);
