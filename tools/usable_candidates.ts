@@ -6,8 +6,14 @@
  * `out/usable_signals/candidates.csv` (path + one column per candidate). README, "Learned
  * scorers", lists what each measured.
  *
- * Usage: `./deno run -A tools/usable_candidates.ts` (about 5 min on 2 cores the first time,
- * seconds from the cache).
+ * With `--tiles`, also a patch-anomaly signal: the nsfwjs MobileNetV2 pooled features (1280-d) of
+ * the whole image and of its 3 × 3 grid of half-size tiles, and per tile the cosine distance to the
+ * whole image's features and to the tiles' mean (cached in `out/usable_signals/tiles2.json`):
+ * `tile_max_dist_whole` (the tile least like the whole image), `tile_outlier` (the most distant
+ * tile's distance to the mean minus the median tile's) and `tile_mean_dist`.
+ *
+ * Usage: `./deno run -A tools/usable_candidates.ts [--tiles]` (about 5 min on 2 cores the first
+ * time, 30 more with `--tiles` under load; seconds from the cache).
  *
  * @module
  */
@@ -26,6 +32,8 @@ import {
 } from "../lib/heuristics/text.ts";
 import { objects } from "../lib/heuristics/objects.ts";
 import { hands } from "../lib/heuristics/hands.ts";
+import { nsfwjsExtractor } from "../lib/evaluate/features.ts";
+import { halfTiles } from "../lib/evaluate/usable_study.ts";
 
 interface Line {
   text: string;
@@ -81,6 +89,39 @@ for (const p of paths) {
 }
 if (fresh) await writeAtomic(RAW, JSON.stringify(cache));
 
+type Tiles = Record<string, { toWhole: number[]; toMean: number[] }>;
+const TILES = `${DIR}/tiles2.json`;
+const cosd = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let d = 0, na = 0, nb = 0;
+  for (let j = 0; j < a.length; j++) {
+    d += a[j] * b[j];
+    na += a[j] ** 2;
+    nb += b[j] ** 2;
+  }
+  return 1 - d / Math.sqrt(na * nb || 1);
+};
+let tiles: Tiles | undefined;
+if (Deno.args.includes("--tiles")) {
+  tiles = JSON.parse(await Deno.readTextFile(TILES).catch(() => "{}")) as Tiles;
+  const fx = await nsfwjsExtractor();
+  let n = 0;
+  for (const p of paths) {
+    if (tiles[p]) continue;
+    const img = await decodeImage(p);
+    const whole = await fx.features(img);
+    const feats = [];
+    for (const t of halfTiles(img)) feats.push(await fx.features(t));
+    const mean = new Float64Array(whole.length);
+    for (const t of feats) t.forEach((v, j) => (mean[j] += v / feats.length));
+    tiles[p] = { toWhole: feats.map((t) => cosd(t, whole)), toMean: feats.map((t) => cosd(t, mean)) };
+    if (++n % 10 === 0) {
+      console.error(`tiles ${Object.keys(tiles).length}/${paths.length}`);
+      await writeAtomic(TILES, JSON.stringify(tiles));
+    }
+  }
+  if (n) await writeAtomic(TILES, JSON.stringify(tiles));
+}
+
 const lx = await loadLexicon();
 const rows: Record<string, number>[] = paths.map((p) => {
   const r = cache[p];
@@ -107,7 +148,15 @@ const rows: Record<string, number>[] = paths.map((p) => {
   }
   const lowObjs = r.objects.filter((o) => o.confidence < 0.3);
   const confSum = r.objects.reduce((a, o) => a + o.confidence, 0);
+  const tile: Record<string, number> = {};
+  if (tiles) {
+    const tm = [...tiles[p].toMean].sort((a, b) => a - b);
+    tile.tile_max_dist_whole = Math.max(...tiles[p].toWhole);
+    tile.tile_outlier = tm[8] - tm[4];
+    tile.tile_mean_dist = tm.reduce((a, b) => a + b, 0) / tm.length;
+  }
   return {
+    ...tile,
     // Text: recognition confidence per character and per box.
     text_lowconf_char_frac: chars ? low / chars : 0,
     text_lowconf_box_frac: r.lines.length
