@@ -57,8 +57,11 @@ export function scoreColumns(heuristics: readonly Heuristic[], withVerdict: bool
  * Rows between full garbage collections of the scoring process. With process workers every reply
  * arrives in pipe reads, buffers outside V8's heap that it frees only in a full collection (see
  * `lib/core/gc.ts`): the score process's RSS grew by ≈ 28 KB per row over its first thousand rows.
+ * `runScoreJob` collects as often while it reads the output back. Every 128 rather than 256: the
+ * score process's peak at 10,000 against 1,000 small images was 1.06–1.10× with 256, 1.00–1.04×
+ * with 128 (bench --parts memory and bench/memory_probe.ts runs, 2026-12-04).
  */
-export const ROWS_BETWEEN_COLLECTIONS = 256;
+export const ROWS_BETWEEN_COLLECTIONS = 128;
 
 /** Options of {@link scoreFiles}. */
 export interface BatchOptions {

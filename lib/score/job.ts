@@ -6,7 +6,14 @@
  */
 import { listImages } from "../core/files.ts";
 import { openResults, readResults, streamResults, writeResults } from "./results.ts";
-import { type BatchOptions, type BatchSummary, scoreColumns, scoreFiles } from "./batch.ts";
+import {
+  type BatchOptions,
+  type BatchSummary,
+  ROWS_BETWEEN_COLLECTIONS,
+  scoreColumns,
+  scoreFiles,
+} from "./batch.ts";
+import { everyNth } from "../core/gc.ts";
 import { outputsOf, resolveHeuristics } from "../heuristics/registry.ts";
 import { Progress } from "../core/progress.ts";
 import { summarizeRows, SummaryAccumulator } from "./summary.ts";
@@ -116,7 +123,9 @@ export async function runScoreJob(
     // The one thing kept per image: its path and pHash, for the near-duplicate groups (O(n) by
     // nature; two strings per image, no row object).
     const paths: string[] = [], hashes: string[] = [];
+    const collectNow = everyNth(ROWS_BETWEEN_COLLECTIONS);
     for await (const row of streamResults(out, columns)) {
+      collectNow();
       acc.add(row);
       if (typeof row.phash === "string" && row.phash) {
         paths.push(String(row.path));
