@@ -23,6 +23,8 @@ import { getNsfwModel, NSFW_INPUT_SIZE, nsfwProbabilities } from "../lib/heurist
 import { writeTinyModels } from "./fixtures_models.ts";
 import { TINY_AESTHETIC_ID, TINY_CLIP_ID } from "./fixtures_models.ts";
 import { runCli } from "./cli.ts";
+import { getDetector } from "../lib/models/faces/detector.ts";
+import { parseCsv } from "../lib/core/csv.ts";
 import { readResults } from "../lib/score/results.ts";
 
 const TOL = 1e-5;
@@ -294,3 +296,42 @@ Deno.test("score --batch N: rows as without it, one per file; a bad value is a u
 
 const pick = (row: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(row).filter(([k]) => k.startsWith("nsfw_"))) as Record<string, Value>;
+
+Deno.test("faces: ssd on onnxruntime over a batch gives each labeled image exactly its faces alone; a bad image costs its own row", async () => {
+  // Images with hand-rated faces (data/labels/faces.csv), every 40th, and 2 others.
+  const [head, ...rows] = parseCsv(await Deno.readTextFile(join(SHIPPED_LABELS_DIR, "faces.csv")));
+  const col = head.fields.indexOf("path");
+  const withFaces = [...new Set(rows.map((r) => join(SHIPPED_LABELS_DIR, r.fields[col])))];
+  const files = [...new Set([...withFaces.filter((_, i) => i % 40 === 0).slice(0, 4), ...await labeled(2)])];
+  const images = await Promise.all(files.map((f) => decodeImage(f)));
+  // The per-face measures run per image either way; the detection is what is batched.
+  const settings = { faces: { qualityFeatures: false } };
+  const heuristics = ["faces"];
+  const alone = await Promise.all(
+    images.map((image) => scoreImage(image, { heuristics, image: { settings } })),
+  );
+  // A truncated image (pixels missing) in the middle of the batch: its copy for the detector fails.
+  const bad: RgbImage = { width: 1024, height: 768, data: new Uint8Array(10) };
+  const items = [...images.slice(0, 3), bad, ...images.slice(3)].map((image) => ({
+    image,
+    options: { settings },
+  }));
+  const batched = await scoreImages(items, { heuristics, batch: 8 });
+  assert.equal(batched[3].status, "rejected", "the truncated image gets its error");
+  const rest = batched.filter((_, i) => i !== 3);
+  let faces = 0;
+  alone.forEach((a, i) => {
+    const b = fulfilled(rest[i], files[i]);
+    // Identical, not within a tolerance: each image's rows of the batched run are computed on their own.
+    assert.deepEqual(b.values, a.values, files[i]);
+    assert.deepEqual(b.details, a.details, `${files[i]} faces table`);
+    faces += (a.details.faces ?? []).length;
+  });
+  assert.ok(faces >= 6, `the images have faces to compare (${faces})`);
+  // The batch did run: the detector's own batch entry gives the same faces as detect().
+  const ssd = await getDetector("ssd");
+  const many = await ssd.detectBatch!([images[0], bad, images[1]], { minConfidence: 0.1 });
+  assert.equal(many[1], null);
+  assert.deepEqual(many[0], await ssd.detect(images[0], { minConfidence: 0.1 }));
+  assert.deepEqual(many[2], await ssd.detect(images[1], { minConfidence: 0.1 }));
+});

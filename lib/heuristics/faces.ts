@@ -210,18 +210,54 @@ export async function faceQualityScorer(settings: FacesSettings): Promise<Scorer
  * context, so other heuristics can reuse them).
  */
 export function detectFaces(ctx: ImageContext, settings: FacesSettings = facesSettings()): Promise<Face[]> {
-  const threshold = Math.min(settings.findConfidence, settings.minConfidence);
-  const key = `faces:${settings.detector}:${threshold}:${settings.modelDir ?? ""}:${
-    settings.inputSize ?? ""
-  }:${settings.runtime}`;
-  return ctx.memo(key, async () => {
-    const detector = await getDetector(settings.detector, {
-      modelDir: settings.modelDir,
-      inputSize: settings.inputSize,
-      runtime: settings.runtime,
-    });
-    return await detector.detect(ctx.image, { minConfidence: threshold });
+  return ctx.memo(detectionKey(settings), async () => {
+    const detector = await detectorOf(settings);
+    return await detector.detect(ctx.image, { minConfidence: detectionThreshold(settings) });
   });
+}
+
+/** The detector's threshold: faces are found down to the lower of finding and counting. */
+const detectionThreshold = (s: FacesSettings) => Math.min(s.findConfidence, s.minConfidence);
+
+/** The memo key of {@link detectFaces}: one detection per image, detector and threshold. */
+const detectionKey = (s: FacesSettings) =>
+  `faces:${s.detector}:${detectionThreshold(s)}:${s.modelDir ?? ""}:${s.inputSize ?? ""}:${s.runtime}`;
+
+const detectorOf = (s: FacesSettings) =>
+  getDetector(s.detector, { modelDir: s.modelDir, inputSize: s.inputSize, runtime: s.runtime });
+
+/**
+ * Detects the faces of several contexts in one model run per detector setting (where the detector
+ * has `detectBatch`: `ssd` on onnxruntime) and memoises each image's faces under
+ * {@link detectFaces}' key, so `compute` finds them; images with bad settings or whose copy could
+ * not be made are left out, and their own `compute` reports the error.
+ */
+async function detectFacesBatch(ctxs: readonly ImageContext[]): Promise<void> {
+  const groups = new Map<string, { settings: FacesSettings; ctxs: ImageContext[] }>();
+  for (const ctx of ctxs) {
+    let settings: FacesSettings;
+    try {
+      settings = facesSettings(ctx.settingsFor("faces"));
+    } catch {
+      continue;
+    }
+    const key = detectionKey(settings);
+    const g = groups.get(key) ?? { settings, ctxs: [] };
+    g.ctxs.push(ctx);
+    groups.set(key, g);
+  }
+  for (const [key, { settings, ctxs: group }] of groups) {
+    if (group.length < 2) continue;
+    const detector = await detectorOf(settings);
+    if (!detector.detectBatch) continue;
+    const found = await detector.detectBatch(group.map((c) => c.image), {
+      minConfidence: detectionThreshold(settings),
+    });
+    group.forEach((c, i) => {
+      const f = found[i];
+      if (f) c.memo(key, () => Promise.resolve(f));
+    });
+  }
 }
 
 /**
@@ -462,6 +498,10 @@ export const faces: Heuristic = {
   ],
   details: [{ name: "faces", columns: [...FACE_COLUMNS] }],
   scorers: [{ name: "face_quality", setting: "qualityModel" }],
+  // The detector (`ssd` on onnxruntime) on the 512×512 inputs of a batch in one run; the per-face
+  // measures stay per image. BATCHSIZE_NOTE
+  batchSize: 1,
+  prepareBatch: detectFacesBatch,
   async compute(ctx) {
     const settings = facesSettings(ctx.settingsFor("faces"));
     const found = await detectFaces(ctx, settings);

@@ -30,7 +30,7 @@ import { join } from "node:path";
 import type * as Ort from "onnxruntime-node";
 import { FLOAT, onnxGraph } from "../onnx_graph.ts";
 import { readTfjsWeights, type TfjsTensor } from "../tfjs_weights.ts";
-import { mapBack, requireFiles, scaledForDetection } from "../tfjs.ts";
+import { mapBack, requireFiles, scaledForDetection, type ScaledImage } from "../tfjs.ts";
 import { ModelFileError } from "../store.ts";
 import { DEFAULT_MIN_CONFIDENCE, type Face, type FaceDetector, sortFaces } from "./types.ts";
 import { FACEAPI_INPUT_SIZE, FACEAPI_MODEL_FILES, SSD_TRAINED_SIZE, ssdPriors } from "./faceapi.ts";
@@ -66,9 +66,10 @@ const PREDICTION_CONVS: [number, number][] = [[1, 1], [3, 2], [1, 1], [3, 2], [1
 
 /**
  * face-api's SSD MobileNet v1 as an ONNX model (bytes), from its TF.js tensors by name
- * (`readTfjsWeights`), for a square input of side `size`: input `input` `[1, 3, size, size]`
- * (already normalised to −1..1), outputs `encodings` `[1, n, 4]` and `logits` `[1, n, 3]` in
- * face-api's box order (predictor by predictor, then row, column, box).
+ * (`readTfjsWeights`), for a square input of side `size`: input `input` `[batch, 3, size, size]`
+ * (already normalised to −1..1; `batch` is dynamic, each image's rows computed on their own),
+ * outputs `encodings` `[batch, n, 4]` and `logits` `[batch, n, 3]` in face-api's box order
+ * (predictor by predictor, then row, column, box).
  */
 export function ssdGraph(weights: Map<string, TfjsTensor>, size: number, file = "weights"): Uint8Array {
   const get = (name: string, shape?: number[]): Float32Array => {
@@ -148,7 +149,8 @@ export function ssdGraph(weights: Map<string, TfjsTensor>, size: number, file = 
     pc = predOut[i];
     if (i % 2 === 1) features.push([p, pc]);
   }
-  const encShape = g.ints("shape_enc", [1, -1, 4]), clsShape = g.ints("shape_cls", [1, -1, 3]);
+  const encShape = g.ints("shape_enc", [0, -1, 4]), clsShape = g.ints("shape_cls", [0, -1, 3]);
+  // Reshape's 0 copies the batch dim of its input.
   const encs: string[] = [], clss: string[] = [];
   features.forEach(([f, c], idx) => {
     const boxes = idx === 0 ? 3 : 6;
@@ -169,10 +171,10 @@ export function ssdGraph(weights: Map<string, TfjsTensor>, size: number, file = 
   g.op("Concat", encs, { axis: { i: 1 } }, "encodings");
   g.op("Concat", clss, { axis: { i: 1 } }, "logits");
   return g.encode(
-    [{ name: "input", type: FLOAT, dims: [1, 3, size, size] }],
+    [{ name: "input", type: FLOAT, dims: ["batch", 3, size, size] }],
     [
-      { name: "encodings", type: FLOAT, dims: [1, "boxes", 4] },
-      { name: "logits", type: FLOAT, dims: [1, "boxes", 3] },
+      { name: "encodings", type: FLOAT, dims: ["batch", "boxes", 4] },
+      { name: "logits", type: FLOAT, dims: ["batch", "boxes", 3] },
     ],
   );
 }
@@ -353,6 +355,8 @@ export async function loadSsdOnnx(modelDir: string, options: SsdOnnxOptions = {}
   FaceDetector & {
     /** face-api's detections on a copy already at the detector's size (for comparisons). */
     locate(img: RgbImage, minConfidence: number): Promise<SsdDetection[]>;
+    /** {@link locate} for several copies in one onnxruntime run (the batch dim), per image. */
+    locateBatch(imgs: readonly RgbImage[], minConfidence: number): Promise<SsdDetection[][]>;
   }
 > {
   await requireFiles("ssd", modelDir, FACEAPI_MODEL_FILES.ssd);
@@ -386,29 +390,53 @@ export async function loadSsdOnnx(modelDir: string, options: SsdOnnxOptions = {}
     throw new ModelFileError(file, `the SSD graph built from these weights does not load: ${msg}`);
   }
 
-  async function locate(s: RgbImage, minConfidence: number): Promise<SsdDetection[]> {
-    const input = new ort.Tensor("float32", ssdInput(s, size), [1, 3, size, size]);
+  async function locateBatch(ss: readonly RgbImage[], minConfidence: number): Promise<SsdDetection[][]> {
+    if (!ss.length) return [];
+    const plane = 3 * size * size;
+    const data = new Float32Array(ss.length * plane);
+    ss.forEach((s, b) => data.set(ssdInput(s, size), b * plane));
+    const input = new ort.Tensor("float32", data, [ss.length, 3, size, size]);
     const out = await session.run({ input });
     const enc = out.encodings.data as Float32Array, logits3 = out.logits.data as Float32Array;
-    const n = logits3.length / 3;
-    const logits = new Float32Array(n);
-    for (let i = 0; i < n; i++) logits[i] = logits3[3 * i + 1];
-    return ssdDecode({ encodings: enc, logits }, priors, s.width, s.height, size, minConfidence);
+    const n = logits3.length / 3 / ss.length;
+    return ss.map((s, b) => {
+      const logits = new Float32Array(n);
+      for (let i = 0; i < n; i++) logits[i] = logits3[3 * (b * n + i) + 1];
+      const encodings = enc.subarray(4 * n * b, 4 * n * (b + 1));
+      return ssdDecode({ encodings, logits }, priors, s.width, s.height, size, minConfidence);
+    });
   }
+  const locate = async (s: RgbImage, minConfidence: number) => (await locateBatch([s], minConfidence))[0];
+  const faces = (img: RgbImage, s: ScaledImage, found: SsdDetection[], minConfidence: number): Face[] => {
+    const out: Face[] = [];
+    for (const d of found) {
+      const b = mapBack(d.box, s, img.width, img.height);
+      if (b && d.score >= minConfidence) out.push({ ...b, confidence: d.score });
+    }
+    return sortFaces(out);
+  };
 
   return {
     name: "ssd",
     inputSize,
     locate,
+    locateBatch,
     async detect(img, opts = {}): Promise<Face[]> {
       const minConfidence = opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
       const s = await scaledForDetection(img, inputSize);
-      const faces: Face[] = [];
-      for (const d of await locate(s, minConfidence)) {
-        const b = mapBack(d.box, s, img.width, img.height);
-        if (b && d.score >= minConfidence) faces.push({ ...b, confidence: d.score });
-      }
-      return sortFaces(faces);
+      return faces(img, s, await locate(s, minConfidence), minConfidence);
+    },
+    async detectBatch(imgs, opts = {}): Promise<(Face[] | null)[]> {
+      const minConfidence = opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
+      // An image whose copy cannot be made is left out (null): its own `detect` reports it.
+      const scaled = await Promise.all(
+        imgs.map((img) => scaledForDetection(img, inputSize).catch(() => null)),
+      );
+      const ok = scaled.flatMap((s, i) => s ? [i] : []);
+      const found = await locateBatch(ok.map((i) => scaled[i]!), minConfidence);
+      const out: (Face[] | null)[] = imgs.map(() => null);
+      ok.forEach((i, k) => out[i] = faces(imgs[i], scaled[i]!, found[k], minConfidence));
+      return out;
     },
   };
 }
