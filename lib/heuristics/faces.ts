@@ -499,7 +499,9 @@ export const faces: Heuristic = {
   details: [{ name: "faces", columns: [...FACE_COLUMNS] }],
   scorers: [{ name: "face_quality", setting: "qualityModel" }],
   // The detector (`ssd` on onnxruntime) on the 512×512 inputs of a batch in one run; the per-face
-  // measures stay per image. BATCHSIZE_NOTE
+  // measures stay per image. 1 (batching only when a batch size is given): `deno task bench --parts
+  // models --models faces --batch 1,4,8` measured no consistent CPU gain (README "Model heuristics
+  // in batches": batch 4 1.6–5.9 % under batch 1, batch 8 1.4–7.8 % over it, within the spread).
   batchSize: 1,
   prepareBatch: detectFacesBatch,
   async compute(ctx) {
