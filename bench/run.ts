@@ -18,6 +18,8 @@
  *   in turn within each round. `clip-tower` in `--models`: the full-size CLIP ViT-B/32 image tower
  *   with random weights (no CLIP weights are reachable offline; `bench/clip_bench.ts` builds it), one
  *   onnxruntime thread as in a score worker, at each batch size (`default`: 8), on this thread.
+ *   `ssd-detector`: `faces`' default detector alone (face-api's SSD on onnxruntime, one thread,
+ *   `locateBatch` on the 512 copies of the labeled images), at each batch size (`default`: 1).
  * - `validity`: the validity run (`lib/calibrate/validity.ts`) over `--validity-images` labeled
  *   images (a seeded subset; `all` for every one).
  * - `memory`: peak RSS of a whole `deno task score` job (`bench/memory_probe.ts`: the score task's
@@ -167,6 +169,38 @@ async function clipTower(batches: number[]): Promise<void> {
   }
 }
 
+/** CPU ms per image of the SSD face detector alone at each batch size (rows `ssd-detector`). */
+async function ssdDetector(files: readonly string[], batches: number[]): Promise<void> {
+  const { loadSsdOnnx } = await import("../lib/models/faces/ssd_onnx.ts");
+  const { DEFAULT_MODEL_DIRS } = await import("../lib/models/faces/detector.ts");
+  const { scaledForDetection } = await import("../lib/models/tfjs.ts");
+  const ssd = await loadSsdOnnx(DEFAULT_MODEL_DIRS.ssd, { threads: 1 });
+  const copies = await Promise.all(files.map(async (f) => scaledForDetection(await decodeImage(f), 512)));
+  const n = copies.length;
+  log(`ssd-detector: face-api's SSD on onnxruntime, 1 thread, ${n} images × ${ROUNDS} rounds`);
+  const run = async (b: number) => {
+    for (let i = 0; i < n; i += b) await ssd.locateBatch(copies.slice(i, i + b), 0.1);
+  };
+  for (const b of batches) await run(b); // warm-up
+  const rows = batches.map((b) => ({ b, per: [] as number[], cpu: [] as number[] }));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[(k + r) % rows.length];
+      const s = await time(() => run(row.b));
+      row.per.push(n / s);
+      row.cpu.push((lastCpu / n) * 1000);
+    }
+  }
+  for (const row of rows) {
+    lines.push({
+      part: `ssd-detector (onnxruntime, 1 thread), batch ${row.b}`,
+      images: n,
+      perSec: row.per,
+      cpu: row.cpu,
+    });
+  }
+}
+
 try {
   const files = parts.has("pure") || parts.has("pool") ? await benchJpegs(join(tmp, "suite"), IMAGES) : [];
   if (parts.has("pure")) {
@@ -309,6 +343,10 @@ try {
     for (const h of o.models!.split(",").filter(Boolean)) {
       if (h === "clip-tower") {
         await clipTower(batches.map((b) => b ?? 8));
+        continue;
+      }
+      if (h === "ssd-detector") {
+        await ssdDetector(files, batches.map((b) => b ?? 1));
         continue;
       }
       log(
