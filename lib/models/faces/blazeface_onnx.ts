@@ -17,6 +17,7 @@ import { DEFAULT_MIN_CONFIDENCE, type Face, type FaceDetector, sortFaces } from 
 import { BLAZEFACE_BOX_SCALE, BLAZEFACE_INPUT_SIZE, BLAZEFACE_MODEL_FILES } from "./human.ts";
 import type { RgbImage } from "../../core/image.ts";
 import { defaultNativeThreads } from "../../core/threads.ts";
+import { cornerIou } from "../../core/geometry.ts";
 
 const SIDE = 256;
 const IOU_THRESHOLD = 0.1;
@@ -84,7 +85,7 @@ function tfNms(
     if (selected.length >= max) break;
     let keep = true;
     for (let j = selected.length - 1; j >= 0; j--) {
-      if (overlap(boxes, c, selected[j]) > iou) {
+      if (cornerIou(boxes, c, selected[j]) > iou) {
         keep = false;
         break;
       }
@@ -92,18 +93,6 @@ function tfNms(
     if (keep) selected.push(c);
   }
   return selected;
-}
-
-function overlap(b: Float32Array, i: number, j: number): number {
-  const y0i = Math.min(b[4 * i], b[4 * i + 2]), x0i = Math.min(b[4 * i + 1], b[4 * i + 3]);
-  const y1i = Math.max(b[4 * i], b[4 * i + 2]), x1i = Math.max(b[4 * i + 1], b[4 * i + 3]);
-  const y0j = Math.min(b[4 * j], b[4 * j + 2]), x0j = Math.min(b[4 * j + 1], b[4 * j + 3]);
-  const y1j = Math.max(b[4 * j], b[4 * j + 2]), x1j = Math.max(b[4 * j + 1], b[4 * j + 3]);
-  const ai = (y1i - y0i) * (x1i - x0i), aj = (y1j - y0j) * (x1j - x0j);
-  if (ai <= 0 || aj <= 0) return 0;
-  const inter = Math.max(Math.min(y1i, y1j) - Math.max(y0i, y0j), 0) *
-    Math.max(Math.min(x1i, x1j) - Math.max(x0i, x0j), 0);
-  return inter / (ai + aj - inter);
 }
 
 /**

@@ -36,6 +36,7 @@ import { DEFAULT_MIN_CONFIDENCE, type Face, type FaceDetector, sortFaces } from 
 import { FACEAPI_INPUT_SIZE, FACEAPI_MODEL_FILES, SSD_TRAINED_SIZE, ssdPriors } from "./faceapi.ts";
 import type { RgbImage } from "../../core/image.ts";
 import { defaultNativeThreads } from "../../core/threads.ts";
+import { cornerIou } from "../../core/geometry.ts";
 
 /** Options of {@link loadSsdOnnx}. */
 export interface SsdOnnxOptions {
@@ -319,7 +320,7 @@ function faceApiNms(
     if (selected.length >= outputSize) break;
     const original = c.score;
     for (let j = selected.length - 1; j >= 0; --j) {
-      const iou = boxIou(boxes, c.boxIndex, selected[j]);
+      const iou = cornerIou(boxes, c.boxIndex, selected[j]);
       if (iou === 0) continue;
       c.score *= iou <= iouThreshold ? 1 : 0;
       if (c.score <= scoreThreshold) break;
@@ -327,18 +328,6 @@ function faceApiNms(
     if (original === c.score) selected.push(c.boxIndex);
   }
   return selected;
-}
-
-function boxIou(b: Float32Array, i: number, j: number): number {
-  const yminI = Math.min(b[4 * i], b[4 * i + 2]), xminI = Math.min(b[4 * i + 1], b[4 * i + 3]);
-  const ymaxI = Math.max(b[4 * i], b[4 * i + 2]), xmaxI = Math.max(b[4 * i + 1], b[4 * i + 3]);
-  const yminJ = Math.min(b[4 * j], b[4 * j + 2]), xminJ = Math.min(b[4 * j + 1], b[4 * j + 3]);
-  const ymaxJ = Math.max(b[4 * j], b[4 * j + 2]), xmaxJ = Math.max(b[4 * j + 1], b[4 * j + 3]);
-  const areaI = (ymaxI - yminI) * (xmaxI - xminI), areaJ = (ymaxJ - yminJ) * (xmaxJ - xminJ);
-  if (areaI <= 0 || areaJ <= 0) return 0;
-  const inter = Math.max(Math.min(ymaxI, ymaxJ) - Math.max(yminI, yminJ), 0) *
-    Math.max(Math.min(xmaxI, xmaxJ) - Math.max(xminI, xminJ), 0);
-  return inter / (areaI + areaJ - inter);
 }
 
 /**
