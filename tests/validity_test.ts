@@ -98,3 +98,38 @@ Deno.test("validity runs every offline heuristic of the registry, never a networ
   for (const n of ["sharpness", "faces", "text"]) assert.ok(h.includes(n), n);
   for (const n of ["probe", "clip_score", "pick_score", "aesthetic"]) assert.ok(!h.includes(n), n);
 });
+
+Deno.test("validity --save-scores keeps a table whose image paths are relative to its folder, sorted, and read back the same", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const table = join(dir, "models", "scores.csv");
+    const a = await runValidity({
+      labels: LABELS,
+      limit: 12,
+      heuristics: ["sharpness", "exposure"],
+      resamples: 50,
+      scoresOut: table,
+      quiet: true,
+    });
+    const rows = (await Deno.readTextFile(table)).trim().split("\n").slice(1).map((l) => l.split(",")[0]);
+    assert.equal(rows.length, 12);
+    for (const p of rows) {
+      assert.ok(!p.startsWith("/"), `absolute path in the kept table: ${p}`);
+      assert.ok((await Deno.stat(join(dir, "models", p))).isFile, p);
+    }
+    assert.deepEqual(rows, [...rows].sort());
+    // Read back from the table, the measurement is the same as when scored.
+    const b = await runValidity({
+      labels: LABELS,
+      limit: 12,
+      heuristics: ["sharpness", "exposure"],
+      scores: table,
+      resamples: 50,
+      quiet: true,
+    });
+    assert.equal(b.images, a.images);
+    assert.deepEqual(b.errorTypes, a.errorTypes);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

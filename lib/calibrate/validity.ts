@@ -19,11 +19,12 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { runScoreJob } from "../score/job.ts";
-import { readResults, type Row } from "../score/results.ts";
+import { readResults, type Row, writeResults } from "../score/results.ts";
+import { scoreColumns } from "../score/batch.ts";
 import { loadImageLabels, SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
-import { HEURISTICS, REGISTRY } from "../heuristics/registry.ts";
+import { HEURISTICS, REGISTRY, resolveHeuristics } from "../heuristics/registry.ts";
 import type { Direction, Heuristic } from "../heuristics/types.ts";
 import { bootstrapCalibration } from "./bootstrap.ts";
 import { seededRandom } from "../core/random.ts";
@@ -228,6 +229,14 @@ export async function runValidity(options: ValidityOptions = {}): Promise<Validi
         quiet: options.quiet,
       });
       rows = r.rows;
+      // The kept table names its images relative to its own folder (as the shipped one does), so it
+      // stays valid when the project moves; rows by path, so a re-run gives the same file.
+      if (options.scoresOut) {
+        const folder = dirname(resolve(options.scoresOut));
+        const kept = rows.map((row) => ({ ...row, path: relative(folder, resolve(String(row.path))) }))
+          .sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+        await writeResults(options.scoresOut, scoreColumns(resolveHeuristics(names), false), kept);
+      }
     } finally {
       if (!options.scoresOut) await Deno.remove(tmp).catch(() => {});
     }
