@@ -126,6 +126,26 @@ async function poolRun(pool: ScorePool, files: readonly string[]): Promise<void>
 }
 const cores = navigator.hardwareConcurrency;
 
+/**
+ * One row per batch size: `run(b)` over the same `n` images at batch `b`, once each as warm-up, then
+ * `ROUNDS` rounds with the sizes taken in turn (rotated each round), images/s and CPU ms per image.
+ */
+async function batchRows(part: string, n: number, batches: number[], run: (b: number) => Promise<void>) {
+  for (const b of batches) await run(b); // warm-up
+  const rows = batches.map((b) => ({ b, per: [] as number[], cpu: [] as number[] }));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[(k + r) % rows.length];
+      const s = await time(() => run(row.b));
+      row.per.push(n / s);
+      row.cpu.push((lastCpu / n) * 1000);
+    }
+  }
+  for (const row of rows) {
+    lines.push({ part: `${part}, batch ${row.b}`, images: n, perSec: row.per, cpu: row.cpu });
+  }
+}
+
 /** CPU ms per image of the random full-size ViT-B/32 tower at each batch size (rows `clip-tower`). */
 async function clipTower(batches: number[]): Promise<void> {
   const ort = await import("onnxruntime-node");
@@ -149,24 +169,7 @@ async function clipTower(batches: number[]): Promise<void> {
       await session.run({ pixel_values: new ort.Tensor("float32", x, [b, 3, 224, 224]) });
     }
   };
-  for (const b of batches) await run(b); // warm-up
-  const rows = batches.map((b) => ({ b, per: [] as number[], cpu: [] as number[] }));
-  for (let r = 0; r < ROUNDS; r++) {
-    for (let k = 0; k < rows.length; k++) {
-      const row = rows[(k + r) % rows.length];
-      const s = await time(() => run(row.b));
-      row.per.push(n / s);
-      row.cpu.push((lastCpu / n) * 1000);
-    }
-  }
-  for (const row of rows) {
-    lines.push({
-      part: `clip-tower (ViT-B/32, random weights, 1 thread), batch ${row.b}`,
-      images: n,
-      perSec: row.per,
-      cpu: row.cpu,
-    });
-  }
+  await batchRows("clip-tower (ViT-B/32, random weights, 1 thread)", n, batches, run);
 }
 
 /** CPU ms per image of the SSD face detector alone at each batch size (rows `ssd-detector`). */
@@ -181,24 +184,7 @@ async function ssdDetector(files: readonly string[], batches: number[]): Promise
   const run = async (b: number) => {
     for (let i = 0; i < n; i += b) await ssd.locateBatch(copies.slice(i, i + b), 0.1);
   };
-  for (const b of batches) await run(b); // warm-up
-  const rows = batches.map((b) => ({ b, per: [] as number[], cpu: [] as number[] }));
-  for (let r = 0; r < ROUNDS; r++) {
-    for (let k = 0; k < rows.length; k++) {
-      const row = rows[(k + r) % rows.length];
-      const s = await time(() => run(row.b));
-      row.per.push(n / s);
-      row.cpu.push((lastCpu / n) * 1000);
-    }
-  }
-  for (const row of rows) {
-    lines.push({
-      part: `ssd-detector (onnxruntime, 1 thread), batch ${row.b}`,
-      images: n,
-      perSec: row.per,
-      cpu: row.cpu,
-    });
-  }
+  await batchRows("ssd-detector (onnxruntime, 1 thread)", n, batches, run);
 }
 
 try {
