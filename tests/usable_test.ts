@@ -169,6 +169,29 @@ Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the
     // The shipped columns' nested AUC is in the range README states for the fixed model's spread.
     assert.ok(study.lines[0].auc.auc > 0.6 && study.lines[0].auc.auc < 0.8, String(study.lines[0].auc.auc));
     assert.ok("face_min_quality (1 without a judged face)" in study.single);
+    // Headroom per error type: the labels' rejects naming each type, counted here from images.csv.
+    const counts = new Map<string, number>();
+    for (
+      const l of (await Deno.readTextFile(join(ROOT, "data/labels/images.csv"))).trim().split("\n").slice(1)
+    ) {
+      const [, usable, , errors] = l.split(",");
+      if (usable === "no") {
+        for (const e of errors.split(";").filter(Boolean)) counts.set(e, (counts.get(e) ?? 0) + 1);
+      }
+    }
+    assert.deepEqual(
+      Object.fromEntries(study.headroom.map((h: { error: string; rejects: number }) => [h.error, h.rejects])),
+      Object.fromEntries(counts),
+    );
+    for (const h of study.headroom) {
+      assert.equal(h.seeds.length, 2);
+      // Catching rejects can only raise the AUC of the same scores.
+      h.seeds.forEach((a: number, i: number) => assert.ok(a >= study.lines[0].seeds[i] && a <= 1, h.error));
+    }
+    assert.match(
+      r.stdout,
+      /headroom: AUC of "shipped 5 columns" if every reject naming an error type were caught:\n\s+\w+\s+\d+ rejects {2}mean [\d.]+/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -18,7 +18,9 @@ Usage:
 Every candidate is added to the shipped scorer's columns and measured by nested cross-validation
 (5 outer folds; feature set, PCA components of an embedding and C chosen by 5 inner folds on each
 outer training part), so the out-of-fold AUC includes the choice. Prints each candidate's nested
-out-of-fold AUC with a 95 % stratified bootstrap interval (first seed) and its spread over seeds.
+out-of-fold AUC with a 95 % stratified bootstrap interval (first seed) and its spread over seeds,
+then the headroom per error type of the labels: the AUC of the shipped columns' out-of-fold scores
+if every rejected image naming that error type were caught (the others left where they are).
 
 Options:
   --labels FILE        hand labels (default data/labels/images.csv)
@@ -78,6 +80,15 @@ await runMain(async () => {
       `    chosen per outer fold: ${
         l.chosen.map((c) => `${c.set === l.candidate ? "" : c.set + " "}k=${c.k} C=${c.C}`).join("; ")
       }`,
+    );
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(`headroom: AUC of "${r.lines[0].candidate}" if every reject naming an error type were caught:`);
+  for (const h of r.headroom) {
+    const s = [...h.seeds].sort((a, b) => a - b);
+    console.log(
+      `  ${h.error.padEnd(20)} ${String(h.rejects).padStart(3)} rejects  mean ${f3(mean(h.seeds))}` +
+        `  seeds ${f3(s[0])}–${f3(s[s.length - 1])}  (+${f3(mean(h.seeds) - mean(r.lines[0].seeds))})`,
     );
   }
   console.log("single signals (oriented the way they separate best):");

@@ -15,10 +15,16 @@
  *   signals of heuristics being tried;
  * - every candidate together, the inner cross-validation choosing among them.
  *
+ * It also reports the headroom per error type of the labels (`calibrate/headroom.ts`): the AUC the
+ * shipped columns' nested out-of-fold scores would reach if every rejected image naming that error
+ * type were caught, the others left where the model put them — which kind of failure a new signal
+ * should target, and how far the AUC can go without one for the rest.
+ *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
+  DEFAULT_FIT_LABELS,
   DEFAULT_LABEL_SCORES,
   resolveRowPath,
   USABLE_FEATURES,
@@ -26,6 +32,8 @@ import {
 } from "../calibrate/fit_usable.ts";
 import { type FeatureSet, type NestedConfig, nestedOutOfFold } from "../calibrate/nested.ts";
 import { type AucWithInterval, aucWithInterval } from "../calibrate/fit_scorer.ts";
+import { headroomByError } from "../calibrate/headroom.ts";
+import { loadImageLabels } from "../labels/format.ts";
 import { rocAucScore } from "../calibrate/metrics.ts";
 import { featureVector } from "../models/scorer.ts";
 import { readResults } from "../score/results.ts";
@@ -69,11 +77,22 @@ export interface StudyLine {
   chosen: (NestedConfig & { innerAuc: number })[];
 }
 
+/** One error type's headroom over the outer fold seeds (see the module doc). */
+export interface StudyHeadroom {
+  error: string;
+  /** Rejected images naming it. */
+  rejects: number;
+  /** The AUC with them all caught, per seed (the shipped columns' nested out-of-fold scores). */
+  seeds: number[];
+}
+
 /** Result of {@link usableStudy}. */
 export interface UsableStudy {
   rows: number;
   unusable: number;
   lines: StudyLine[];
+  /** Per error type, the AUC of the first line (the shipped columns) with its rejects all caught. */
+  headroom: StudyHeadroom[];
   /** Single signals (oriented the way they separate best) with intervals. */
   single: Record<string, AucWithInterval>;
 }
@@ -238,9 +257,11 @@ export async function usableStudy(o: UsableStudyOptions = {}): Promise<UsableStu
   const configsOf = (s: FeatureSet) =>
     (s.block ? KS : [0]).flatMap((k) => CS.map((C) => ({ set: s.name, k, C })));
   const seeds = o.seeds ?? [0, 1, 2, 3, 4];
+  const oofs = new Map<string, number[][]>();
   const run = (name: string, group: FeatureSet[]): StudyLine => {
     const configs = group.flatMap(configsOf);
     const results = seeds.map((seed) => nestedOutOfFold(group, y, configs, { seed }));
+    oofs.set(name, results.map((r) => r.outOfFold));
     o.onProgress?.(`nested: ${name}`);
     return {
       candidate: name,
@@ -254,5 +275,14 @@ export async function usableStudy(o: UsableStudyOptions = {}): Promise<UsableStu
   for (const f of USABLE_FEATURES) {
     single[f.name] = iv(oriented(data.rows.map((r) => featureVector({ features: [f] }, r)[0])));
   }
-  return { rows: y.length, unusable: y.filter((v) => v === 0).length, lines, single };
+  const labelFile = await loadImageLabels(o.labels ?? DEFAULT_FIT_LABELS);
+  const errorsOf = new Map(labelFile.rows.map((l) => [resolve(l.path), l.errors as string[]]));
+  const errors = data.paths.map((p) => errorsOf.get(p) ?? []);
+  const perSeed = oofs.get(sets[0].name)!.map((oof) => headroomByError(y, oof, errors).errors);
+  const headroom = perSeed[0].map(({ error, rejects }) => ({
+    error,
+    rejects,
+    seeds: perSeed.map((hs) => hs.find((h) => h.error === error)!.auc),
+  }));
+  return { rows: y.length, unusable: y.filter((v) => v === 0).length, lines, headroom, single };
 }
