@@ -5,6 +5,7 @@ import { ImageContext } from "../lib/heuristics/types.ts";
 import { CHAR_LM_SYMBOLS, charProb, trainCharLm, wordBits } from "../lib/models/char_lm.ts";
 import { LM_ORDER, LM_TYPICAL_BITS, textLanguage } from "../lib/heuristics/text_language.ts";
 import { sourcesOf } from "../lib/heuristics/usable.ts";
+import { HEURISTICS } from "../lib/heuristics/registry.ts";
 
 const near = (a: number, b: number, what: string) =>
   assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
@@ -73,7 +74,10 @@ Deno.test("English reads as plausible, lettering that spells nothing as implausi
 });
 
 Deno.test("a usability scorer reading text_lm_implausibility runs text_language", () => {
-  assert.deepEqual(sourcesOf({ features: [{ name: "text_lm_implausibility" }] }).map((h) => h.name), [
-    "text_language",
-  ]);
+  assert.deepEqual(
+    sourcesOf({ features: [{ name: "text_lm_implausibility" }] }, HEURISTICS).map((h) => h.name),
+    [
+      "text_language",
+    ],
+  );
 });

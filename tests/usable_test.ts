@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { readResults } from "../lib/score/results.ts";
 import { decodeImage } from "../lib/core/image.ts";
 import { ImageContext } from "../lib/heuristics/types.ts";
-import { DEFAULT_USABLE_MODEL, usable } from "../lib/heuristics/usable.ts";
+import { DEFAULT_USABLE_MODEL } from "../lib/heuristics/usable.ts";
+import { resolveHeuristics } from "../lib/heuristics/registry.ts";
 import { applyScorer, loadScorer, parseScorer, ScorerFormatError } from "../lib/models/scorer.ts";
 import {
   DEFAULT_LABEL_SCORES,
@@ -17,6 +18,7 @@ import { loadThresholds, saveThresholds } from "../lib/score/rules.ts";
 import { runCli } from "./cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
+const [usable] = resolveHeuristics(["usable"]);
 
 Deno.test("the shipped usable scorer: its recorded out-of-fold AUC and default threshold are reproduced from the cached label scores", async () => {
   const shipped = await loadScorer(DEFAULT_USABLE_MODEL);
@@ -194,5 +196,48 @@ Deno.test("deno task usable-study --no-embeddings: nested out-of-fold AUC of the
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the default usable_score on shipped labeled images is the logistic of usable.json computed by hand over the score table's columns", async () => {
+  // The shipped file read as plain JSON (not through the scorer code) and its formula written out:
+  // p = sigmoid(intercept + Σ coef_j (x_j − mean_j) / scale_j), empty → 0, text_regions as log1p.
+  const file = JSON.parse(await Deno.readTextFile(join(ROOT, "data/models/usable.json")));
+  const m = file.model;
+  assert.deepEqual(
+    file.features.map((f: { name: string; transform: string }) => `${f.name}:${f.transform}`),
+    [
+      "text_prominent_garbled_score:identity",
+      "text_regions:log1p",
+      "colorfulness:identity",
+      "nsfw_neutral:identity",
+      "text_lm_implausibility:identity",
+    ],
+  );
+  const table = (await Deno.readTextFile(DEFAULT_LABEL_SCORES)).trim().split("\n").map((l) => l.split(","));
+  const col = (row: string[], name: string) => {
+    const v = row[table[0].indexOf(name)];
+    return v === "" ? 0 : Number(v);
+  };
+  const names = [
+    "AIGText__Glyph-ByT5__inference__assets__teaser__de_1.jpg", // text, garbled, language score
+    "FoundationVision__Infinity__assets__2b_8b__3l.jpg", // one text region
+    "CompVis__latent-diffusion__assets__txt2img-preview__t1_1.jpg", // no text: empty columns
+  ];
+  for (const name of names) {
+    const row = table.find((r) => r[0].endsWith(`/${name}`))!;
+    const x = [
+      col(row, "text_prominent_garbled_score"),
+      Math.log1p(col(row, "text_regions")),
+      col(row, "colorfulness"),
+      col(row, "nsfw_neutral"),
+      col(row, "text_lm_implausibility"),
+    ];
+    let z = m.intercept;
+    for (let j = 0; j < 5; j++) z += m.coef[j] * (x[j] - m.mean[j]) / m.scale[j];
+    const expected = 1 / (1 + Math.exp(-z));
+    const ctx = new ImageContext(await decodeImage(join(ROOT, "data/labels/images", name)));
+    const v = (await usable.compute(ctx)).usable_score as number;
+    assert.ok(Math.abs(v - expected) < 1e-9, `${name}: ${v} vs ${expected} by hand`);
   }
 });

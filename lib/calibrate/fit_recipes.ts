@@ -9,7 +9,14 @@
 import { dirname, join, relative, resolve } from "node:path";
 import { loadFaceLabels, matchFaces, SHIPPED_FACE_LABELS, SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
 import type { ThresholdRule } from "../score/rules.ts";
-import { USABLE_C, USABLE_FEATURES, usableRows, usableRule } from "./fit_usable.ts";
+import {
+  type FeatureRequest,
+  FitError,
+  USABLE_C,
+  USABLE_FEATURES,
+  usableRows,
+  usableRule,
+} from "./fit_usable.ts";
 import { detailColumns, runScoreJob } from "../score/job.ts";
 import { resolveHeuristics } from "../heuristics/registry.ts";
 import { DEFAULT_FIND_CONFIDENCE } from "../heuristics/faces.ts";
@@ -26,6 +33,8 @@ export interface LabeledRows {
   /** 1 = the scorer's target (e.g. a face rated 4–5), 0 = the other class. */
   y: number[];
   groups?: Record<string, boolean[]>;
+  /** The features, when the recipe completes them from the rows (else the recipe's own). */
+  features?: ScorerFeature[];
   /** How the rows were made (counts left out and why), for the provenance. */
   notes: Record<string, unknown>;
 }
@@ -44,6 +53,11 @@ export interface RecipeOptions {
   workDir?: string;
   /** Heuristic settings for the scoring run, merged over the recipe's own. */
   settings?: Record<string, Record<string, unknown>>;
+  /**
+   * Columns to fit on instead of the recipe's features (`--features`), for a recipe that takes
+   * them ({@link FitRecipe.featureChoice}).
+   */
+  features?: readonly FeatureRequest[];
   quiet?: boolean;
 }
 
@@ -57,6 +71,8 @@ export interface FitRecipe {
   /** Default label file. */
   labels: string;
   features: ScorerFeature[];
+  /** Whether `features` may be replaced (`--features`; the rows builder completes them). */
+  featureChoice?: boolean;
   /** Regularisation (scikit-learn's C). */
   C: number;
   /** Builds the labeled rows. */
@@ -269,6 +285,7 @@ export const FIT_RECIPES: Readonly<Record<string, FitRecipe>> = {
     description: "per image, from text, colour and NSFW columns; labels: images.csv (usable yes/no)",
     labels: SHIPPED_IMAGE_LABELS,
     features: [...USABLE_FEATURES],
+    featureChoice: true,
     C: USABLE_C,
     build: (o) => usableRows({ ...o, labels: resolve(o.labels ?? SHIPPED_IMAGE_LABELS) }),
     rule: (y, oof, labels, command) => usableRule(y, oof, labels, command),
@@ -305,8 +322,19 @@ export async function fitRecipe(
   if (!recipe) {
     throw new Error(`no fit recipe "${name}"; known: ${Object.keys(FIT_RECIPES).join(", ")}`);
   }
+  if (o.features && !recipe.featureChoice) {
+    throw new FitError(
+      `--features: the ${name} scorer's features are fixed (${
+        recipe.features.map((f) => f.name).join(", ")
+      })`,
+    );
+  }
   const labels = resolve(o.labels ?? recipe.labels);
   const data = await recipe.build({ ...o, labels });
+  const features = data.features ?? recipe.features;
+  if (o.features) {
+    data.notes = { featureList: features.map((f) => `${f.name}:${f.transform}`).join(","), ...data.notes };
+  }
   const pos = data.y.filter((v) => v === 1).length;
   if (pos === 0 || pos === data.y.length) {
     throw new Error(`${name}: the labeled rows hold one class only (${pos} of ${data.y.length} are 1)`);
@@ -315,7 +343,7 @@ export async function fitRecipe(
     name: recipe.name,
     output: recipe.output,
     target: recipe.target,
-    features: recipe.features,
+    features,
     C: o.C ?? recipe.C,
     folds: o.folds,
     seed: o.seed,

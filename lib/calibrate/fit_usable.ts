@@ -18,7 +18,8 @@ import { readResults, type Row } from "../score/results.ts";
 import { runScoreJob } from "../score/job.ts";
 import type { ThresholdRule } from "../score/rules.ts";
 import { sourcesOf } from "../heuristics/usable.ts";
-import type { ScorerFeature } from "../models/scorer.ts";
+import { HEURISTICS } from "../heuristics/registry.ts";
+import { type ScorerFeature, type Transform, TRANSFORMS } from "../models/scorer.ts";
 import { WinnowError } from "../core/errors.ts";
 import { stableSubset } from "../core/random.ts";
 import { chooseThreshold, type Strategy } from "./thresholds.ts";
@@ -79,6 +80,102 @@ export const USABLE_SCORE_SETTINGS: Record<string, Record<string, unknown>> = {}
 /** A fit that cannot run (no labeled image in the score table, one class only, …). */
 export class FitError extends WinnowError {}
 
+/**
+ * One column asked for as a feature (`--features NAME[:TRANSFORM],…`): a transform or missing
+ * value left out is filled by {@link resolveFeatures}.
+ */
+export interface FeatureRequest {
+  name: string;
+  transform?: Transform;
+  missing?: number;
+}
+
+/**
+ * Parses a `--features` list: score-table column names separated by commas, each optionally
+ * followed by `:TRANSFORM` (`identity`, `log1p`, `present`; see `lib/models/scorer.ts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseFeatureList } from "./fit_usable.ts";
+ * assert.deepEqual(parseFeatureList("text_regions:log1p, clip_score"), [
+ *   { name: "text_regions", transform: "log1p" },
+ *   { name: "clip_score" },
+ * ]);
+ * assert.throws(() => parseFeatureList("a:sqrt"), /--features: "a:sqrt": unknown transform "sqrt"/);
+ * ```
+ */
+export function parseFeatureList(spec: string): FeatureRequest[] {
+  const out: FeatureRequest[] = [];
+  for (const item of spec.split(",").map((s) => s.trim())) {
+    const m = /^([^:\s]+)(?::(.*))?$/.exec(item);
+    if (!m) {
+      throw new FitError(
+        `--features: expected NAME[:TRANSFORM],… (e.g. text_regions:log1p,clip_score), got "${spec}"`,
+      );
+    }
+    if (out.some((f) => f.name === m[1])) throw new FitError(`--features: column "${m[1]}" is named twice`);
+    if (m[2] === undefined) out.push({ name: m[1] });
+    else if (!(TRANSFORMS as readonly string[]).includes(m[2])) {
+      throw new FitError(
+        `--features: "${item}": unknown transform "${m[2]}" (known: ${TRANSFORMS.join(", ")})`,
+      );
+    } else out.push({ name: m[1], transform: m[2] as Transform });
+  }
+  return out;
+}
+
+/** Median of the finite numbers of `values` (undefined when there is none). */
+function medianOf(values: readonly unknown[]): number | undefined {
+  const v = values.filter((x): x is number => typeof x === "number" && Number.isFinite(x)).sort((a, b) =>
+    a - b
+  );
+  if (!v.length) return undefined;
+  const h = v.length >> 1;
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
+/**
+ * Complete features from requests and the training rows. A column of the shipped scorer
+ * ({@link USABLE_FEATURES}) keeps its declared transform (unless one is given) and missing value
+ * (0: "no text", …). Any other column: transform `identity` unless given, and an empty value is
+ * replaced by the median of the column over the training rows that have one (a rule that needs no
+ * label; `present` needs none: its missing is 0). `notes` says, per column, what was filled and why.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveFeatures } from "./fit_usable.ts";
+ * const rows = [{ clip_score: 0.2 }, { clip_score: null }, { clip_score: 0.3 }, { clip_score: 0.9 }];
+ * const { features } = resolveFeatures([{ name: "text_regions" }, { name: "clip_score" }], rows);
+ * assert.deepEqual(features, [
+ *   { name: "text_regions", transform: "log1p", missing: 0 },
+ *   { name: "clip_score", transform: "identity", missing: 0.3 },
+ * ]);
+ * ```
+ */
+export function resolveFeatures(
+  requests: readonly FeatureRequest[],
+  rows: readonly Record<string, unknown>[],
+): { features: ScorerFeature[]; notes: string[] } {
+  const notes: string[] = [];
+  const features = requests.map((r): ScorerFeature => {
+    const declared = USABLE_FEATURES.find((f) => f.name === r.name);
+    const transform = r.transform ?? declared?.transform ?? "identity";
+    if (r.missing !== undefined) return { name: r.name, transform, missing: r.missing };
+    if (declared) return { name: r.name, transform, missing: declared.missing };
+    if (transform === "present") return { name: r.name, transform, missing: 0 };
+    const values = rows.map((x) => x[r.name]);
+    const median = medianOf(values)!;
+    const have = values.filter((x) => typeof x === "number" && Number.isFinite(x)).length;
+    notes.push(
+      `${r.name}: empty → ${median} (median of the ${have} of ${rows.length} training rows with a value)`,
+    );
+    return { name: r.name, transform, missing: median };
+  });
+  return { features, notes };
+}
+
 /** Options of {@link usableRows}. */
 export interface UsableRowsOptions {
   /** images.csv (default {@link DEFAULT_FIT_LABELS}). */
@@ -89,8 +186,12 @@ export interface UsableRowsOptions {
   limit?: number;
   /** Leave out these labeled images (resolved paths), e.g. a demo's test images. */
   exclude?: ReadonlySet<string>;
-  /** Features whose columns are needed (default {@link USABLE_FEATURES}). */
-  features?: readonly ScorerFeature[];
+  /**
+   * Features whose columns are needed (default {@link USABLE_FEATURES}); a transform or missing
+   * value left out is filled by {@link resolveFeatures}. Each must be a column some heuristic
+   * produces (the `usable` heuristic computes it when it runs).
+   */
+  features?: readonly FeatureRequest[];
   jobs?: number;
   /** Where scores are written when scoring (default a temporary folder, removed). */
   workDir?: string;
@@ -103,6 +204,8 @@ export interface UsableRows {
   rows: Record<string, unknown>[];
   y: number[];
   paths: string[];
+  /** The features, complete ({@link resolveFeatures}). */
+  features: ScorerFeature[];
   notes: Record<string, unknown>;
 }
 
@@ -125,6 +228,13 @@ export function shownPath(p: string): string {
 export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows> {
   const labelsFile = o.labels ?? DEFAULT_FIT_LABELS;
   const features = o.features ?? USABLE_FEATURES;
+  const table = o.scores ?? "the scores of the labeled images";
+  let sources;
+  try {
+    sources = sourcesOf({ features }, HEURISTICS);
+  } catch (e) {
+    throw new FitError(`${table}: ${(e as Error).message.replace(/^usable: /, "")}`);
+  }
   const labels = await loadImageLabels(labelsFile, { checkFiles: !o.scores });
   let labeled = labels.rows.map((r) => ({ ...r, path: resolve(r.path) }));
   if (o.exclude) labeled = labeled.filter((l) => !o.exclude!.has(l.path));
@@ -137,7 +247,7 @@ export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows>
   let rows: Row[];
   if (o.scores) rows = await readResults(o.scores);
   else {
-    const names = sourcesOf({ features }).map((h) => h.name);
+    const names = sources.map((h) => h.name);
     const dir = o.workDir ?? await Deno.makeTempDir({ prefix: "winnow_fit_" });
     try {
       rows = (await runScoreJob(labeled.map((l) => l.path), `${dir}/usable_scores.csv`, {
@@ -164,14 +274,24 @@ export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows>
   if (missing.length) {
     throw new FitError(
       `${o.scores ?? "scores"}: no column ${missing.map((f) => f.name).join(", ")} ` +
-        `(score with the heuristics ${sourcesOf({ features }).map((h) => h.name).join(", ")})`,
+        `(score with the heuristics ${sources.map((h) => h.name).join(", ")})`,
     );
   }
+  for (const f of features) {
+    if (!pairs.some((p) => typeof p.row[f.name] === "number" && Number.isFinite(p.row[f.name]))) {
+      throw new FitError(
+        `${table}: column ${f.name} has no numeric value in its ${pairs.length} labeled rows ` +
+          `(empty or text: it cannot be a feature)`,
+      );
+    }
+  }
   const ok = pairs.map((p) => p.label);
+  const resolved = resolveFeatures(features, pairs.map((p) => p.row));
   return {
     rows: pairs.map((p) => p.row),
     y: ok.map((l) => (l.usable ? 1 : 0)),
     paths: ok.map((l) => l.path),
+    features: resolved.features,
     notes: {
       rowsAre: "labeled images (1 = usable yes, 0 = no) with a score row",
       ...(o.scores ? { scores: shownPath(o.scores) } : {}),
@@ -179,6 +299,7 @@ export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows>
       unusable: ok.filter((l) => !l.usable).length,
       optimism: "features and C were chosen looking at these labels, so the out-of-fold AUC is " +
         "optimistic; a set kept apart is the judge",
+      ...(resolved.notes.length ? { missingValues: resolved.notes.join("; ") } : {}),
     },
   };
 }

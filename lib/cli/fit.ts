@@ -5,8 +5,17 @@
  * @module
  */
 import { FIT_RECIPES, fitRecipe, writeScorer } from "../calibrate/fit_recipes.ts";
+import { parseFeatureList } from "../calibrate/fit_usable.ts";
 import { shippedScorerPath } from "../models/scorer.ts";
-import { intOption, numberOption, parseCommand, runMain, seedOption, UsageError } from "./args.ts";
+import {
+  intOption,
+  numberOption,
+  parseCommand,
+  parseSetOptions,
+  runMain,
+  seedOption,
+  UsageError,
+} from "./args.ts";
 import { loadThresholds, saveThresholds } from "../score/rules.ts";
 
 const HELP = `winnow fit — refit a learned scorer on your own hand labels.
@@ -35,6 +44,16 @@ Options:
                      (other columns' rules there are kept): the most precise threshold that
                      keeps ≥ 90 % of the images people kept, chosen on the out-of-fold scores;
                      the shipped file is data/models/thresholds.json (--thresholds defaults)
+  --features LIST    (usable) the columns to fit on, instead of the shipped five: score-table
+                     columns separated by commas, each optionally NAME:TRANSFORM (identity,
+                     log1p = log(1 + max(0, v)), present = 1 when the column has a value).
+                     Each must be a column some heuristic produces (usable computes it when it
+                     runs), have a numeric value in the table, and be in --scores when given.
+                     A shipped column keeps its transform and its missing value (0); any other
+                     column's empty values are filled with its median over the training rows
+                     (recorded in the file's features and provenance.missingValues)
+  --set H.KEY=VALUE  a heuristic setting for scoring the labeled images (repeatable), e.g.
+                     --set probe.baseUrl=http://localhost:11434/v1 --set probe.model=llava
   --work-dir DIR     keep the score tables of the labeled images there (then refit from them
                      with --scores DIR/fit_faces.csv); default a temporary folder, removed
   --limit N          use at most N labeled images (a seeded subset keeping every bad one)
@@ -53,6 +72,16 @@ Examples:
     --out-thresholds data/models/thresholds.json
   deno task fit face_quality --labels my/faces.csv --out my_face_quality.json
   deno task score gens/ --out scores.csv --faces faces.csv --scorer my_face_quality.json
+
+Semantic columns (a multimodal chat server, or CLIP weights in --models): the shipped usable
+model reads offline columns only; these were never measured on real labels here. Score the
+labeled images with them, then refit and apply:
+  deno task fit usable --features text_prominent_garbled_score,text_regions:log1p,colorfulness,\
+nsfw_neutral,text_lm_implausibility,probe_garbled_text,probe_extra_fingers \
+    --set probe.baseUrl=http://localhost:11434/v1 --set probe.model=llava --work-dir fitwork \
+    --out my_usable.json
+  deno task score gens/ --out scores.csv --scorer my_usable.json \
+    --set probe.baseUrl=http://localhost:11434/v1 --set probe.model=llava
 `;
 
 await runMain(async () => {
@@ -69,6 +98,8 @@ await runMain(async () => {
     bootstrap: { type: "string" },
     repeats: { type: "string" },
     jobs: { type: "string" },
+    features: { type: "string" },
+    set: { type: "string", multiple: true },
     quiet: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
@@ -93,6 +124,8 @@ await runMain(async () => {
     workDir: o["work-dir"],
     limit: intOption("limit", o.limit),
     jobs: intOption("jobs", o.jobs),
+    features: o.features === undefined ? undefined : parseFeatureList(o.features),
+    settings: o.set ? parseSetOptions(o.set) : undefined,
     C: numberOption("C", o.C, { positive: true }),
     folds: intOption("folds", o.folds),
     seed,

@@ -23,7 +23,13 @@ import { hands } from "./hands.ts";
 import { pose } from "./pose.ts";
 import { objects } from "./objects.ts";
 import { nsfw } from "./nsfw.ts";
-import { usable } from "./usable.ts";
+import { usableHeuristic } from "./usable.ts";
+
+/**
+ * `usable` reads other heuristics' columns; it finds the heuristic behind each column in this
+ * registry's list, handed to it here (it cannot import this file: a cycle), so there is no second list.
+ */
+const usable: Heuristic = usableHeuristic(() => HEURISTICS);
 
 /**
  * What a heuristic needs beside the pixels. The registry below is the one place that says it: the
