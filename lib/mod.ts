@@ -300,6 +300,7 @@ export * from "./notebook/data.ts";
 export * from "./notebook/display.ts";
 export * from "./notebook/images.ts";
 export * from "./calibrate/face_size.ts";
+export { type ErrorHeadroom, headroomByError } from "./calibrate/headroom.ts";
 export {
   runValidity,
   type UsableCurve,

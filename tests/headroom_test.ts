@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { headroomByError } from "../lib/calibrate/headroom.ts";
+import { usableCurves } from "../lib/calibrate/validity.ts";
 
 Deno.test("headroomByError: AUC per error type with its rejects ranked last, counted by hand", () => {
   // Kept (1): 0.8, 0.6, 0.3. Rejected (0): 0.7 [text], 0.4 [text, artifact], 0.2 [artifact], 0.9 [].
@@ -25,4 +26,28 @@ Deno.test("headroomByError: an error type named only by kept images has no headr
 
 Deno.test("headroomByError: lengths that differ are an error naming them", () => {
   assert.throws(() => headroomByError([1, 0], [0.1], [[], []]), /2 labels, 1 scores and 2 error lists/);
+});
+
+Deno.test("usableCurves: headroom of the out-of-fold usable score on the shipped labels, rejects counted from images.csv", async () => {
+  const uc = await usableCurves({ resamples: 20 });
+  const counts = new Map<string, number>();
+  const csv = await Deno.readTextFile(new URL("../data/labels/images.csv", import.meta.url));
+  for (const line of csv.trim().split("\n").slice(1)) {
+    const [, usable, , errors] = line.split(",");
+    if (usable === "no") {
+      for (const e of errors.split(";").filter(Boolean)) counts.set(e, (counts.get(e) ?? 0) + 1);
+    }
+  }
+  assert.deepEqual(
+    Object.fromEntries(uc.headroom.map((h) => [h.error, h.rejects])),
+    Object.fromEntries(counts),
+  );
+  const oof = uc.curves.find((c) => c.outOfFold)!;
+  // Regression check against the shipped scorer file's own out-of-fold AUC (same folds and seed).
+  const shipped = JSON.parse(await Deno.readTextFile(new URL("../data/models/usable.json", import.meta.url)));
+  assert.ok(Math.abs(oof.auc - shipped.provenance.outOfFold.auc) < 1e-9, `${oof.auc}`);
+  for (const h of uc.headroom) {
+    assert.ok(h.auc >= oof.auc && h.auc <= 1 && Math.abs(h.gain - (h.auc - oof.auc)) < 1e-12);
+  }
+  assert.deepEqual(uc.headroom.map((h) => h.gain), uc.headroom.map((h) => h.gain).sort((a, b) => b - a));
 });

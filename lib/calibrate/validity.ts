@@ -33,6 +33,7 @@ import { fitLogistic, predictLogit } from "./logistic.ts";
 import { aucWithInterval, outOfFoldLogistic } from "./fit_scorer.ts";
 import { DEFAULT_LABEL_SCORES, resolveRowPath, shownPath, USABLE_C, USABLE_FEATURES } from "./fit_usable.ts";
 import { type RocCurve, rocCurve } from "./metrics.ts";
+import { type ErrorHeadroom, headroomByError } from "./headroom.ts";
 import { featureVector } from "../models/scorer.ts";
 import { pairLabels } from "../labels/join.ts";
 
@@ -446,6 +447,11 @@ export interface UsableCurves {
   images: number;
   unusable: number;
   curves: UsableCurve[];
+  /**
+   * Per error type named by a rejected image, the usable score's out-of-fold AUC if those images
+   * were all caught (`headroom.ts`), largest gain first; empty without the usable columns.
+   */
+  headroom: ErrorHeadroom[];
 }
 
 /**
@@ -480,11 +486,13 @@ export async function usableCurves(o: {
   const values = scored.map((p) => p.row);
   const y = ok.map((l) => (l.usable ? 1 : 0));
   const curves: UsableCurve[] = [];
+  let headroom: ErrorHeadroom[] = [];
   const refit = refitUsable(values, y.map((v) => 1 - v), { folds, seed, resamples });
   if (refit) {
     const X = values.map((r) => featureVector({ features: [...USABLE_FEATURES] }, r));
     const p = outOfFoldLogistic(X, y, { folds, seed, C: USABLE_C });
     curves.push({ ...refit, signal: refit.signal, outOfFold: true, curve: rocCurve(y, p) });
+    headroom = headroomByError(y, p, ok.map((l) => l.errors)).errors;
   }
   for (const h of HEURISTICS) {
     if (FITTED_HEURISTICS.includes(h.name)) continue;
@@ -510,5 +518,6 @@ export async function usableCurves(o: {
     images: y.length,
     unusable: y.filter((v) => v === 0).length,
     curves,
+    headroom,
   };
 }
