@@ -249,6 +249,7 @@ export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows>
   else {
     const names = sources.map((h) => h.name);
     const dir = o.workDir ?? await Deno.makeTempDir({ prefix: "winnow_fit_" });
+    if (o.workDir) await Deno.mkdir(o.workDir, { recursive: true });
     try {
       rows = (await runScoreJob(labeled.map((l) => l.path), `${dir}/usable_scores.csv`, {
         heuristics: names,
@@ -274,7 +275,9 @@ export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows>
   if (missing.length) {
     throw new FitError(
       `${o.scores ?? "scores"}: no column ${missing.map((f) => f.name).join(", ")} ` +
-        `(score with the heuristics ${sources.map((h) => h.name).join(", ")})`,
+        `(score with the heuristics ${
+          sourcesOf({ features: missing }, HEURISTICS).map((h) => h.name).join(", ")
+        })`,
     );
   }
   for (const f of features) {
