@@ -241,6 +241,12 @@ Deno.test("fit usable --features: clear errors naming the column and the score t
   let r = await fit("colorfulness,error_kind");
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, new RegExp(`${table}: no heuristic produces the scorer's column "error_kind"`));
+  // A batch column (computed across a batch after scoring, never per image).
+  r = await fit("colorfulness,clip_prompt_rank");
+  assert.match(
+    r.stderr,
+    new RegExp(`${table}: the scorer's column "clip_prompt_rank" is a batch column of clip_score`),
+  );
   // A heuristic's column that the table does not hold.
   r = await fit("colorfulness,clip_score");
   assert.notEqual(r.code, 0);

@@ -55,7 +55,8 @@ Options:
   --set H.KEY=VALUE  a heuristic setting for scoring the labeled images (repeatable), e.g.
                      --set probe.baseUrl=http://localhost:11434/v1 --set probe.model=llava
   --work-dir DIR     keep the score tables of the labeled images there (then refit from them
-                     with --scores DIR/fit_faces.csv); default a temporary folder, removed
+                     with --scores DIR/fit_faces.csv, for usable DIR/usable_scores.csv);
+                     default a temporary folder, removed
   --limit N          use at most N labeled images (a seeded subset keeping every bad one)
   --C X              regularisation (scikit-learn's C; smaller = stronger)
   --folds K          folds of the out-of-fold estimate (default 5)
@@ -73,15 +74,16 @@ Examples:
   deno task fit face_quality --labels my/faces.csv --out my_face_quality.json
   deno task score gens/ --out scores.csv --faces faces.csv --scorer my_face_quality.json
 
-Semantic columns (a multimodal chat server, or CLIP weights in --models): the shipped usable
-model reads offline columns only; these were never measured on real labels here. Score the
-labeled images with them, then refit and apply:
-  deno task fit usable --features text_prominent_garbled_score,text_regions:log1p,colorfulness,\
-nsfw_neutral,text_lm_implausibility,probe_garbled_text,probe_extra_fingers \
-    --set probe.baseUrl=http://localhost:11434/v1 --set probe.model=llava --work-dir fitwork \
-    --out my_usable.json
-  deno task score gens/ --out scores.csv --scorer my_usable.json \
-    --set probe.baseUrl=http://localhost:11434/v1 --set probe.model=llava
+Semantic columns (a multimodal chat server for probe_*, or CLIP weights for aesthetic_score,
+clip_score): the shipped usable model reads offline columns only, and these columns could not be
+measured on real labels here (no such weights ship in npm packages), so their value is untested.
+  F=text_prominent_garbled_score,text_regions:log1p,colorfulness,nsfw_neutral,text_lm_implausibility
+  P="--set probe.baseUrl=http://localhost:11434/v1 --set probe.model=llava:13b"
+  deno task fit usable --features $F,probe_garbled_text,probe_extra_fingers $P \\
+    --work-dir out/fit_probe --out my_usable.json
+  deno task score gens/ --out scores.csv --heuristics usable --scorer my_usable.json $P
+  deno task fit usable --features $F,aesthetic_score --set aesthetic.modelsDir=$HOME/models \\
+    --out my_usable2.json
 `;
 
 await runMain(async () => {

@@ -63,7 +63,12 @@ export class UsableSettingsError extends WinnowError {}
  * assert.throws(() => sourcesOf({ features: [{ name: "nope" }] }, among), /no heuristic produces .*"nope"/);
  * ```
  */
-export function sourcesOf<H extends Pick<Heuristic, "name"> & { outputs: readonly { name: string }[] }>(
+export function sourcesOf<
+  H extends Pick<Heuristic, "name"> & {
+    outputs: readonly { name: string }[];
+    batch?: { outputs: readonly { name: string }[] };
+  },
+>(
   scorer: { features: readonly { name: string }[] },
   among: readonly H[],
 ): H[] {
@@ -71,6 +76,13 @@ export function sourcesOf<H extends Pick<Heuristic, "name"> & { outputs: readonl
   const out = new Set<H>();
   for (const f of scorer.features) {
     const h = candidates.find((s) => s.outputs.some((o) => o.name === f.name));
+    const batchOwner = among.find((s) => s.batch?.outputs.some((o) => o.name === f.name));
+    if (!h && batchOwner) {
+      throw new UsableSettingsError(
+        `usable: the scorer's column "${f.name}" is a batch column of ${batchOwner.name} (computed across ` +
+          `a batch after scoring), so usable could not compute it per image`,
+      );
+    }
     if (!h) {
       throw new UsableSettingsError(
         `usable: no heuristic produces the scorer's column "${f.name}", so usable could not compute it ` +
