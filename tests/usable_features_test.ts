@@ -2,14 +2,16 @@
  * `deno task fit usable --features …` with a model heuristic's column: the multimodal `probe`
  * against a local fake server that speaks the OpenAI chat-completions contract (no model, no
  * download), then `deno task score … --scorer` applying the refitted file, checked against the
- * logistic computed here by hand from the file and that run's columns; and the errors of
- * `--features`.
+ * logistic computed here by hand from the file and that run's columns; the same with
+ * `aesthetic_score` from the tiny CLIP and aesthetic head the tests build (tests/fixtures_models.ts)
+ * in a model store; and the errors of `--features`.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
 import { runCli } from "./cli.ts";
 import { DEFAULT_LABEL_SCORES } from "../lib/calibrate/fit_usable.ts";
+import { TINY_AESTHETIC_ID, TINY_CLIP_ID, writeTinyModels } from "./fixtures_models.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const LABELS = join(ROOT, "data/labels/images.csv");
@@ -220,6 +222,91 @@ Deno.test("fit usable --features with a probe column (fake chat server) writes a
     }
   } finally {
     await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fit usable --features with aesthetic_score (tiny CLIP + head in a model store); score --models --scorer applies it as computed by hand", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const models = join(dir, "models"), out = join(dir, "u.json"), work = join(dir, "work");
+    await writeTinyModels(models);
+    const aes = [
+      "--set",
+      `aesthetic.model=${TINY_CLIP_ID}`,
+      "--set",
+      `aesthetic.head=${TINY_AESTHETIC_ID}/model.onnx`,
+    ];
+    const args = [
+      "--features",
+      "colorfulness,aesthetic_score",
+      "--limit",
+      "36",
+      "--folds",
+      "3",
+      "--repeats",
+      "0",
+    ];
+    const fit = await runCli("fit", [
+      "usable",
+      ...args,
+      "--bootstrap",
+      "50",
+      ...aes,
+      "--set",
+      `aesthetic.modelsDir=${models}`,
+      "--work-dir",
+      work,
+      "--out",
+      out,
+      "--quiet",
+    ]);
+    assert.equal(fit.code, 0, fit.stderr);
+    const file = JSON.parse(await Deno.readTextFile(out));
+    assert.equal(file.provenance.featureList, "colorfulness:identity,aesthetic_score:identity");
+    const table = await readCsv(join(work, "usable_scores.csv"));
+    assert.equal(table.length, 36);
+    assert.ok(
+      new Set(table.map((r) => r.aesthetic_score)).size > 10,
+      "aesthetic_score varies over the images",
+    );
+    assert.ok(file.model.coef.every((c: number) => Number.isFinite(c) && c !== 0), String(file.model.coef));
+    const images = [
+      join(ROOT, "data/labels/images/AIGText__Glyph-ByT5__inference__assets__teaser__de_1.jpg"),
+      join(ROOT, "data/labels/images/CompVis__latent-diffusion__assets__txt2img-preview__t1_1.jpg"),
+    ];
+    const scores = join(dir, "scores.csv");
+    const run = await runCli("score", [
+      ...images,
+      "--out",
+      scores,
+      "--heuristics",
+      "colorfulness,aesthetic",
+      "--models",
+      models,
+      ...aes,
+      "--scorer",
+      out,
+      "--jobs",
+      "1",
+      "--quiet",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const m = file.model;
+    for (const r of await readCsv(scores)) {
+      assert.ok(r.colorfulness !== "" && r.aesthetic_score !== "", JSON.stringify(r));
+      const x = [Number(r.colorfulness), Number(r.aesthetic_score)];
+      const z = m.intercept + m.coef[0] * (x[0] - m.mean[0]) / m.scale[0] +
+        m.coef[1] * (x[1] - m.mean[1]) / m.scale[1];
+      assert.ok(
+        Math.abs(Number(r.usable_score) - sigmoid(z)) < 1e-12,
+        `${r.path}: ${r.usable_score} vs ${sigmoid(z)}`,
+      );
+      // The same image's aesthetic score in the fit's table (scored by the fit through the same model).
+      const same = table.find((t) => t.path === r.path);
+      if (same) assert.ok(Math.abs(Number(same.aesthetic_score) - x[1]) < 1e-5, r.path);
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
