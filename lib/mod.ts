@@ -311,6 +311,12 @@ export {
   type ValidityOptions,
   type ValidityReport,
 } from "./calibrate/validity.ts";
-export { DEFAULT_LABEL_SCORES, USABLE_C, USABLE_FEATURES } from "./calibrate/fit_usable.ts";
+export {
+  DEFAULT_LABEL_SCORES,
+  parseFeatureList,
+  resolveFeatures,
+  USABLE_C,
+  USABLE_FEATURES,
+} from "./calibrate/fit_usable.ts";
 export { mulberry32, seededRandom } from "./core/random.ts";
 export { faceQualityStudy, STUDY_SIGNALS, studyTable } from "./notebook/face_quality.ts";
