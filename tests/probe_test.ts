@@ -78,6 +78,28 @@ function answerFor(question: string): Record<string, unknown> {
       return { message: msg("I'm sorry, but I cannot assist with analyzing this image.") };
     case "prompt_match":
       return { message: msg("The image shows a red fox.") };
+    case "objects_merged":
+      return { message: msg("No.") };
+    case "objects_whole": // "yes" to a question whose defect answer is "no"
+      return { message: msg("Yes, they are.") };
+    case "artifact_present": // logprobs without a yes-like token: P(yes) from no-like tokens only = 0
+      return {
+        message: msg("No"),
+        logprobs: {
+          content: [{
+            token: "No",
+            logprob: lp(0.6),
+            bytes: [78, 111],
+            top_logprobs: [
+              { token: "No", logprob: lp(0.6), bytes: [78, 111] },
+              { token: "no", logprob: lp(0.3), bytes: [110, 111] },
+            ],
+          }],
+          refusal: null,
+        },
+      };
+    case "artifact_free":
+      return { message: msg("No, the left hand is smeared.") };
   }
   return { message: msg("?") };
 }
@@ -195,11 +217,19 @@ Deno.test("probe: request follows the contract; answers, logprobs and refusals a
       "unclear",
       "The image shows a red fox.",
     ]);
+    assert.deepEqual([byId.objects_whole.parsed, byId.objects_whole.p_defect], ["yes", 0]);
+    assert.deepEqual(
+      [byId.artifact_present.parsed, byId.artifact_present.p_source, byId.artifact_present.p_yes],
+      ["no", "logprobs", 0],
+    );
+    assert.deepEqual([byId.artifact_free.parsed, byId.artifact_free.p_defect], ["no", 1]);
     assert.deepEqual(values, {
       probe_missing_limbs: 1, // max(P(yes)=0.789 for "missing?", 1 for "no" to "complete?")
       probe_extra_fingers: 1,
       probe_garbled_text: null, // both refused
       probe_prompt_mismatch: null, // unclear
+      probe_merged_objects: 0, // "no" to "merged?", "yes" to "whole?"
+      probe_artifact: 1, // P(yes) 0 for "glitches?", but "no" to "clean?"
       probe_failed: 3,
     });
     assertNoKey(values, rows);

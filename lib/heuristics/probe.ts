@@ -1,7 +1,11 @@
 /**
  * Multimodal probing: yes/no questions about the image, asked of any OpenAI-compatible chat
  * endpoint that accepts images (Ollama, llama.cpp server, vLLM, OpenAI), one question set per
- * error type: `missing_limbs`, `extra_fingers`, `garbled_text`, `prompt_mismatch`.
+ * error type: `missing_limbs`, `extra_fingers`, `garbled_text`, `prompt_mismatch`, `merged_objects`,
+ * `artifact` (two questions each, one asked each way round; eleven requests per image with a prompt,
+ * ten without — `errorTypes` asks fewer). Artifacts and merged objects are the rejects no offline
+ * signal separates on the shipped labels (`deno task usable-study`'s headroom lines), so they are the
+ * questions a multimodal model is most worth asking.
  *
  * Request (`POST <baseUrl>/chat/completions`, the chat-completions contract): `model`,
  * `messages` = a system message asking for a one-word yes/no answer and a user message whose
@@ -64,6 +68,8 @@ export const PROBE_ERROR_TYPES = [
   "extra_fingers",
   "garbled_text",
   "prompt_mismatch",
+  "merged_objects",
+  "artifact",
 ] as const;
 /** One of {@link PROBE_ERROR_TYPES}. */
 export type ProbeErrorType = typeof PROBE_ERROR_TYPES[number];
@@ -131,6 +137,35 @@ export const DEFAULT_QUESTIONS: readonly ProbeQuestion[] = [
     id: "prompt_match",
     errorType: "prompt_mismatch",
     text: 'Does this image show the following description: "{prompt}"?' + ANSWER,
+    defectAnswer: "no",
+  },
+  {
+    id: "objects_merged",
+    errorType: "merged_objects",
+    text: "Are two or more objects, animals or people in this image fused into each other where they " +
+      "should be separate (for example a rider grown into its mount, or a toy with parts of another " +
+      "object)?" + ANSWER,
+    defectAnswer: "yes",
+  },
+  {
+    id: "objects_whole",
+    errorType: "merged_objects",
+    text: "Is every object, animal and person in this image a separate whole with a plausible shape and " +
+      "the right number of parts? If the image shows none, answer yes." + ANSWER,
+    defectAnswer: "no",
+  },
+  {
+    id: "artifact_present",
+    errorType: "artifact",
+    text: "Does this image have visual glitches: smeared, melted or distorted regions, malformed shapes, " +
+      "repeated fragments or noise patches that a photograph or a careful artist would not have?" + ANSWER,
+    defectAnswer: "yes",
+  },
+  {
+    id: "artifact_free",
+    errorType: "artifact",
+    text: "Is every part of this image clean and coherent, free of smeared, melted or distorted regions?" +
+      ANSWER,
     defectAnswer: "no",
   },
 ];
