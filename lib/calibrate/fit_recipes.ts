@@ -7,7 +7,13 @@
  * @module
  */
 import { dirname, join, relative, resolve } from "node:path";
-import { loadFaceLabels, matchFaces, SHIPPED_FACE_LABELS, SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
+import {
+  type FaceLabel,
+  loadFaceLabels,
+  matchFaces,
+  SHIPPED_FACE_LABELS,
+  SHIPPED_IMAGE_LABELS,
+} from "../labels/format.ts";
 import type { ThresholdRule } from "../score/rules.ts";
 import {
   type FeatureRequest,
@@ -37,6 +43,8 @@ export interface LabeledRows {
   features?: ScorerFeature[];
   /** How the rows were made (counts left out and why), for the provenance. */
   notes: Record<string, unknown>;
+  /** The label row each row was made from (face recipe: the labeled face), in row order. */
+  labeled?: FaceLabel[];
 }
 
 /** Options of a recipe's row builder and of {@link fitRecipe}. */
@@ -51,6 +59,11 @@ export interface RecipeOptions {
   jobs?: number;
   /** Where scores are written when scoring (default a temporary folder, removed). */
   workDir?: string;
+  /**
+   * Resume the score tables in `workDir` (images already scored there are not scored again)
+   * instead of starting them afresh; the settings must be the same as the earlier run's.
+   */
+  resume?: boolean;
   /** Heuristic settings for the scoring run, merged over the recipe's own. */
   settings?: Record<string, Record<string, unknown>>;
   /**
@@ -173,6 +186,7 @@ async function faceRows(o: RecipeOptions, labelsFile: string): Promise<LabeledRo
     detected = await readResults(o.scores, faceTableColumns());
   } else {
     const dir = o.workDir ?? (tmp = await Deno.makeTempDir({ prefix: "winnow_fit_" }));
+    await Deno.mkdir(dir, { recursive: true });
     const facesFile = join(dir, "fit_faces.csv");
     await runScoreJob(images, join(dir, "fit_scores.csv"), {
       heuristics: ["faces"],
@@ -189,7 +203,7 @@ async function faceRows(o: RecipeOptions, labelsFile: string): Promise<LabeledRo
       details: { faces: facesFile },
       jobs: o.jobs ?? 2,
       quiet: o.quiet,
-      restart: true,
+      restart: !o.resume,
     });
     detected = await readResults(facesFile, faceTableColumns());
     if (tmp) await Deno.remove(tmp, { recursive: true });
@@ -228,6 +242,7 @@ async function faceRows(o: RecipeOptions, labelsFile: string): Promise<LabeledRo
   return {
     rows,
     y,
+    labeled: m.matches.map((p) => p.labeled),
     groups: { [BAD_FACE_GROUP]: bad, [LARGE_BAD_FACE_GROUP]: badLarge },
     notes: {
       rowsAre: "labeled faces matched by IoU ≥ 0.5 to a detected face; class 1 = quality ≥ 4, " +

@@ -195,6 +195,8 @@ export interface UsableRowsOptions {
   jobs?: number;
   /** Where scores are written when scoring (default a temporary folder, removed). */
   workDir?: string;
+  /** Resume the score table in `workDir` instead of starting it afresh (same heuristics and settings). */
+  resume?: boolean;
   settings?: Record<string, Record<string, unknown>>;
   quiet?: boolean;
 }
@@ -255,7 +257,7 @@ export async function usableRows(o: UsableRowsOptions = {}): Promise<UsableRows>
         heuristics: names,
         jobs: o.jobs ?? 2,
         settings: { ...USABLE_SCORE_SETTINGS, ...(o.settings ?? {}) },
-        restart: true,
+        restart: !(o.resume && o.workDir),
         quiet: o.quiet,
       })).rows;
     } finally {
