@@ -272,6 +272,7 @@ export {
   loadAuditReference,
   runAudit,
 } from "./evaluate/audit.ts";
+export { heldout, type HeldoutOptions, type HeldoutResult } from "./evaluate/heldout.ts";
 export {
   type AgeGenderEstimator,
   DEFAULT_AGE_GENDER_DIR,
