@@ -144,6 +144,13 @@ Deno.test("heldout: excluded by content, usable and face AUCs equal the scorer f
   assert.ok(Math.abs(json.usable.usableVsNot.auc - pairwiseAuc(y, s)) < 1e-12);
   assert.ok(json.usable.usableVsNot.low <= json.usable.usableVsNot.auc);
   assert.match(json.usable.usableVsNot.warning, /only 3 unusable images/);
+  // The default rule of data/models/thresholds.json, counted by hand.
+  const t = JSON.parse(await Deno.readTextFile(join(ROOT, "data/models/thresholds.json")));
+  const min = t.rules.find((x: { column: string }) => x.column === "usable_score").min;
+  assert.deepEqual(
+    [json.usable.defaultRule.min, json.usable.defaultRule.rejectBelow, json.usable.defaultRule.keepBelow],
+    [min, s.filter((v, i) => y[i] === 0 && v < min).length, s.filter((v, i) => y[i] === 1 && v < min).length],
+  );
   assert.match(r.stdout, /WARNING: usable: only 3 unusable images: an interval, not a verdict/);
 
   // Faces: counts consistent with the labels written; every matched row is a kept labeled face.

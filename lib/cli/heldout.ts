@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { aucText, heldout, type HeldoutSignal } from "../evaluate/heldout.ts";
+import { aucText, heldout, type HeldoutSignal, ruleText } from "../evaluate/heldout.ts";
 import { intOption, parseCommand, runMain, seedOption, UsageError } from "./args.ts";
 
 const HELP = `winnow heldout — judge the learned scorers on labels they were NOT fitted on.
@@ -100,6 +100,9 @@ await runMain(async () => {
     signals(f.singleSignals);
     console.log(`  bad vs good, faces ≥ 32 px: ${aucText(f.badVsGoodLarge)}`);
     signals(f.singleSignalsLarge);
+    if (f.defaultRule) {
+      console.log(`  ${ruleText(f.defaultRule, "bad faces", "good faces", "per labeled face found")}`);
+    }
   }
   if (r.usable) {
     const u = r.usable, c = u.counts;
@@ -108,6 +111,9 @@ await runMain(async () => {
     );
     console.log(`  usable vs unusable: ${aucText(u.usableVsNot)}`);
     signals(u.singleSignals, u.bestSingleSignal);
+    if (u.defaultRule) {
+      console.log(`  ${ruleText(u.defaultRule, "unusable images", "usable images", "per image")}`);
+    }
   }
   for (const w of r.warnings) console.log(`WARNING: ${w}`);
   console.log(`wrote ${r.files.json}, ${r.files.markdown}`);

@@ -34,6 +34,7 @@ import { BAD_FACE_GROUP, FIT_RECIPES, LARGE_FACE_PX } from "../calibrate/fit_rec
 import { usableRows } from "../calibrate/fit_usable.ts";
 import { sourcesOf } from "../heuristics/usable.ts";
 import { HEURISTICS, resolveHeuristics } from "../heuristics/registry.ts";
+import { defaultRulesWithCalibrated } from "../score/rules.ts";
 import { writeAtomic } from "../core/atomic.ts";
 import { csvLine } from "../core/csv.ts";
 import { WinnowError } from "../core/errors.ts";
@@ -118,6 +119,8 @@ export interface HeldoutResult {
     badVsGoodLarge: HeldoutAuc;
     singleSignals: Record<string, HeldoutSignal>;
     singleSignalsLarge: Record<string, HeldoutSignal>;
+    /** The `--thresholds defaults` rule on face_min_quality, applied per labeled face found. */
+    defaultRule?: RuleOutcome;
   };
   usable?: {
     scorer: ScorerSummary;
@@ -126,10 +129,44 @@ export interface HeldoutResult {
     singleSignals: Record<string, HeldoutSignal>;
     /** The single signal that was best on the fitting labels (chosen before seeing these). */
     bestSingleSignal?: string;
+    /** The `--thresholds defaults` rule on usable_score. */
+    defaultRule?: RuleOutcome;
   };
   warnings: string[];
   /** Files written, relative to the working directory. */
   files: Record<string, string>;
+}
+
+/** A default rule `column ≥ min` applied to held-out rows: how many of each class fall below. */
+export interface RuleOutcome {
+  column: string;
+  min: number;
+  /** Rows of the class the rule should reject (bad faces, unusable images) below `min`, of all. */
+  rejectBelow: number;
+  reject: number;
+  /** Rows of the class the rule should keep below `min`, of all. */
+  keepBelow: number;
+  keep: number;
+}
+
+/** The `--thresholds defaults` rule `column ≥ min` and how it splits rows of class 0 and 1. */
+async function defaultRuleOutcome(
+  column: string,
+  y: readonly number[],
+  score: readonly number[],
+): Promise<RuleOutcome | undefined> {
+  const rule = (await defaultRulesWithCalibrated(resolveHeuristics(["faces", "usable"])))
+    .find((r) => r.column === column && r.min !== undefined);
+  if (!rule) return undefined;
+  const below = (c: number) => score.filter((v, i) => y[i] === c && v < rule.min!).length;
+  return {
+    column,
+    min: rule.min!,
+    rejectBelow: below(0),
+    reject: y.filter((v) => v === 0).length,
+    keepBelow: below(1),
+    keep: y.filter((v) => v === 1).length,
+  };
 }
 
 /** Which scorer file was judged, and what its own fit said. */
@@ -577,6 +614,8 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       singleSignals: sig(idx),
       singleSignalsLarge: sig(large),
     };
+    const rule = await defaultRuleOutcome("face_min_quality", yOf(idx), idx.map((i) => score[i]));
+    if (rule) result.faces.defaultRule = rule;
     const rowsOut = join(out, "faces.csv");
     const cols = ["path", "x", "y", "width", "height", "quality", "face_quality", ...names];
     await writeAtomic(
@@ -646,6 +685,8 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       singleSignals: signals(data.rows, data.y, names, scorer, orient, boot),
       ...(best ? { bestSingleSignal: best } : {}),
     };
+    const rule = await defaultRuleOutcome("usable_score", data.y, score);
+    if (rule) result.usable.defaultRule = rule;
     const rowsOut = join(out, "images.csv");
     await writeAtomic(
       rowsOut,
@@ -684,6 +725,25 @@ export function aucText(a: HeldoutAuc | undefined): string {
   if (!a) return "—";
   if ("missing" in a) return `— (${a.missing})`;
   return `${f3(a.auc)} [${f3(a.low)}, ${f3(a.high)}] (${a.positives} vs ${a.negatives})`;
+}
+
+/**
+ * A default rule's outcome as a sentence.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ruleText } from "./heldout.ts";
+ * const r = { column: "usable_score", min: 0.8, rejectBelow: 1, reject: 3, keepBelow: 2, keep: 60 };
+ * assert.equal(
+ *   ruleText(r, "unusable images", "usable images", "per image"),
+ *   "Default rule usable_score ≥ 0.8 (--thresholds defaults, per image): below it 1 of 3 unusable images and 2 of 60 usable images.",
+ * );
+ * ```
+ */
+export function ruleText(r: RuleOutcome, reject: string, keep: string, how: string): string {
+  return `Default rule ${r.column} ≥ ${r.min} (--thresholds defaults, ${how}): below it ${r.rejectBelow} of ` +
+    `${r.reject} ${reject} and ${r.keepBelow} of ${r.keep} ${keep}.`;
 }
 
 /** The report as Markdown (`heldout.md`). */
@@ -736,6 +796,9 @@ export function heldoutMarkdown(r: HeldoutResult): string {
     ], ["signal", "all matched faces", `faces ≥ ${LARGE_FACE_PX} px`]);
     const by = [...new Set(Object.values(f.singleSignals).map((s) => s.orientedBy))];
     L.push(`Single signals oriented by ${by.join("; ")} — not by these labels.`, "");
+    if (f.defaultRule) {
+      L.push(ruleText(f.defaultRule, "bad faces", "good faces", "per labeled face found"), "");
+    }
   }
   if (r.usable) {
     const u = r.usable, c = u.counts;
@@ -757,6 +820,7 @@ export function heldoutMarkdown(r: HeldoutResult): string {
     ], ["signal", "AUC", "note"]);
     const by = [...new Set(Object.values(u.singleSignals).map((s) => s.orientedBy))];
     L.push(`Single signals oriented by ${by.join("; ")} — not by these labels.`, "");
+    if (u.defaultRule) L.push(ruleText(u.defaultRule, "unusable images", "usable images", "per image"), "");
   }
   if (r.warnings.length) L.push("## Warnings", "", ...r.warnings.map((w) => `- ${w}`), "");
   return L.join("\n");
