@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCli } from "./cli.ts";
+import { labelSetFiles } from "../lib/evaluate/heldout.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const LABELS = join(ROOT, "data/labels");
@@ -70,6 +71,9 @@ const faceRows = faces.filter((f) => faceImages.has(f.path));
 // and a chosen image with labeled faces.
 const usableNoFaces = chosen.find((r) => r.usable === "yes" && !faceImages.has(r.path))!;
 const excludedPaths = [unusable[0].path, usableNoFaces.path, withFaces[0]];
+// A kept image, and a shipped image not in the case whose bytes stand under its name in the exclude set.
+const sameName = chosen.find((r) => r.usable === "yes" && !faceImages.has(r.path) && r !== usableNoFaces)!;
+const unlabeledHere = images.find((r) => !chosenPaths.has(r.path) && !faceImages.has(r.path))!;
 
 async function buildCase(): Promise<{ dir: string; labels: string; faces: string; exclude: string }> {
   const dir = await Deno.makeTempDir({ prefix: "winnow_heldout_test_" });
@@ -94,6 +98,9 @@ async function buildCase(): Promise<{ dir: string; labels: string; faces: string
     await Deno.copyFile(abs(p), join(other, "pics", `copy_${i}.jpg`));
     lines.push(`pics/copy_${i}.jpg,yes,4,\n`);
   }
+  // Another image under the FILE NAME of a kept one: different bytes, so nothing is left out for it.
+  await Deno.copyFile(abs(unlabeledHere.path), join(other, "pics", basename(sameName.path)));
+  lines.push(`pics/${basename(sameName.path)},yes,4,\n`);
   await Deno.writeTextFile(join(other, "images.csv"), lines.join(""));
   return { dir, labels, faces: facesFile, exclude: join(other, "images.csv") };
 }
@@ -126,6 +133,11 @@ Deno.test("heldout: excluded by content, usable and face AUCs equal the scorer f
   assert.equal(json.excluded.faceImagesExcluded, 1);
   assert.equal(json.excluded.facesExcluded, excludedFaces);
   assert.equal(json.excluded.facesKept, faceRows.length - excludedFaces);
+  assert.equal(json.excluded.sameNameDifferentBytes, 1);
+  assert.match(
+    r.stdout,
+    /WARNING: 1 kept image has the file name of an excluded image but different bytes/,
+  );
   assert.match(
     r.stdout,
     /excluded \(same bytes as an image of .*images\.csv\): 3 labeled images \(22 kept\)/,
@@ -240,4 +252,22 @@ Deno.test("heldout: a missing file and a scorer of the wrong kind are clear erro
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /bad\.csv:2: usable: expected yes or no, got "maybe"/);
   await Deno.remove(c.dir, { recursive: true });
+});
+
+Deno.test("heldout: an exclude label file brings the other kind's file beside it; a folder both", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "winnow_heldout_set_" });
+  await Deno.writeTextFile(join(dir, "images.csv"), "path,usable,quality,errors\n");
+  await Deno.writeTextFile(join(dir, "faces.csv"), "path,x,y,width,height,quality\n");
+  const both = { images: join(dir, "images.csv"), faces: join(dir, "faces.csv") };
+  assert.deepEqual(await labelSetFiles(join(dir, "images.csv")), both);
+  assert.deepEqual(await labelSetFiles(join(dir, "faces.csv")), both);
+  assert.deepEqual(await labelSetFiles(dir), both);
+  await Deno.remove(join(dir, "faces.csv"));
+  assert.deepEqual(await labelSetFiles(join(dir, "images.csv")), { images: both.images, faces: undefined });
+  await Deno.writeTextFile(join(dir, "notes.csv"), "a,b\n1,2\n");
+  await assert.rejects(
+    () => labelSetFiles(join(dir, "notes.csv")),
+    /notes\.csv:1: header: neither an images\.csv/,
+  );
+  await Deno.remove(dir, { recursive: true });
 });

@@ -533,8 +533,8 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
   };
   if (sameNameDifferentBytes) {
     warnings.push(
-      `${sameNameDifferentBytes} kept images have the file name of an excluded image but different ` +
-        "bytes (kept: they are different files; check that is what you meant)",
+      `${sameNameDifferentBytes} kept image${sameNameDifferentBytes > 1 ? "s have" : " has"} the file name ` +
+        "of an excluded image but different bytes (kept: they are different files; check that is what you meant)",
     );
   }
 
