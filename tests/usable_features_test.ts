@@ -14,7 +14,6 @@ import { DEFAULT_LABEL_SCORES } from "../lib/calibrate/fit_usable.ts";
 import { TINY_AESTHETIC_ID, TINY_CLIP_ID, writeTinyModels } from "./fixtures_models.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const LABELS = join(ROOT, "data/labels/images.csv");
 
 /** One probe question (the `questions` setting): P(defect) = P(yes). */
 const QUESTIONS = JSON.stringify([
