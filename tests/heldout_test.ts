@@ -111,7 +111,7 @@ Deno.test("heldout: excluded by content, usable and face AUCs equal the scorer f
   assert.equal(badFaceImages.length, 2);
   const c = await buildCase();
   const out = join(c.dir, "out");
-  const r = await runCli("heldout", [
+  const args = [
     "--labels",
     c.labels,
     "--faces",
@@ -123,7 +123,8 @@ Deno.test("heldout: excluded by content, usable and face AUCs equal the scorer f
     "--resamples",
     "200",
     "--quiet",
-  ]);
+  ];
+  const r = await runCli("heldout", args);
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(await Deno.readTextFile(join(out, "heldout.json")));
   // Exclusion: the 3 copies match 3 labeled images by content; faces of the one face image go.
@@ -197,19 +198,7 @@ Deno.test("heldout: excluded by content, usable and face AUCs equal the scorer f
   assert.doesNotMatch(JSON.stringify(json.files) + JSON.stringify(json.faces.scorer), new RegExp(ROOT));
 
   // A rerun resumes the score tables: the same numbers.
-  const again = await runCli("heldout", [
-    "--labels",
-    c.labels,
-    "--faces",
-    c.faces,
-    "--exclude",
-    c.exclude,
-    "--out",
-    out,
-    "--resamples",
-    "200",
-    "--quiet",
-  ]);
+  const again = await runCli("heldout", args);
   assert.equal(again.code, 0, again.stderr);
   const json2 = JSON.parse(await Deno.readTextFile(join(out, "heldout.json")));
   assert.deepEqual(json2.usable.usableVsNot, json.usable.usableVsNot);
