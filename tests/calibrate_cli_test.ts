@@ -149,6 +149,9 @@ Deno.test("the shipped real labeled set: score its images, calibrate laplacian_v
   assert.ok(j.auc_ci[0] <= j.auc && j.auc <= j.auc_ci[1]);
   assert.ok(j.auc > 0 && j.auc < 1);
   assert.equal((await loadThresholds(join(tmp, "t.json")))[0].column, "laplacian_var");
+  // The thresholds file names the shipped labels relative to the project, never by this machine's path.
+  const provenance = JSON.parse(await Deno.readTextFile(join(tmp, "t.json"))).calibration;
+  assert.equal(provenance.labels, "data/labels/images.csv");
   console.log(
     `real set laplacian_var: AUC ${j.auc.toFixed(3)} [${j.auc_ci.map((x: number) => x.toFixed(3))}]`,
   );

@@ -32,6 +32,7 @@ import { quantileSorted } from "./bootstrap.ts";
 import type { Scorer, ScorerFeature } from "../models/scorer.ts";
 import { fitScorer, type FitScorerResult } from "./fit_scorer.ts";
 import { writeAtomic } from "../core/atomic.ts";
+import { shownPath } from "../core/files.ts";
 
 /** Labeled rows a scorer is fitted on: feature columns by name, the target, subsets to report. */
 export interface LabeledRows {
@@ -366,17 +367,12 @@ export async function fitRecipe(
     repeats: o.repeats,
     groups: data.groups,
     report: recipe.report,
-    labels: relativeToCwd(labels),
-    command: o.command ?? `deno task fit ${name} --labels ${relativeToCwd(labels)}`,
+    labels: shownPath(labels),
+    command: o.command ?? `deno task fit ${name} --labels ${shownPath(labels)}`,
     notes: data.notes,
   });
   if (recipe.summarize) Object.assign(r.scorer.provenance, recipe.summarize(data, r.outOfFold));
   return { ...r, data };
-}
-
-function relativeToCwd(path: string): string {
-  const r = relative(Deno.cwd(), path);
-  return r.startsWith("..") ? path : r;
 }
 
 /** Writes a scorer as pretty JSON, atomically (a temporary file renamed into place). */

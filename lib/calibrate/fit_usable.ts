@@ -21,6 +21,7 @@ import { sourcesOf } from "../heuristics/usable.ts";
 import { HEURISTICS } from "../heuristics/registry.ts";
 import { type ScorerFeature, type Transform, TRANSFORMS } from "../models/scorer.ts";
 import { WinnowError } from "../core/errors.ts";
+import { shownPath } from "../core/files.ts";
 import { stableSubset } from "../core/random.ts";
 import { chooseThreshold, type Strategy } from "./thresholds.ts";
 
@@ -211,11 +212,8 @@ export interface UsableRows {
   notes: Record<string, unknown>;
 }
 
-/** A project-relative (or as-given, when outside) path for files that name data. */
-export function shownPath(p: string): string {
-  const r = relative(Deno.cwd(), resolve(p));
-  return r.startsWith("..") ? p : r;
-}
+/** Re-exported: `core/files.ts` owns it. */
+export { shownPath };
 
 /**
  * The labeled rows of the usability scorer: one per labeled image with a score row, target

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { shownPath } from "../core/files.ts";
 import pl from "nodejs-polars";
 import { loadImageLabels } from "../labels/format.ts";
 import { type JoinedLabel, joinLabels } from "../labels/join.ts";
@@ -258,8 +258,8 @@ export async function runCalibration(options: CalibrateOptions): Promise<Calibra
   if (options.outThresholds) {
     await saveThresholds(options.outThresholds, rules, {
       calibration: {
-        labels: resolve(options.labels),
-        scores: resolve(options.scores),
+        labels: shownPath(options.labels),
+        scores: shownPath(options.scores),
         strategy: first.strategy,
         images: rows.length,
       },

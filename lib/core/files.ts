@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { extname, join, resolve } from "node:path";
+import { extname, join, relative, resolve } from "node:path";
 import { WinnowError } from "./errors.ts";
 
 /** File endings taken from folders (files named explicitly are always taken). */
@@ -97,4 +97,22 @@ export async function listImages(
     else files.add(abs);
   }
   return { files: [...files].sort(), skipped: skipped.sort() };
+}
+
+/**
+ * How reports, provenance and tables name a file: relative to the working directory (the project)
+ * when it is inside it, as given otherwise — never the machine's absolute path of a project file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shownPath } from "./files.ts";
+ * assert.equal(shownPath(`${Deno.cwd()}/data/labels/images.csv`), "data/labels/images.csv");
+ * assert.equal(shownPath("../shared/data"), "../shared/data");
+ * assert.equal(shownPath(Deno.cwd()), ".");
+ * ```
+ */
+export function shownPath(p: string): string {
+  const r = relative(Deno.cwd(), resolve(p));
+  return r.startsWith("..") ? p : r || ".";
 }

@@ -32,6 +32,7 @@ import { applyScorer, featureValue, loadScorer, type Scorer, shippedScorerPath }
 import { type AucWithInterval, aucWithInterval } from "../calibrate/fit_scorer.ts";
 import { BAD_FACE_GROUP, FIT_RECIPES, LARGE_FACE_PX } from "../calibrate/fit_recipes.ts";
 import { usableRows } from "../calibrate/fit_usable.ts";
+import { shownPath } from "../core/files.ts";
 import { sourcesOf } from "../heuristics/usable.ts";
 import { HEURISTICS, resolveHeuristics } from "../heuristics/registry.ts";
 import { defaultRulesWithCalibrated } from "../score/rules.ts";
@@ -179,11 +180,6 @@ export interface ScorerSummary {
   outOfFold?: { auc: number; low: number; high: number; positives?: number; negatives?: number };
 }
 
-/** A path for reports: relative to the working directory (never absolute inside the project). */
-function shown(p: string): string {
-  return relative(Deno.cwd(), resolve(p)) || ".";
-}
-
 async function isDir(p: string): Promise<boolean> {
   return await Deno.stat(p).then((s) => s.isDirectory, () => false);
 }
@@ -267,7 +263,7 @@ function summarizeScorer(file: string, s: Scorer, group?: string): ScorerSummary
   const groups = (p.outOfFoldGroups ?? {}) as Record<string, ScorerSummary["outOfFold"]>;
   const oof = (group && groups[group] ? groups[group] : p.outOfFold) as ScorerSummary["outOfFold"];
   return {
-    file: shown(file),
+    file: shownPath(file),
     name: s.name,
     ...(p.labels ? { fittedOn: String(p.labels) } : {}),
     ...(p.fitted ? { fitted: String(p.fitted) } : {}),
@@ -487,8 +483,8 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       throw err;
     });
     for (const [kind, f] of Object.entries(set) as ["images" | "faces", string | undefined][]) {
-      if (!f || excludeFiles.includes(shown(f))) continue;
-      excludeFiles.push(shown(f));
+      if (!f || excludeFiles.includes(shownPath(f))) continue;
+      excludeFiles.push(shownPath(f));
       let r: LabelFile<ImageLabel | FaceLabel>;
       try {
         r = kind === "images" ? await loadImageLabels(f) : await loadFaceLabels(f);
@@ -498,7 +494,7 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       }
       checkRows(r, "heldout cannot tell which image that row names, so it cannot leave it out");
       const paths = [...new Map(r.rows.map((x) => [x.path, x.line])).entries()];
-      say(`hashing the ${paths.length} images of ${shown(f)} (to leave them out)`);
+      say(`hashing the ${paths.length} images of ${shownPath(f)} (to leave them out)`);
       for (const [p, line] of paths) excluded.set(await contentHash(p, hashes, `${f}:${line}`), basename(p));
     }
   }
@@ -544,8 +540,8 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
   const result: HeldoutResult = {
     ...(o.command ? { command: o.command } : {}),
     labels: {
-      ...(imagesFile ? { images: shown(imagesFile) } : {}),
-      ...(facesFile ? { faces: shown(facesFile) } : {}),
+      ...(imagesFile ? { images: shownPath(imagesFile) } : {}),
+      ...(facesFile ? { faces: shownPath(facesFile) } : {}),
     },
     excluded: excludedInfo,
     warnings,
@@ -562,7 +558,7 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       keptFaces,
       (r, c) => (r as unknown as Record<string, unknown>)[c],
     );
-    files.faceLabels = shown(labelsOut);
+    files.faceLabels = shownPath(labelsOut);
     say(`scoring the faces of ${distinct(keptFaces)} images (as the face_quality fit does)`);
     const data = await FIT_RECIPES.face_quality.build({
       labels: labelsOut,
@@ -571,7 +567,7 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       jobs: o.jobs,
       quiet: o.quiet,
     });
-    files.faceScores = shown(join(out, "faces", "fit_faces.csv"));
+    files.faceScores = shownPath(join(out, "faces", "fit_faces.csv"));
     const labeled = data.labeled!;
     const score = data.rows.map((r) => applyScorer(scorer, r));
     // Bad (≤ 2) = 0 against good (≥ 4) = 1; faces rated 3 are left out, as in the fit's report.
@@ -622,7 +618,7 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       rowsOut,
       csvLine(cols) + labeled.map((l, i) =>
         csvLine([
-          shown(l.path),
+          shownPath(l.path),
           l.x,
           l.y,
           l.width,
@@ -633,7 +629,7 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
         ])
       ).join(""),
     );
-    files.faces = shown(rowsOut);
+    files.faces = shownPath(rowsOut);
     for (
       const [k, a] of [["all faces", result.faces.badVsGood], ["faces ≥ 32 px", result.faces.badVsGoodLarge]]
     ) {
@@ -652,7 +648,7 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       keptImages,
       (r, c) => c === "usable" ? (r.usable ? "yes" : "no") : c === "errors" ? r.errors.join(";") : r.quality,
     );
-    files.imageLabels = shown(labelsOut);
+    files.imageLabels = shownPath(labelsOut);
     const sources = sourcesOf(scorer, HEURISTICS).map((h) => h.name);
     const workDir = join(out, `usable_${sources.join("+")}`);
     say(`scoring ${keptImages.length} images with ${sources.join(", ")} (the usable scorer's columns)`);
@@ -664,7 +660,7 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       jobs: o.jobs,
       quiet: o.quiet,
     });
-    files.usableScores = shown(join(workDir, "usable_scores.csv"));
+    files.usableScores = shownPath(join(workDir, "usable_scores.csv"));
     const score = data.rows.map((r) => applyScorer(scorer, r));
     const names = scorer.features.map((f) => f.name);
     const orient = (n: string) =>
@@ -692,16 +688,16 @@ export async function heldout(o: HeldoutOptions): Promise<HeldoutResult> {
       rowsOut,
       csvLine(["path", "usable", "usable_score", ...names]) +
         data.rows.map((r, i) =>
-          csvLine([shown(data.paths[i]), data.y[i] ? "yes" : "no", score[i], ...names.map((n) => r[n])])
+          csvLine([shownPath(data.paths[i]), data.y[i] ? "yes" : "no", score[i], ...names.map((n) => r[n])])
         ).join(""),
     );
-    files.images = shown(rowsOut);
+    files.images = shownPath(rowsOut);
     const a = result.usable.usableVsNot as { warning?: string; missing?: string };
     if (a.warning ?? a.missing) warnings.push(`usable: ${a.warning ?? a.missing}`);
   } else if (images) warnings.push("usable: every labeled image was excluded: not measured");
 
-  files.json = shown(join(out, "heldout.json"));
-  files.markdown = shown(join(out, "heldout.md"));
+  files.json = shownPath(join(out, "heldout.json"));
+  files.markdown = shownPath(join(out, "heldout.md"));
   await writeAtomic(join(out, "heldout.json"), JSON.stringify(result, null, 2) + "\n");
   await writeAtomic(join(out, "heldout.md"), heldoutMarkdown(result));
   return result;
