@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { basename, join, relative } from "node:path";
+import { basename, join } from "node:path";
+import { shownPath } from "../core/files.ts";
 import {
   ensureDenoKernel,
   executeNotebook,
@@ -52,7 +53,7 @@ await runMain(async () => {
   if (o.check && o.strip) throw new UsageError("--check and --strip exclude each other");
   const notebooks = positionals.length ? positionals : await listNotebooks(join(PROJECT_DIR, "notebooks"));
   if (notebooks.length === 0) throw new UsageError("no notebooks found");
-  const show = (f: string) => relative(Deno.cwd(), f) || f;
+  const show = shownPath;
 
   if (o.strip) {
     for (const f of notebooks) {

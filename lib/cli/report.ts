@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { basename, join, relative } from "node:path";
+import { basename, join } from "node:path";
+import { shownPath } from "../core/files.ts";
 import {
   countImageOutputs,
   findJupyter,
@@ -58,7 +59,7 @@ await runMain(async () => {
     const title = /^#\s+(.+)$/m.exec(src)?.[1]?.trim() ?? basename(f, ".ipynb");
     const html = await notebookToHtml(f, { jupyter, outDir });
     entries.push({ file: html, figures, title });
-    console.log(`${relative(Deno.cwd(), html)}: ${figures} figure(s)`);
+    console.log(`${shownPath(html)}: ${figures} figure(s)`);
   }
   const index = [
     "<!DOCTYPE html>",
@@ -80,6 +81,6 @@ await runMain(async () => {
     "",
   ].join("\n");
   await Deno.writeTextFile(join(outDir, "index.html"), index);
-  console.log(`${relative(Deno.cwd(), join(outDir, "index.html"))}: ${entries.length} report(s)`);
+  console.log(`${shownPath(join(outDir, "index.html"))}: ${entries.length} report(s)`);
   return 0;
 });

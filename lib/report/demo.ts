@@ -13,6 +13,7 @@
  * @module
  */
 import { join, relative, resolve } from "node:path";
+import { shownPath } from "../core/files.ts";
 import { loadImageLabels, SHIPPED_IMAGE_LABELS } from "../labels/format.ts";
 import { stableSubset } from "../core/random.ts";
 import { runScoreJob } from "../score/job.ts";
@@ -178,12 +179,12 @@ export async function runRealDemo(o: RealDemoOptions = {}): Promise<RealDemo> {
     C: USABLE_C,
     repeats: 0,
     resamples: 200,
-    labels: relative(Deno.cwd(), labelsFile),
+    labels: shownPath(labelsFile),
     command,
     notes: { heldOut: `the demo's ${subset.length} images (seed ${seed}) are left out` },
   });
   await writeScorer(modelFile, fit.scorer);
-  const usableRuleHeld = usableRule(train.y, fit.outOfFold, relative(Deno.cwd(), labelsFile), command);
+  const usableRuleHeld = usableRule(train.y, fit.outOfFold, shownPath(labelsFile), command);
 
   const heuristics = ["faces", "usable"];
   const rules = (await defaultRulesWithCalibrated(resolveHeuristics(heuristics)))
@@ -204,7 +205,7 @@ export async function runRealDemo(o: RealDemoOptions = {}): Promise<RealDemo> {
     const row = byPath.get(l.path);
     const reasons = String(row?.reject_reasons ?? "").split(";").filter(Boolean);
     return {
-      path: relative(Deno.cwd(), l.path),
+      path: shownPath(l.path),
       usable: l.usable,
       errors: [...l.errors],
       kept: row?.kept === true || row?.kept === "true",
@@ -231,10 +232,10 @@ export async function runRealDemo(o: RealDemoOptions = {}): Promise<RealDemo> {
       auc: fit.scorer.provenance.outOfFold.auc,
       low: fit.scorer.provenance.outOfFold.low,
       high: fit.scorer.provenance.outOfFold.high,
-      model: relative(Deno.cwd(), resolve(modelFile)),
+      model: shownPath(modelFile),
     },
-    scores: relative(Deno.cwd(), resolve(scores)),
-    report: relative(Deno.cwd(), resolve(join(outDir, "report.html"))),
+    scores: shownPath(scores),
+    report: shownPath(join(outDir, "report.html")),
     seconds: 0,
   };
   demo.seconds = (performance.now() - t0) / 1000;
@@ -272,9 +273,9 @@ export async function writeDemoReport(demo: RealDemo, file: string, labelsFile: 
   const html = renderHtmlReport({
     title: "winnow demo on real generations",
     intro:
-      `${demo.images.length} hand-labeled generations from ${
-        relative(Deno.cwd(), labelsFile)
-      } (a seeded subset; ${c.caught + c.missed} of them rejected by people) scored with the face and ` +
+      `${demo.images.length} hand-labeled generations from ${shownPath(labelsFile)} (a seeded subset; ${
+        c.caught + c.missed
+      } of them rejected by people) scored with the face and ` +
       `usability scores. The usability model judging them was refitted without them ` +
       `(${demo.heldOut.rows} other labeled images, out-of-fold AUC ${
         demo.heldOut.auc.toFixed(3)
