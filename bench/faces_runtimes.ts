@@ -18,9 +18,8 @@ import { DEFAULT_MODEL_DIRS, getDetector } from "../lib/models/faces/detector.ts
 import { loadSsdOnnx } from "../lib/models/faces/ssd_onnx.ts";
 import { loadFaceLabels, SHIPPED_FACE_LABELS } from "../lib/labels/format.ts";
 import { DEFAULT_FIND_CONFIDENCE, DEFAULT_JUDGE_CONFIDENCE } from "../lib/heuristics/faces.ts";
-import { BLAZE_CROP_MIN_CONFIDENCE, BLAZE_CROP_SIDE, cropRgb } from "../lib/heuristics/face_features.ts";
+import { BLAZE_CROP_MIN_CONFIDENCE, blazeCrop } from "../lib/heuristics/face_features.ts";
 import type { RgbImage } from "../lib/core/image.ts";
-import sharp from "sharp";
 
 const { values: o } = parseArgs({
   args: Deno.args,
@@ -86,15 +85,7 @@ for (const inputSize of o.sizes!.split(",").map(Number)) {
     const img = await decodeImage(path);
     const inputs: RgbImage[] = [img];
     for (const f of await ssd512.detect(img, { minConfidence: DEFAULT_JUDGE_CONFIDENCE })) {
-      const c = cropRgb(img, {
-        x: f.x - f.width / 2,
-        y: f.y - f.height / 2,
-        width: 2 * f.width,
-        height: 2 * f.height,
-      });
-      const buf = await sharp(c.data, { raw: { width: c.width, height: c.height, channels: 3 } })
-        .resize(BLAZE_CROP_SIDE, BLAZE_CROP_SIDE, { fit: "fill", kernel: "lanczos3" }).raw().toBuffer();
-      inputs.push({ width: BLAZE_CROP_SIDE, height: BLAZE_CROP_SIDE, data: new Uint8Array(buf) });
+      inputs.push(await blazeCrop(img, f));
       crops++;
     }
     for (const im of inputs) {

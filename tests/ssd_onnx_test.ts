@@ -14,8 +14,7 @@ import { DEFAULT_MODEL_DIRS, getDetector, UnknownDetectorError } from "../lib/mo
 import { FACEAPI_MODEL_FILES } from "../lib/models/faces/faceapi.ts";
 import { loadSsdOnnx } from "../lib/models/faces/ssd_onnx.ts";
 import { loadBlazeFaceOnnx } from "../lib/models/faces/blazeface_onnx.ts";
-import { cropRgb } from "../lib/heuristics/face_features.ts";
-import sharp from "sharp";
+import { blazeCrop } from "../lib/heuristics/face_features.ts";
 import { ModelFileError, scaledForDetection } from "../lib/models/tfjs.ts";
 import { facesSettings } from "../lib/heuristics/faces.ts";
 
@@ -156,15 +155,7 @@ Deno.test("onnx BlazeFace gives Human's faces on labeled photos and on 2× face 
     const images: RgbImage[] = [img];
     // The 2× crops the faces heuristic re-runs BlazeFace on (blazeCropScore), at 256×256.
     for (const f of await (await getDetector("ssd")).detect(img, { minConfidence: 0.3 })) {
-      const c = cropRgb(img, {
-        x: f.x - f.width / 2,
-        y: f.y - f.height / 2,
-        width: 2 * f.width,
-        height: 2 * f.height,
-      });
-      const buf = await sharp(c.data, { raw: { width: c.width, height: c.height, channels: 3 } })
-        .resize(256, 256, { fit: "fill", kernel: "lanczos3" }).raw().toBuffer();
-      images.push({ width: 256, height: 256, data: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) });
+      images.push(await blazeCrop(img, f));
       crops++;
     }
     for (const [k, im] of images.entries()) {

@@ -24,6 +24,7 @@ import { WinnowError } from "../core/errors.ts";
 import { shownPath } from "../core/files.ts";
 import { stableSubset } from "../core/random.ts";
 import { chooseThreshold, type Strategy } from "./thresholds.ts";
+import { quantileSorted } from "./bootstrap.ts";
 
 /** The shipped labels the default scorer is fitted on (relative to the project). */
 export const DEFAULT_FIT_LABELS = "data/labels/images.csv";
@@ -126,14 +127,10 @@ export function parseFeatureList(spec: string): FeatureRequest[] {
   return out;
 }
 
-/** Median of the finite numbers of `values` (undefined when there is none). */
-function medianOf(values: readonly unknown[]): number | undefined {
-  const v = values.filter((x): x is number => typeof x === "number" && Number.isFinite(x)).sort((a, b) =>
-    a - b
-  );
-  if (!v.length) return undefined;
-  const h = v.length >> 1;
-  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+/** Median of the finite numbers of `values` (NaN when there is none). */
+function medianOf(values: readonly unknown[]): number {
+  const v = values.filter((x): x is number => typeof x === "number" && Number.isFinite(x));
+  return quantileSorted(v.sort((a, b) => a - b), 0.5);
 }
 
 /**
@@ -167,7 +164,7 @@ export function resolveFeatures(
     if (declared) return { name: r.name, transform, missing: declared.missing };
     if (transform === "present") return { name: r.name, transform, missing: 0 };
     const values = rows.map((x) => x[r.name]);
-    const median = medianOf(values)!;
+    const median = medianOf(values);
     const have = values.filter((x) => typeof x === "number" && Number.isFinite(x)).length;
     notes.push(
       `${r.name}: empty → ${median} (median of the ${have} of ${rows.length} training rows with a value)`,

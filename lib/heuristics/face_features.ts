@@ -173,8 +173,34 @@ export function doubledBox(box: Box): Box {
 }
 
 /**
+ * The image BlazeFace judges a face on: the square 2× crop around `box` ({@link doubledBox}),
+ * enlarged (or shrunk) to {@link BLAZE_CROP_SIDE}² with Lanczos-3.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blazeCrop } from "./face_features.ts";
+ * const img = { width: 40, height: 40, data: new Uint8Array(40 * 40 * 3).fill(90) };
+ * const c = await blazeCrop(img, { x: 10, y: 10, width: 10, height: 12 });
+ * assert.deepEqual([c.width, c.height, c.data.length], [256, 256, 256 * 256 * 3]);
+ * ```
+ */
+export async function blazeCrop(img: RgbImage, box: Box): Promise<RgbImage> {
+  const crop = cropRgb(img, doubledBox(box));
+  const buf = await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } })
+    .resize(BLAZE_CROP_SIDE, BLAZE_CROP_SIDE, { fit: "fill", kernel: "lanczos3" })
+    .raw()
+    .toBuffer();
+  return {
+    width: BLAZE_CROP_SIDE,
+    height: BLAZE_CROP_SIDE,
+    data: new Uint8Array(buf.buffer, buf.byteOffset, buf.length),
+  };
+}
+
+/**
  * BlazeFace's best score for a face whose centre lies in the middle half of a 2× crop around
- * `box`, the crop enlarged (or shrunk) to 256×256; 0 when it finds none there.
+ * `box`, the crop enlarged (or shrunk) to 256×256 ({@link blazeCrop}); 0 when it finds none there.
  */
 export async function blazeCropScore(
   img: RgbImage,
@@ -182,16 +208,7 @@ export async function blazeCropScore(
   modelDir?: string,
   runtime?: FaceRuntime,
 ): Promise<number> {
-  const crop = cropRgb(img, doubledBox(box));
-  const buf = await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } })
-    .resize(BLAZE_CROP_SIDE, BLAZE_CROP_SIDE, { fit: "fill", kernel: "lanczos3" })
-    .raw()
-    .toBuffer();
-  const big = {
-    width: BLAZE_CROP_SIDE,
-    height: BLAZE_CROP_SIDE,
-    data: new Uint8Array(buf.buffer, buf.byteOffset, buf.length),
-  };
+  const big = await blazeCrop(img, box);
   const detector = await getDetector("blazeface", { modelDir, runtime });
   const found = await detector.detect(big, { minConfidence: BLAZE_CROP_MIN_CONFIDENCE });
   const lo = BLAZE_CROP_SIDE / 4, hi = (3 * BLAZE_CROP_SIDE) / 4;
