@@ -97,24 +97,46 @@ export interface DecodeOptions {
   name?: string;
 }
 
-function classify(path: string, message: string, maxPixels: number): ImageDecodeError {
-  const m = message.split("\n")[0].replace(/^Input (buffer|file) has corrupt header:\s*/, "") ||
-    "the header is corrupt";
-  if (/exceeds pixel limit/i.test(m)) {
+/**
+ * The decode error a decoder's message means. libvips keeps one error buffer per process, and sharp
+ * hands over all of it, so under concurrent decoding another image's line can come first: every
+ * line is searched, in the order of the kinds below, and the first line is shown only for `corrupt`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { classifyDecodeError } from "./image.ts";
+ * const m = "VipsJpeg: Corrupt JPEG data: 1 extraneous bytes before marker 0xd9\nVipsJpeg: premature end of JPEG image";
+ * assert.equal(classifyDecodeError("a.jpg", m, 1e8).kind, "truncated");
+ * assert.equal(classifyDecodeError("a.jpg", "Input file has corrupt header: ", 1e8).message, "a.jpg: corrupt: the header is corrupt");
+ * ```
+ */
+export function classifyDecodeError(path: string, message: string, maxPixels: number): ImageDecodeError {
+  const lines = message.split("\n").map((l) =>
+    l.replace(/^Input (buffer|file) has corrupt header:\s*/, "").trim()
+  )
+    .filter(Boolean);
+  const line = (re: RegExp) => lines.find((l) => re.test(l));
+  const m = lines[0] ?? "the header is corrupt";
+  if (line(/exceeds pixel limit/i)) {
     return new ImageDecodeError(
       path,
       "too_many_pixels",
       `the image has more than ${maxPixels} pixels (the limit; raise it with maxPixels / --max-pixels)`,
     );
   }
-  if (/maximum supported image dimension|image too (large|wide|big)/i.test(m)) {
-    return new ImageDecodeError(path, "too_many_pixels", `the decoder refuses a size this large (${m})`);
+  const large = line(/maximum supported image dimension|image too (large|wide|big)/i);
+  if (large) {
+    return new ImageDecodeError(path, "too_many_pixels", `the decoder refuses a size this large (${large})`);
   }
-  if (/unsupported image format|bad seek|not a known file format/i.test(m)) {
+  if (line(/unsupported image format|bad seek|not a known file format/i)) {
     return new ImageDecodeError(path, "not_an_image", "the content is not a known image format");
   }
-  if (/premature end|truncated|unexpected end|not enough data|read error|end of (file|stream)/i.test(m)) {
-    return new ImageDecodeError(path, "truncated", `the file ends before the image data does (${m})`);
+  const short = line(
+    /premature end|truncated|unexpected end|not enough data|read error|end of (file|stream)/i,
+  );
+  if (short) {
+    return new ImageDecodeError(path, "truncated", `the file ends before the image data does (${short})`);
   }
   return new ImageDecodeError(path, "corrupt", m);
 }
@@ -146,11 +168,11 @@ export async function decodeBytes(bytes: Uint8Array, options: DecodeOptions = {}
     meta ??= await sharp(bytes, input).metadata();
   } catch (e) {
     // libspng refuses a PNG header of 2^31 × 2^31 as just "corrupt header": say what it is.
-    if (pngHeaderPixels(bytes) > maxPixels) throw classify(path, "exceeds pixel limit", maxPixels);
-    throw classify(path, (e as Error).message, maxPixels);
+    if (pngHeaderPixels(bytes) > maxPixels) throw classifyDecodeError(path, "exceeds pixel limit", maxPixels);
+    throw classifyDecodeError(path, (e as Error).message, maxPixels);
   }
   if ((meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0) > maxPixels) {
-    throw classify(path, "exceeds pixel limit", maxPixels);
+    throw classifyDecodeError(path, "exceeds pixel limit", maxPixels);
   }
   try {
     const { data, info } = await sharp(bytes, input)
@@ -176,7 +198,7 @@ export async function decodeBytes(bytes: Uint8Array, options: DecodeOptions = {}
     };
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
-    throw classify(path, (e as Error).message, maxPixels);
+    throw classifyDecodeError(path, (e as Error).message, maxPixels);
   }
 }
 
